@@ -1,0 +1,174 @@
+//! The command line, as `../DESIGN` of the project states it: recording
+//! options, then either `-- CMD [ARGS...]` or `--pid PID`; or one of the
+//! subcommands that read a recording back.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::units;
+
+const AFTER_HELP: &str = "\
+Examples:
+  memsample -i 5 -o mem.csv -- ./myprog --its-flags   spawn, sample every 5 s
+  memsample --pid 1234                                attach until it exits or Ctrl-C
+  memsample report mem.csv                            peak, mean, growth rate
+  memsample plot mem.csv                              mem.svg, no Python needed
+
+Exit status (recording): the command's own status (or death by the same signal);
+125 memsample failed or was misused, 126 the command cannot be executed, 127 not found.
+Attach mode exits 0 when the target exits, or dies of the signal that stopped it.";
+
+/// Sample the memory of a command or a running process, and of its whole
+/// process tree, into CSV.
+#[derive(Debug, Parser)]
+#[command(
+    name = "memsample",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub subcommand: Option<Subcommands>,
+
+    #[command(flatten)]
+    pub record: RecordArgs,
+}
+
+/// How processes are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// `/proc` directly, with kept-open files (Linux; the fast one)
+    Proc,
+    /// the `sysinfo` crate (portable; slower, no kernel high-water mark)
+    Sysinfo,
+}
+
+/// What to record and where.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Time between samples: 5 and 0.5 are seconds; 250ms, 2s, 1m also work
+    #[arg(short, long, value_name = "DUR", default_value = "1s", value_parser = parse_duration_arg)]
+    pub interval: Duration,
+
+    /// CSV destination, `-` for stdout [default: memsample-YYYYmmdd-HHMMSS.csv, UTC]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Attach to a running process instead of spawning a command
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "command")]
+    pub pid: Option<u32>,
+
+    /// Only the main process, not its descendants
+    #[arg(long)]
+    pub no_children: bool,
+
+    /// Stop sampling after this long (a spawned command keeps running and is waited for)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
+    pub duration: Option<Duration>,
+
+    /// Stop sampling after this many samples (a spawned command keeps running and is waited for)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: Option<u64>,
+
+    /// How processes are read
+    #[arg(long, value_enum, value_name = "BACKEND", default_value_t = Backend::Proc)]
+    pub backend: Backend,
+
+    /// No start line, no live line, no summary (errors are still printed)
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// The command to spawn and its arguments (after `--`)
+    #[arg(value_name = "CMD", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<OsString>,
+}
+
+/// Reading a recording back.
+#[derive(Debug, Subcommand)]
+pub enum Subcommands {
+    /// Peak, mean, percentiles and growth rate of a recording (exit 1 above --fail-above)
+    Report(ReportArgs),
+    /// Draw a recording as an SVG chart
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A CSV written by memsample (either format)
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit 1 when the peak RSS is above SIZE (e.g. 512MiB, 2GiB): a CI memory gate
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub fail_above: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A CSV written by memsample (either format)
+    #[arg(value_name = "FILE.csv")]
+    pub file: PathBuf,
+
+    /// Where to write the chart [default: FILE with .svg]
+    #[arg(short, long, value_name = "FILE.svg")]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    units::parse_duration(text)
+}
+
+fn parse_size_arg(text: &str) -> Result<u64, String> {
+    units::parse_size(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn command_after_double_dash() {
+        let cli = Cli::try_parse_from(["memsample", "-i", "5", "--", "./prog", "-x", "report"])
+            .expect("parses");
+        assert!(cli.subcommand.is_none());
+        assert_eq!(cli.record.interval, Duration::from_secs(5));
+        assert_eq!(cli.record.command, ["./prog", "-x", "report"]);
+    }
+
+    #[test]
+    fn subcommand_named_report() {
+        let cli = Cli::try_parse_from(["memsample", "report", "mem.csv", "--json"]).expect("parses");
+        assert!(matches!(cli.subcommand, Some(Subcommands::Report(ReportArgs { json: true, .. }))));
+    }
+
+    #[test]
+    fn command_after_double_dash_named_like_a_subcommand() {
+        let cli = Cli::try_parse_from(["memsample", "--", "report", "x"]).expect("parses");
+        assert!(cli.subcommand.is_none());
+        assert_eq!(cli.record.command, ["report", "x"]);
+    }
+
+    #[test]
+    fn pid_conflicts_with_command() {
+        assert!(Cli::try_parse_from(["memsample", "--pid", "1", "--", "true"]).is_err());
+        assert!(Cli::try_parse_from(["memsample", "--pid", "0"]).is_err());
+        assert!(Cli::try_parse_from(["memsample", "--pid", "-1"]).is_err());
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    memsample::main_entry()
+}
