@@ -86,7 +86,11 @@ pub struct RecordArgs {
     pub quiet: bool,
 
     /// The command to spawn and its arguments (after `--`)
-    #[arg(value_name = "CMD", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -97,6 +101,13 @@ pub enum Subcommands {
     Report(ReportArgs),
     /// Draw a recording as an SVG chart
     Plot(PlotArgs),
+    /// Print a shell completion script (e.g. `memsample completions bash > /etc/bash_completion.d/memsample`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout (e.g. `memsample man > memsample.1`)
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -154,8 +165,12 @@ mod tests {
 
     #[test]
     fn subcommand_named_report() {
-        let cli = Cli::try_parse_from(["memsample", "report", "mem.csv", "--json"]).expect("parses");
-        assert!(matches!(cli.subcommand, Some(Subcommands::Report(ReportArgs { json: true, .. }))));
+        let cli =
+            Cli::try_parse_from(["memsample", "report", "mem.csv", "--json"]).expect("parses");
+        assert!(matches!(
+            cli.subcommand,
+            Some(Subcommands::Report(ReportArgs { json: true, .. }))
+        ));
     }
 
     #[test]

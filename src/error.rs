@@ -1,1 +1,86 @@
-pub fn main_entry() {}
+//! Errors of the recording modes and the exit codes they map to.
+//!
+//! memsample's own failures exit 125 so that they never collide with the
+//! command's codes; a command that cannot be executed gives 126 and one that
+//! is not found 127, as `env`, `nice` and `timeout` do.
+
+use std::io;
+
+use crate::output::OutputError;
+use crate::probe::AttachError;
+
+/// memsample failed or was misused.
+pub const EXIT_FAILURE: u8 = 125;
+/// The command was found but cannot be executed.
+pub const EXIT_CANNOT_EXECUTE: u8 = 126;
+/// The command was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+
+/// A recording that could not start or go on. Each renders as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot run {program}: {}", reason(source))]
+    Spawn { program: String, source: io::Error },
+    #[error(transparent)]
+    Attach(#[from] AttachError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("{what}: {}", reason(source))]
+    System { what: String, source: io::Error },
+}
+
+impl RecordError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RecordError::Spawn { source, .. } => match source.kind() {
+                io::ErrorKind::NotFound => EXIT_NOT_FOUND,
+                _ => EXIT_CANNOT_EXECUTE,
+            },
+            _ => EXIT_FAILURE,
+        }
+    }
+
+    pub fn system(what: impl Into<String>, source: io::Error) -> RecordError {
+        RecordError::System {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// An OS error as people read it: `No such file or directory`, without the
+/// `(os error 2)` that `io::Error` appends.
+pub fn reason(err: &io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error ") {
+        Some(end) => text[..end].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_read_well() {
+        let err = io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(reason(&err), "No such file or directory");
+        let spawn = RecordError::Spawn {
+            program: "./nope".into(),
+            source: err,
+        };
+        assert_eq!(
+            spawn.to_string(),
+            "cannot run ./nope: No such file or directory"
+        );
+        assert_eq!(spawn.exit_code(), EXIT_NOT_FOUND);
+        let denied = RecordError::Spawn {
+            program: "./x".into(),
+            source: io::Error::from_raw_os_error(libc::EACCES),
+        };
+        assert_eq!(denied.exit_code(), EXIT_CANNOT_EXECUTE);
+    }
+}

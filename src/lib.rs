@@ -30,4 +30,110 @@ pub mod target;
 pub mod tree;
 pub mod units;
 
-pub use error::main_entry;
+use std::ffi::OsString;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Subcommands};
+use record::Exit;
+
+/// Subcommands that read recordings back exit 2 on errors, not 125.
+const READER_SUBCOMMANDS: [&str; 4] = ["report", "plot", "completions", "man"];
+const READER_ERROR: u8 = 2;
+
+/// The whole program: parse, run, and exit the way the contract says.
+pub fn main_entry() {
+    match run(std::env::args_os().collect()) {
+        Exit::Code(code) => std::process::exit(code.into()),
+        Exit::Signal(signal) => signals::die_of(signal),
+    }
+}
+
+/// Runs memsample with these arguments and returns how it should end.
+pub fn run(args: Vec<OsString>) -> Exit {
+    let reader = args
+        .get(1)
+        .and_then(|arg| arg.to_str())
+        .is_some_and(|arg| READER_SUBCOMMANDS.contains(&arg));
+    let usage_error = if reader {
+        READER_ERROR
+    } else {
+        error::EXIT_FAILURE
+    };
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            return match err.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = err.print();
+                    Exit::Code(0)
+                }
+                _ => {
+                    eprintln!("memsample: {}", one_line(&err.to_string()));
+                    Exit::Code(usage_error)
+                }
+            };
+        }
+    };
+    match cli.subcommand {
+        None => match record::run(cli.record) {
+            Ok(exit) => exit,
+            Err(err) => {
+                eprintln!("memsample: {err}");
+                Exit::Code(err.exit_code())
+            }
+        },
+        Some(Subcommands::Report(args)) => match report::run(&args) {
+            Ok(code) => Exit::Code(code),
+            Err(err) => {
+                eprintln!("memsample: {err:#}");
+                Exit::Code(READER_ERROR)
+            }
+        },
+        Some(Subcommands::Plot(args)) => match plot::run(&args) {
+            Ok(()) => Exit::Code(0),
+            Err(err) => {
+                eprintln!("memsample: {err:#}");
+                Exit::Code(READER_ERROR)
+            }
+        },
+        Some(Subcommands::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "memsample",
+                &mut std::io::stdout(),
+            );
+            Exit::Code(0)
+        }
+        Some(Subcommands::Man) => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => Exit::Code(0),
+                Err(err) => {
+                    eprintln!(
+                        "memsample: cannot write the man page: {}",
+                        error::reason(&err)
+                    );
+                    Exit::Code(READER_ERROR)
+                }
+            }
+        }
+    }
+}
+
+/// clap's messages span several lines (usage, tips); the contract wants one.
+fn one_line(message: &str) -> String {
+    let mut parts = Vec::new();
+    for line in message.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() || line.starts_with("tip:") {
+            continue;
+        }
+        parts.push(line.strip_prefix("error: ").unwrap_or(line));
+    }
+    parts.join(" ")
+}

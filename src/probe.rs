@@ -1,1 +1,107 @@
-//! TODO
+//! Reading the memory and CPU of the target and its descendants.
+//!
+//! A [`Probe`] returns one [`Sample`] per call: the processes it counts now,
+//! each with its own figures, and their sums. Two backends implement it:
+//! [`procfs::ProcProbe`] reads `/proc` directly with kept-open files (the
+//! default, and the only one that sees the kernel's high-water mark), and
+//! [`sysinfo::SysinfoProbe`] goes through the portable `sysinfo` crate.
+
+pub mod procfs;
+pub mod sysinfo;
+
+/// What a probe looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeConfig {
+    /// The main process: the spawned command or the attached pid.
+    pub pid: u32,
+    /// Count descendants too (sticky: once a descendant, counted until it exits).
+    pub children: bool,
+    /// Read each process's own kernel high-water mark (for per-process rows).
+    /// The main process's is always read.
+    pub every_hwm: bool,
+    /// Read `pss_bytes` from `smaps_rollup` (costly: it walks page tables).
+    pub pss: bool,
+    /// In spawn mode memsample is a child subreaper: a process re-parented to
+    /// it is an orphaned descendant and belongs to the tree.
+    pub adopted_parent: Option<u32>,
+}
+
+/// One process as seen at one sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessSample {
+    pub pid: u32,
+    pub ppid: u32,
+    /// The executable name (the kernel's `comm`, at most 15 bytes).
+    pub command: String,
+    pub rss_bytes: u64,
+    pub vsz_bytes: u64,
+    /// CPU time since the previous sample, in % of one core.
+    pub cpu_percent: f64,
+    /// The process's own high-water mark (VmHWM), when it was read.
+    pub hwm_bytes: Option<u64>,
+    /// Proportional set size, with `--pss`; `None` when it could not be read.
+    pub pss_bytes: Option<u64>,
+}
+
+/// Everything one call of [`Probe::sample`] saw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sample {
+    /// The processes counted, main process first, then by pid.
+    pub processes: Vec<ProcessSample>,
+    /// The main process's high-water mark (VmHWM), when the backend can read it.
+    pub main_hwm_bytes: Option<u64>,
+}
+
+impl Sample {
+    pub fn procs(&self) -> usize {
+        self.processes.len()
+    }
+
+    pub fn rss_bytes(&self) -> u64 {
+        self.processes.iter().map(|p| p.rss_bytes).sum()
+    }
+
+    pub fn vsz_bytes(&self) -> u64 {
+        self.processes.iter().map(|p| p.vsz_bytes).sum()
+    }
+
+    pub fn cpu_percent(&self) -> f64 {
+        self.processes.iter().map(|p| p.cpu_percent).sum()
+    }
+
+    /// The sum of PSS, or `None` when any counted process's PSS is unknown
+    /// (a partial sum would understate it without saying so).
+    pub fn pss_bytes(&self) -> Option<u64> {
+        self.processes.iter().map(|p| p.pss_bytes).sum()
+    }
+
+    /// Whether the main process is among the counted ones.
+    pub fn has_pid(&self, pid: u32) -> bool {
+        self.processes.iter().any(|p| p.pid == pid)
+    }
+}
+
+/// A way of reading processes. `sample` never fails: a process that cannot be
+/// read (gone, a zombie, no permission) is simply not in the sample.
+pub trait Probe: Send {
+    fn sample(&mut self) -> Sample;
+
+    /// Processes that the probe could not read PSS for, named once each
+    /// (drained by the caller to print one warning per process).
+    fn take_pss_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Why a pid cannot be attached to.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AttachError {
+    #[error("no process with pid {0}")]
+    NoSuchProcess(u32),
+    #[error("process {pid} ({command}) has already exited (it is a zombie)")]
+    Zombie { pid: u32, command: String },
+    #[error("process {pid} ({command}) is a kernel thread: it has no memory of its own to sample")]
+    KernelThread { pid: u32, command: String },
+    #[error("cannot read process {pid}: {reason}")]
+    Unreadable { pid: u32, reason: String },
+}

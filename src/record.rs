@@ -1,1 +1,427 @@
-//! TODO
+//! A recording: spawn or attach, sample at start and on every tick into the
+//! CSV, react to signals and to the target's end, print the summary, and
+//! say how memsample should exit.
+//!
+//! Threads: the interval thread takes the samples; a signal thread, a waiter
+//! thread (spawn mode) or a pidfd watcher (attach mode) turn what happens into
+//! [`Event`]s; the main thread reacts to them one at a time, so every decision
+//! about the end of a recording is taken in one place.
+
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{Backend, RecordArgs};
+use crate::error::{EXIT_FAILURE, RecordError};
+use crate::interval::{Interval, TickKind};
+use crate::output::{CsvOutput, Destination, OutputError, Row, Schema, Trigger};
+use crate::probe::procfs::ProcProbe;
+use crate::probe::sysinfo::SysinfoProbe;
+use crate::probe::{AttachError, Probe, ProbeConfig};
+use crate::signals::{self, Received};
+use crate::summary::{Ending, Summary};
+use crate::target::{self, ExitStatus, Spawned};
+use crate::units::{format_bytes, format_duration, format_seconds};
+
+/// How memsample itself should end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(u8),
+    /// Die of this signal (after everything is flushed).
+    Signal(i32),
+}
+
+/// What the main thread reacts to.
+#[derive(Debug)]
+enum Event {
+    Signal(Received),
+    /// The target ended; its status when memsample is its parent.
+    Exited(Option<ExitStatus>),
+    /// `--samples` reached.
+    SamplesDone,
+    OutputFailed(OutputError),
+}
+
+/// The state the interval thread and the main thread share.
+struct Recorder {
+    probe: Box<dyn Probe>,
+    output: CsvOutput,
+    summary: Summary,
+    /// The instant of the start sample: elapsed_s counts from here.
+    origin: Instant,
+    max_samples: Option<u64>,
+    /// Sampling stops for good once this is false (limit reached, output
+    /// failed, or the recording is ending).
+    active: bool,
+    events: Sender<Event>,
+    live: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl Recorder {
+    /// Takes one sample and writes it. `Break` once sampling is over.
+    fn take(&mut self, trigger: Trigger) -> ControlFlow<()> {
+        if !self.active {
+            return ControlFlow::Break(());
+        }
+        let now = Instant::now();
+        let wall_clock = SystemTime::now();
+        let sample = self.probe.sample();
+        if !self.quiet {
+            for name in self.probe.take_pss_warnings() {
+                eprintln!(
+                    "memsample: warning: cannot read the PSS of {name}: its pss_bytes are empty"
+                );
+            }
+        }
+        if sample.processes.is_empty() {
+            // The target is gone; its exit event is on its way.
+            return ControlFlow::Continue(());
+        }
+        let elapsed_s = if trigger == Trigger::Start {
+            0.0
+        } else {
+            now.duration_since(self.origin).as_secs_f64()
+        };
+        self.summary.record(elapsed_s, &sample);
+        let row = Row {
+            wall_clock,
+            elapsed_s,
+            trigger,
+            sample: &sample,
+            peak_rss_bytes: self.summary.peak_rss_bytes(),
+        };
+        if let Err(err) = self.output.write_sample(&row) {
+            self.active = false;
+            let _ = self.events.send(Event::OutputFailed(err));
+            return ControlFlow::Break(());
+        }
+        if let Some(live) = &self.live {
+            live.set_message(format!(
+                "RSS {} · peak {} · {} processes · {} samples · {}",
+                format_bytes(sample.rss_bytes()),
+                format_bytes(self.summary.peak_rss_bytes()),
+                sample.procs(),
+                self.summary.samples,
+                format_seconds(elapsed_s)
+            ));
+        }
+        if self
+            .max_samples
+            .is_some_and(|max| self.summary.samples >= max)
+        {
+            self.active = false;
+            let _ = self.events.send(Event::SamplesDone);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn lock(recorder: &Mutex<Recorder>) -> MutexGuard<'_, Recorder> {
+    // A panic on the interval thread must not cost the rows already written
+    // nor the summary: the state itself stays consistent between samples.
+    recorder
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The recording mode of memsample.
+pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
+    let attach_pid = args.pid;
+    if attach_pid.is_none() && args.command.is_empty() {
+        return Err(RecordError::Usage(
+            "nothing to record: give a command after -- (memsample -- ./myprog) or --pid PID"
+                .into(),
+        ));
+    }
+    let schema = Schema {
+        per_process: false,
+        pss: false,
+    };
+    let (events, received) = mpsc::channel::<Event>();
+
+    // Attach mode checks the pid before anything is created, so that a typo
+    // leaves no empty CSV behind.
+    let mut probe = match attach_pid {
+        Some(pid) => Some(make_probe(&args, pid, None)?),
+        None => None,
+    };
+
+    // A bad -o must show before the command is started.
+    let destination = Destination::from_arg(args.output.as_deref());
+    let output = CsvOutput::create(&destination, schema)?;
+
+    let signal_events = events.clone();
+    signals::listen(move |received| {
+        let _ = signal_events.send(Event::Signal(received));
+    })
+    .map_err(|err| RecordError::system("cannot install signal handlers", err))?;
+
+    let spawn_mode = attach_pid.is_none();
+    let adopted_parent = if spawn_mode && !args.no_children {
+        // Orphaned descendants are re-parented to memsample instead of init,
+        // so they stay in the tree; they are reaped by the probe.
+        rustix::process::set_child_subreaper(rustix::process::Pid::from_raw(
+            std::process::id() as i32
+        ))
+        .ok()
+        .map(|()| std::process::id())
+    } else {
+        None
+    };
+
+    let (pid, spawned, target_name) = match attach_pid {
+        Some(pid) => (pid, None, None),
+        None => {
+            let child = Spawned::start(&args.command)?;
+            let pid = child.handle.pid;
+            // A command that is already gone cannot be sampled, but its
+            // status still comes through.
+            probe = match make_probe(&args, pid, adopted_parent) {
+                Ok(probe) => Some(probe),
+                Err(RecordError::Attach(
+                    AttachError::Zombie { .. } | AttachError::NoSuchProcess(_),
+                )) => None,
+                Err(err) => return Err(err),
+            };
+            let command_line = args
+                .command
+                .iter()
+                .map(|arg| arg.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ");
+            (pid, Some(child), Some(command_line))
+        }
+    };
+
+    let live = (!spawn_mode && !args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+        if let Ok(style) = ProgressStyle::with_template("memsample: {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    });
+
+    let origin = Instant::now();
+    let recorder = Arc::new(Mutex::new(Recorder {
+        probe: probe.unwrap_or_else(|| Box::new(NothingLeft)),
+        output,
+        summary: Summary::default(),
+        origin,
+        max_samples: args.samples,
+        active: true,
+        events: events.clone(),
+        live,
+        quiet: args.quiet,
+    }));
+    let _ = lock(&recorder).take(Trigger::Start);
+
+    if !args.quiet {
+        let recorder = lock(&recorder);
+        let what = match &target_name {
+            Some(command) => format!("{command} (pid {pid})"),
+            None => match &recorder.summary.main_command {
+                Some(name) => format!("pid {pid} ({name})"),
+                None => format!("pid {pid}"),
+            },
+        };
+        eprintln!(
+            "memsample: recording {what} every {} → {}",
+            format_duration(args.interval),
+            recorder.output.name()
+        );
+    }
+
+    let deadline = args.duration.map(|duration| origin + duration);
+    let ticking = Arc::clone(&recorder);
+    let mut interval = Interval::start_at(origin, args.interval, move |tick| {
+        if deadline.is_some_and(|deadline| tick.scheduled >= deadline) {
+            // The main thread takes the `stop` sample at the deadline.
+            return ControlFlow::Break(());
+        }
+        let mut recorder = lock(&ticking);
+        recorder.summary.skipped_ticks += tick.skipped;
+        let trigger = match tick.kind {
+            TickKind::Scheduled => Trigger::Interval,
+            TickKind::Triggered => Trigger::Manual,
+        };
+        recorder.take(trigger)
+    })
+    .map_err(|err| RecordError::system("cannot start the interval thread", err))?;
+
+    // The target's end.
+    let exit_events = events.clone();
+    let relay = match spawned {
+        Some(child) => child
+            .wait_in_background(move |status| {
+                let _ = exit_events.send(Event::Exited(Some(status)));
+            })
+            .map_err(|err| RecordError::system("cannot start the waiting thread", err))?,
+        None => {
+            let handle = target::attach(pid);
+            handle
+                .watch_exit(move || {
+                    let _ = exit_events.send(Event::Exited(None));
+                })
+                .map_err(|err| RecordError::system("cannot watch the process", err))?;
+            handle
+        }
+    };
+    drop(events);
+
+    let mut sampling = true;
+    let mut output_failed = false;
+    let mut stop_signal = None;
+    let mut status = None;
+    let mut target_exited = false;
+    let mut stop_sample_wanted = false;
+    loop {
+        let event = match deadline.filter(|_| sampling) {
+            Some(deadline) => {
+                match received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(event) => Some(event),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            None => match received.recv() {
+                Ok(event) => Some(event),
+                Err(_) => break,
+            },
+        };
+        match event {
+            // --duration is over.
+            None => {
+                sampling = false;
+                interval.cancel();
+                let _ = lock(&recorder).take(Trigger::Stop);
+                lock(&recorder).active = false;
+                if !spawn_mode {
+                    break;
+                }
+            }
+            Some(Event::Signal(Received { signal, .. })) if signal == signals::TRIGGER => {
+                if sampling {
+                    interval.trigger();
+                }
+            }
+            Some(Event::Signal(received)) if spawn_mode => {
+                // The terminal already delivered it to the command.
+                if !received.from_terminal {
+                    relay.signal(received.signal);
+                }
+            }
+            Some(Event::Signal(received)) => {
+                stop_signal = Some(received.signal);
+                stop_sample_wanted = sampling;
+                break;
+            }
+            Some(Event::Exited(exit)) => {
+                status = exit;
+                target_exited = true;
+                break;
+            }
+            Some(Event::SamplesDone) => {
+                sampling = false;
+                interval.cancel();
+                if !spawn_mode {
+                    break;
+                }
+            }
+            Some(Event::OutputFailed(err)) => {
+                sampling = false;
+                output_failed = true;
+                interval.cancel();
+                if err.is_broken_pipe() {
+                    eprintln!(
+                        "memsample: {}: the reader went away, sampling stopped",
+                        lock(&recorder).output.name()
+                    );
+                } else {
+                    eprintln!("memsample: {err}; sampling stopped");
+                }
+                if !spawn_mode {
+                    break;
+                }
+            }
+        }
+    }
+    interval.cancel();
+    let mut recorder = lock(&recorder);
+    if stop_sample_wanted {
+        let _ = recorder.take(Trigger::Stop);
+    }
+    recorder.active = false;
+    if let Some(live) = &recorder.live {
+        live.finish_and_clear();
+    }
+
+    if !args.quiet {
+        let outcome = match (&target_name, status) {
+            (Some(command), Some(status)) => format!("{command} {status}"),
+            (Some(command), None) => format!("{command} is still running"),
+            (None, _) if target_exited => format!("pid {pid} exited"),
+            (None, _) => format!("pid {pid} left running, untouched"),
+        };
+        let ending = Ending {
+            outcome,
+            kernel_peak_bytes: if spawn_mode {
+                target::children_max_rss()
+            } else {
+                None
+            },
+            left_running: 0,
+            file: recorder.output.name().to_string(),
+        };
+        for line in recorder.summary.lines(&ending) {
+            eprintln!("memsample: {line}");
+        }
+    }
+
+    let exit = match (status, stop_signal) {
+        (Some(ExitStatus::Code(code)), _) => {
+            let code = u8::try_from(code).unwrap_or(EXIT_FAILURE);
+            if code == 0 && output_failed {
+                Exit::Code(EXIT_FAILURE)
+            } else {
+                Exit::Code(code)
+            }
+        }
+        (Some(ExitStatus::Signal(signal)), _) | (None, Some(signal)) => Exit::Signal(signal),
+        (None, None) if output_failed => Exit::Code(EXIT_FAILURE),
+        (None, None) => Exit::Code(0),
+    };
+    Ok(exit)
+}
+
+/// Stands in for a probe when the command was gone before it could be read.
+struct NothingLeft;
+
+impl Probe for NothingLeft {
+    fn sample(&mut self) -> crate::probe::Sample {
+        crate::probe::Sample::default()
+    }
+}
+
+fn make_probe(
+    args: &RecordArgs,
+    pid: u32,
+    adopted_parent: Option<u32>,
+) -> Result<Box<dyn Probe>, RecordError> {
+    let config = ProbeConfig {
+        pid,
+        children: !args.no_children,
+        every_hwm: false,
+        pss: false,
+        adopted_parent,
+    };
+    Ok(match args.backend {
+        Backend::Proc => Box::new(ProcProbe::new(config)?),
+        Backend::Sysinfo => Box::new(SysinfoProbe::new(config)?),
+    })
+}

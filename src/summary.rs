@@ -1,1 +1,186 @@
-//! TODO
+//! The figures memsample prints on stderr when a recording ends.
+
+use crate::probe::Sample;
+use crate::units::{format_bytes, format_seconds};
+
+/// Running figures of a recording, updated once per sample.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub samples: u64,
+    pub last_elapsed_s: f64,
+    pub skipped_ticks: u64,
+    /// The highest summed RSS sampled, and when.
+    pub peak_sampled_bytes: u64,
+    pub peak_sampled_at_s: f64,
+    /// The main process's kernel high-water mark, the highest seen.
+    pub main_hwm_bytes: u64,
+    rss_total: u128,
+    pub last_rss_bytes: u64,
+    pub max_procs: usize,
+    /// Processes counted in the last sample.
+    pub last_procs: usize,
+    /// The main process's name, as first seen.
+    pub main_command: Option<String>,
+}
+
+impl Summary {
+    pub fn record(&mut self, elapsed_s: f64, sample: &Sample) {
+        let rss = sample.rss_bytes();
+        self.samples += 1;
+        self.last_elapsed_s = elapsed_s;
+        if self.main_command.is_none() {
+            self.main_command = sample.processes.first().map(|p| p.command.clone());
+        }
+        if rss > self.peak_sampled_bytes || self.samples == 1 {
+            self.peak_sampled_bytes = rss;
+            self.peak_sampled_at_s = elapsed_s;
+        }
+        if let Some(hwm) = sample.main_hwm_bytes {
+            self.main_hwm_bytes = self.main_hwm_bytes.max(hwm);
+        }
+        self.rss_total += u128::from(rss);
+        self.last_rss_bytes = rss;
+        self.max_procs = self.max_procs.max(sample.procs());
+        self.last_procs = sample.procs();
+    }
+
+    /// `peak_rss_bytes` as the contract defines it: the larger of the
+    /// highest summed RSS sampled and the main process's high-water mark.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        self.peak_sampled_bytes.max(self.main_hwm_bytes)
+    }
+
+    pub fn mean_rss_bytes(&self) -> u64 {
+        if self.samples == 0 {
+            0
+        } else {
+            (self.rss_total / u128::from(self.samples)) as u64
+        }
+    }
+
+    /// The lines printed at the end, without the `memsample: ` prefix.
+    pub fn lines(&self, ending: &Ending) -> Vec<String> {
+        let mut lines = Vec::new();
+        let skipped = match self.skipped_ticks {
+            0 => String::new(),
+            1 => " (1 tick skipped: memsample was late)".into(),
+            n => format!(" ({n} ticks skipped: memsample was late)"),
+        };
+        if self.samples == 0 {
+            lines.push(format!(
+                "no samples{skipped}: the process ended before the first one"
+            ));
+        } else {
+            let samples = if self.samples == 1 {
+                "sample"
+            } else {
+                "samples"
+            };
+            lines.push(format!(
+                "{} {samples} over {}{skipped}",
+                self.samples,
+                format_seconds(self.last_elapsed_s)
+            ));
+            let peak = if self.main_hwm_bytes > self.peak_sampled_bytes {
+                format!(
+                    "peak RSS {} (kernel high-water mark, reached between samples; highest sample {} at {})",
+                    format_bytes(self.main_hwm_bytes),
+                    format_bytes(self.peak_sampled_bytes),
+                    format_seconds(self.peak_sampled_at_s)
+                )
+            } else {
+                format!(
+                    "peak RSS {} at {}",
+                    format_bytes(self.peak_sampled_bytes),
+                    format_seconds(self.peak_sampled_at_s)
+                )
+            };
+            let procs = match self.max_procs {
+                1 => "1 process".to_string(),
+                n => format!("up to {n} processes"),
+            };
+            lines.push(format!(
+                "{peak}, mean {}, last {}, {procs}",
+                format_bytes(self.mean_rss_bytes()),
+                format_bytes(self.last_rss_bytes)
+            ));
+        }
+        let mut end = ending.outcome.clone();
+        if let Some(kernel_peak) = ending.kernel_peak_bytes {
+            end.push_str(&format!(
+                " (kernel peak of a single process: {})",
+                format_bytes(kernel_peak)
+            ));
+        }
+        if ending.left_running > 0 {
+            let s = if ending.left_running == 1 { "" } else { "es" };
+            end.push_str(&format!(
+                "; {} descendant process{s} left running",
+                ending.left_running
+            ));
+        }
+        end.push_str(&format!("; CSV in {}", ending.file));
+        lines.push(end);
+        lines
+    }
+}
+
+/// How the recording ended, for the last summary line.
+#[derive(Debug, Clone)]
+pub struct Ending {
+    /// `./myprog exited with code 0`, `pid 1234 exited`, ...
+    pub outcome: String,
+    /// `getrusage(RUSAGE_CHILDREN)` ru_maxrss, in spawn mode.
+    pub kernel_peak_bytes: Option<u64>,
+    pub left_running: usize,
+    pub file: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::ProcessSample;
+
+    fn sample(rss: u64, hwm: u64) -> Sample {
+        Sample {
+            processes: vec![ProcessSample {
+                pid: 1,
+                ppid: 0,
+                command: "x".into(),
+                rss_bytes: rss,
+                vsz_bytes: rss * 2,
+                cpu_percent: 0.0,
+                hwm_bytes: Some(hwm),
+                pss_bytes: None,
+            }],
+            main_hwm_bytes: Some(hwm),
+        }
+    }
+
+    #[test]
+    fn peak_takes_the_high_water_mark() {
+        let mut summary = Summary::default();
+        summary.record(0.0, &sample(50 << 20, 50 << 20));
+        summary.record(1.0, &sample(60 << 20, 250 << 20));
+        summary.record(2.0, &sample(40 << 20, 250 << 20));
+        assert_eq!(summary.peak_rss_bytes(), 250 << 20);
+        assert_eq!(summary.peak_sampled_bytes, 60 << 20);
+        assert_eq!(summary.peak_sampled_at_s, 1.0);
+        assert_eq!(summary.mean_rss_bytes(), 50 << 20);
+        let lines = summary.lines(&Ending {
+            outcome: "./x exited with code 0".into(),
+            kernel_peak_bytes: Some(250 << 20),
+            left_running: 0,
+            file: "mem.csv".into(),
+        });
+        assert_eq!(lines[0], "3 samples over 2s");
+        assert_eq!(
+            lines[1],
+            "peak RSS 250.0 MiB (kernel high-water mark, reached between samples; highest sample 60.0 MiB at 1s), mean 50.0 MiB, last 40.0 MiB, 1 process"
+        );
+        assert_eq!(
+            lines[2],
+            "./x exited with code 0 (kernel peak of a single process: 250.0 MiB); CSV in mem.csv"
+        );
+    }
+}

@@ -142,8 +142,23 @@ mod tests {
     #[test]
     fn durations_refused() {
         for bad in [
-            "", " ", "0", "0s", "0.0", "-1", "-1s", "NaN", "nan", "inf", "-inf", "1e400", "abc",
-            "5 parsecs", "999us", "0.0005", "1e-9",
+            "",
+            " ",
+            "0",
+            "0s",
+            "0.0",
+            "-1",
+            "-1s",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "1e400",
+            "abc",
+            "5 parsecs",
+            "999us",
+            "0.0005",
+            "1e-9",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }

@@ -1,0 +1,571 @@
+//! The `/proc` backend: the hot path of memsample.
+//!
+//! Written by hand rather than through a crate because the cost per sample is
+//! the point: each counted process keeps `/proc/PID/stat` open and re-reads it
+//! with one `pread` at offset 0 per tick (about 4 µs), which gives state,
+//! parent, CPU time, page faults, virtual size and RSS at once. The kernel's
+//! high-water mark (VmHWM) is only in `/proc/PID/status`, which costs twice as
+//! much, so it is read only when the process has taken a page fault since it
+//! was last read: without a fault no page was mapped, so RSS cannot have risen
+//! and the high-water mark cannot have moved. A kept-open `/proc` file fails
+//! with ESRCH once its process is gone, so a recycled pid is never read by
+//! mistake.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::time::Instant;
+
+use super::{AttachError, Probe, ProbeConfig, ProcessSample, Sample};
+use crate::tree::{self, NewPids, PidWatch};
+
+/// `PF_KTHREAD` in the flags field of `/proc/PID/stat`.
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// The fields of `/proc/PID/stat` that memsample uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat<'a> {
+    pub command: &'a [u8],
+    pub state: u8,
+    pub ppid: u32,
+    pub flags: u64,
+    /// Minor plus major page faults of all threads.
+    pub faults: u64,
+    /// User plus system time of all threads, in clock ticks.
+    pub cpu_ticks: u64,
+    pub vsize_bytes: u64,
+    pub rss_pages: u64,
+    /// -1 for a thread that is not its group's leader: a thread id handed out
+    /// by the kernel looks like a process in `/proc/TID`, and this tells them
+    /// apart without reading `status` for its Tgid.
+    pub exit_signal: i64,
+}
+
+impl Stat<'_> {
+    pub fn is_gone(&self) -> bool {
+        matches!(self.state, b'Z' | b'X' | b'x')
+    }
+
+    pub fn is_kernel_thread(&self) -> bool {
+        self.flags & PF_KTHREAD != 0
+    }
+
+    pub fn is_thread(&self) -> bool {
+        self.exit_signal == -1
+    }
+}
+
+/// Parses `/proc/PID/stat`. The command sits in parentheses and may itself
+/// contain spaces and parentheses, so fields are counted after the last `)`.
+pub fn parse_stat(text: &[u8]) -> Option<Stat<'_>> {
+    let open = text.iter().position(|&b| b == b'(')?;
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let command = text.get(open + 1..close)?;
+    let mut fields = text.get(close + 2..)?.split(|&b| b == b' ');
+    // Field numbers as in proc(5); the state is field 3.
+    let mut next = |skip: usize| fields.nth(skip);
+    let state = *next(0)?.first()?;
+    let ppid = parse_u64(next(0)?)? as u32; // 4
+    let flags = parse_u64(next(4)?)?; // 9
+    let minflt = parse_u64(next(0)?)?; // 10
+    let majflt = parse_u64(next(1)?)?; // 12
+    let utime = parse_u64(next(1)?)?; // 14
+    let stime = parse_u64(next(0)?)?; // 15
+    let vsize_bytes = parse_u64(next(7)?)?; // 23
+    let rss_pages = parse_u64(next(0)?)?; // 24
+    let exit_signal = parse_i64(next(13)?)?; // 38
+    Some(Stat {
+        command,
+        state,
+        ppid,
+        flags,
+        faults: minflt + majflt,
+        cpu_ticks: utime + stime,
+        vsize_bytes,
+        rss_pages,
+        exit_signal,
+    })
+}
+
+fn parse_u64(field: &[u8]) -> Option<u64> {
+    if field.is_empty() {
+        return None;
+    }
+    field.iter().try_fold(0u64, |acc, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        acc.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+fn parse_i64(field: &[u8]) -> Option<i64> {
+    match field.split_first() {
+        Some((b'-', rest)) => parse_u64(rest).map(|v| -(v as i64)),
+        _ => parse_u64(field).map(|v| v as i64),
+    }
+}
+
+/// Finds `key` (e.g. `VmHWM:`) in a `status`/`smaps_rollup` text and returns
+/// its value in bytes (the kernel prints kB).
+pub fn parse_kb_line(text: &[u8], key: &[u8]) -> Option<u64> {
+    let start = text.windows(key.len()).position(|w| w == key)? + key.len();
+    let rest = &text[start..];
+    let digits: Vec<u8> = rest
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    parse_u64(&digits).map(|kb| kb * 1024)
+}
+
+/// A counted process and its kept-open files.
+struct Tracked {
+    pid: u32,
+    ppid: u32,
+    stat: File,
+    status: Option<File>,
+    command: String,
+    /// CPU ticks at the previous sample.
+    cpu_ticks: u64,
+    /// Page faults when the high-water mark was last read (`None`: never read).
+    faults_at_hwm: Option<u64>,
+    hwm_bytes: u64,
+    pss_warned: bool,
+}
+
+enum ReadOutcome {
+    Alive(ProcessSample),
+    /// Exited (or a zombie, which is an exited process too).
+    Gone,
+}
+
+/// The `/proc` backend of [`Probe`].
+pub struct ProcProbe {
+    config: ProbeConfig,
+    page_size: u64,
+    ticks_per_second: f64,
+    /// The main process first, then descendants in the order they were found.
+    members: Vec<Tracked>,
+    member_pids: HashSet<u32>,
+    watch: Option<PidWatch>,
+    /// Ids that could not be opened at the previous look: a pid is handed out
+    /// a moment before its process appears in `/proc`, so it gets a second look.
+    retry: Vec<u32>,
+    previous_sample: Option<Instant>,
+    pss_warnings: Vec<String>,
+    buf: Box<[u8; 4096]>,
+}
+
+impl ProcProbe {
+    /// Opens the main process. Fails when it cannot be sampled: missing, a
+    /// zombie, a kernel thread, or not readable.
+    pub fn new(config: ProbeConfig) -> Result<ProcProbe, AttachError> {
+        let pid = config.pid;
+        let stat = File::open(format!("/proc/{pid}/stat")).map_err(|err| match err.kind() {
+            io::ErrorKind::NotFound => AttachError::NoSuchProcess(pid),
+            _ => AttachError::Unreadable {
+                pid,
+                reason: err.to_string(),
+            },
+        })?;
+        let mut buf = Box::new([0u8; 4096]);
+        let len = stat
+            .read_at(&mut buf[..], 0)
+            .map_err(|_| AttachError::NoSuchProcess(pid))?;
+        let parsed = parse_stat(&buf[..len]).ok_or_else(|| AttachError::Unreadable {
+            pid,
+            reason: "unexpected /proc/PID/stat".into(),
+        })?;
+        let command = String::from_utf8_lossy(parsed.command).into_owned();
+        if parsed.is_gone() {
+            return Err(AttachError::Zombie { pid, command });
+        }
+        if parsed.is_kernel_thread() {
+            return Err(AttachError::KernelThread { pid, command });
+        }
+        let main = Tracked {
+            pid,
+            ppid: parsed.ppid,
+            stat,
+            status: None,
+            command,
+            cpu_ticks: parsed.cpu_ticks,
+            faults_at_hwm: None,
+            hwm_bytes: 0,
+            pss_warned: false,
+        };
+        let mut probe = ProcProbe {
+            config,
+            page_size: rustix::param::page_size() as u64,
+            ticks_per_second: rustix::param::clock_ticks_per_second() as f64,
+            members: Vec::new(),
+            member_pids: HashSet::new(),
+            watch: None,
+            retry: Vec::new(),
+            previous_sample: None,
+            pss_warnings: Vec::new(),
+            buf,
+        };
+        probe.member_pids.insert(pid);
+        probe.members.push(main);
+        if config.children {
+            // Open the watch before the scan: what is created during the scan
+            // then shows up in the first range instead of being missed.
+            probe.watch = PidWatch::open().ok();
+            probe.rescan();
+        }
+        Ok(probe)
+    }
+
+    fn is_parent_in_tree(&self, ppid: u32) -> bool {
+        self.member_pids.contains(&ppid) || self.config.adopted_parent == Some(ppid)
+    }
+
+    /// Looks at the ids handed out since the previous tick.
+    fn discover(&mut self) {
+        let Some(watch) = self.watch.as_mut() else {
+            return;
+        };
+        match watch.poll() {
+            NewPids::Nothing if self.retry.is_empty() => {}
+            NewPids::Nothing => {
+                let retry = std::mem::take(&mut self.retry);
+                for pid in retry {
+                    self.consider(pid, false);
+                }
+            }
+            NewPids::Range(range) => {
+                let retry = std::mem::take(&mut self.retry);
+                for pid in retry {
+                    self.consider(pid, false);
+                }
+                for pid in range.iter() {
+                    self.consider(pid, true);
+                }
+            }
+            NewPids::Rescan => {
+                self.retry.clear();
+                self.rescan();
+            }
+        }
+    }
+
+    /// Opens one new id and adds it when its parent is in the tree.
+    fn consider(&mut self, pid: u32, may_retry: bool) {
+        if self.member_pids.contains(&pid) {
+            return;
+        }
+        let Ok(stat) = File::open(format!("/proc/{pid}/stat")) else {
+            if may_retry {
+                self.retry.push(pid);
+            }
+            return;
+        };
+        let Ok(len) = stat.read_at(&mut self.buf[..], 0) else {
+            return;
+        };
+        let Some(parsed) = parse_stat(&self.buf[..len]) else {
+            return;
+        };
+        if parsed.is_thread() || !self.is_parent_in_tree(parsed.ppid) {
+            return;
+        }
+        if parsed.is_gone() {
+            let ppid = parsed.ppid;
+            self.reap_if_adopted(pid, ppid);
+            return;
+        }
+        let command = String::from_utf8_lossy(parsed.command).into_owned();
+        self.member_pids.insert(pid);
+        self.members.push(Tracked {
+            pid,
+            ppid: parsed.ppid,
+            stat,
+            status: None,
+            command,
+            // Born since the previous sample: all of its CPU time is new.
+            cpu_ticks: 0,
+            faults_at_hwm: None,
+            hwm_bytes: 0,
+            pss_warned: false,
+        });
+    }
+
+    /// A full scan of `/proc`: at start, and when too many ids were handed
+    /// out to look at one by one.
+    fn rescan(&mut self) {
+        let Ok(pids) = tree::list_pids() else {
+            return;
+        };
+        // (pid, ppid) of every process not yet counted; a child may be listed
+        // before its parent, so repeat until nothing more joins.
+        let mut others: Vec<(u32, u32)> = Vec::new();
+        for pid in pids {
+            if self.member_pids.contains(&pid) {
+                continue;
+            }
+            let Ok(text) = std::fs::read(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            if let Some(parsed) = parse_stat(&text) {
+                if parsed.is_gone() {
+                    self.reap_if_adopted(pid, parsed.ppid);
+                } else {
+                    others.push((pid, parsed.ppid));
+                }
+            }
+        }
+        loop {
+            let before = self.members.len();
+            let mut index = 0;
+            while index < others.len() {
+                let (pid, ppid) = others[index];
+                if self.is_parent_in_tree(ppid) {
+                    others.swap_remove(index);
+                    self.consider(pid, false);
+                } else {
+                    index += 1;
+                }
+            }
+            if self.members.len() == before {
+                break;
+            }
+        }
+    }
+
+    /// memsample is the subreaper in spawn mode: an orphan that exited is its
+    /// child now, and waits to be reaped by its own pid (never `waitpid(-1)`,
+    /// which could take the main command's status).
+    fn reap_if_adopted(&self, pid: u32, ppid: u32) {
+        if Some(ppid) == self.config.adopted_parent && pid != self.config.pid {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
+            }
+        }
+    }
+
+    fn read_member(&mut self, index: usize, seconds: Option<f64>) -> ReadOutcome {
+        let want_hwm = index == 0 || self.config.every_hwm;
+        let want_pss = self.config.pss;
+        let page_size = self.page_size;
+        let ticks_per_second = self.ticks_per_second;
+        let buf = &mut self.buf[..];
+        let member = &mut self.members[index];
+        let Ok(len) = member.stat.read_at(buf, 0) else {
+            return ReadOutcome::Gone;
+        };
+        let Some(stat) = parse_stat(&buf[..len]) else {
+            return ReadOutcome::Gone;
+        };
+        if stat.is_gone() {
+            return ReadOutcome::Gone;
+        }
+        if stat.command != member.command.as_bytes() {
+            // It exec'd since it was found.
+            member.command = String::from_utf8_lossy(stat.command).into_owned();
+        }
+        member.ppid = stat.ppid;
+        let rss_bytes = stat.rss_pages * page_size;
+        let (faults, cpu_ticks) = (stat.faults, stat.cpu_ticks);
+        let vsz_bytes = stat.vsize_bytes;
+
+        // The first sample has no previous one to measure from: 0 for all.
+        let cpu_percent = match seconds {
+            Some(seconds) if seconds > 0.0 => {
+                cpu_ticks.saturating_sub(member.cpu_ticks) as f64 / ticks_per_second / seconds
+                    * 100.0
+            }
+            _ => 0.0,
+        };
+        member.cpu_ticks = cpu_ticks;
+
+        let hwm_bytes = if want_hwm {
+            if member.faults_at_hwm != Some(faults) {
+                if let Some(hwm) = read_status_hwm(&mut member.status, member.pid, buf) {
+                    member.hwm_bytes = hwm;
+                    member.faults_at_hwm = Some(faults);
+                }
+            }
+            Some(member.hwm_bytes.max(rss_bytes))
+        } else {
+            None
+        };
+
+        let pss_bytes = if want_pss {
+            let pss = read_pss(member.pid, buf);
+            if pss.is_none() && !member.pss_warned {
+                member.pss_warned = true;
+                self.pss_warnings
+                    .push(format!("process {} ({})", member.pid, member.command));
+            }
+            pss
+        } else {
+            None
+        };
+
+        ReadOutcome::Alive(ProcessSample {
+            pid: member.pid,
+            ppid: member.ppid,
+            command: member.command.clone(),
+            rss_bytes,
+            vsz_bytes,
+            cpu_percent,
+            hwm_bytes,
+            pss_bytes,
+        })
+    }
+}
+
+/// VmHWM from a kept-open `status` (opened on first use).
+fn read_status_hwm(status: &mut Option<File>, pid: u32, buf: &mut [u8]) -> Option<u64> {
+    if status.is_none() {
+        *status = File::open(format!("/proc/{pid}/status")).ok();
+    }
+    let len = status.as_ref()?.read_at(buf, 0).ok()?;
+    parse_kb_line(&buf[..len], b"VmHWM:")
+}
+
+/// Pss from `smaps_rollup`. Opened anew each time: the file holds on to the
+/// address space it was opened against, which an `exec` replaces.
+fn read_pss(pid: u32, buf: &mut [u8]) -> Option<u64> {
+    let file = File::open(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let len = file.read_at(buf, 0).ok()?;
+    parse_kb_line(&buf[..len], b"\nPss:")
+}
+
+impl Probe for ProcProbe {
+    fn sample(&mut self) -> Sample {
+        let now = Instant::now();
+        let seconds = self
+            .previous_sample
+            .map(|previous| now.duration_since(previous).as_secs_f64());
+        if self.config.children {
+            self.discover();
+        }
+        let mut processes = Vec::with_capacity(self.members.len());
+        let mut index = 0;
+        while index < self.members.len() {
+            match self.read_member(index, seconds) {
+                ReadOutcome::Alive(process) => {
+                    processes.push(process);
+                    index += 1;
+                }
+                ReadOutcome::Gone if index == 0 => {
+                    // The main process stays first in the list even once it
+                    // is gone, so that index 0 always means "main".
+                    index += 1;
+                }
+                ReadOutcome::Gone => {
+                    let gone = self.members.remove(index);
+                    self.member_pids.remove(&gone.pid);
+                    self.reap_if_adopted(gone.pid, gone.ppid);
+                }
+            }
+        }
+        self.previous_sample = Some(now);
+        let main_hwm_bytes = processes
+            .first()
+            .filter(|p| p.pid == self.config.pid)
+            .and_then(|p| p.hwm_bytes);
+        Sample {
+            processes,
+            main_hwm_bytes,
+        }
+    }
+
+    fn take_pss_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.pss_warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAT: &[u8] = b"1677 (my (odd) prog) S 1675 1677 1675 34816 1677 4194304 95 0 1 0 7 3 0 0 20 0 1 0 6253 5521408 514 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+    #[test]
+    fn stat_fields() {
+        let stat = parse_stat(STAT).expect("parses");
+        assert_eq!(stat.command, b"my (odd) prog");
+        assert_eq!(stat.state, b'S');
+        assert_eq!(stat.ppid, 1675);
+        assert_eq!(stat.flags, 4194304);
+        assert_eq!(stat.faults, 96);
+        assert_eq!(stat.cpu_ticks, 10);
+        assert_eq!(stat.vsize_bytes, 5521408);
+        assert_eq!(stat.rss_pages, 514);
+        assert_eq!(stat.exit_signal, 17);
+        assert!(!stat.is_thread() && !stat.is_gone() && !stat.is_kernel_thread());
+    }
+
+    #[test]
+    fn stat_of_a_thread() {
+        let text = String::from_utf8_lossy(STAT).replace(" 17 1 0 0", " -1 1 0 0");
+        assert!(parse_stat(text.as_bytes()).expect("parses").is_thread());
+    }
+
+    #[test]
+    fn stat_truncated() {
+        assert_eq!(parse_stat(b"1677 (prog) S 1675 1677"), None);
+        assert_eq!(parse_stat(b""), None);
+    }
+
+    #[test]
+    fn own_stat_parses() {
+        let text = std::fs::read("/proc/self/stat").expect("readable");
+        let stat = parse_stat(&text).expect("parses");
+        assert_eq!(stat.ppid, std::os::unix::process::parent_id());
+        assert!(stat.rss_pages > 0);
+    }
+
+    #[test]
+    fn kb_lines() {
+        let status = b"Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    2056 kB\nVmRSS:\t 2000 kB\n";
+        assert_eq!(parse_kb_line(status, b"VmHWM:"), Some(2056 * 1024));
+        assert_eq!(parse_kb_line(status, b"Missing:"), None);
+        let rollup = b"55-66 ---p 0 00:00 0 [rollup]\nRss: 100 kB\nPss: 40 kB\nPss_Anon: 30 kB\n";
+        assert_eq!(parse_kb_line(rollup, b"\nPss:"), Some(40 * 1024));
+    }
+
+    #[test]
+    fn samples_itself() {
+        let mut probe = ProcProbe::new(ProbeConfig {
+            pid: std::process::id(),
+            children: true,
+            every_hwm: false,
+            pss: false,
+            adopted_parent: None,
+        })
+        .expect("own process is readable");
+        let sample = probe.sample();
+        assert!(sample.has_pid(std::process::id()));
+        assert!(sample.rss_bytes() > 0);
+        assert!(sample.main_hwm_bytes.unwrap_or(0) >= sample.processes[0].rss_bytes);
+    }
+
+    #[test]
+    fn refuses_kernel_threads_and_missing_pids() {
+        let kthreadd = ProcProbe::new(ProbeConfig {
+            pid: 2,
+            children: false,
+            every_hwm: false,
+            pss: false,
+            adopted_parent: None,
+        });
+        // pid 2 is kthreadd outside containers; inside one it may not exist.
+        assert!(matches!(
+            kthreadd,
+            Err(AttachError::KernelThread { .. } | AttachError::NoSuchProcess(2))
+        ));
+        let missing = ProcProbe::new(ProbeConfig {
+            pid: u32::MAX - 1,
+            children: false,
+            every_hwm: false,
+            pss: false,
+            adopted_parent: None,
+        });
+        assert!(matches!(missing, Err(AttachError::NoSuchProcess(_))));
+    }
+}
