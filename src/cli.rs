@@ -1,4 +1,4 @@
-//! The command line, as `../DESIGN` of the project states it: recording
+//! The command line, as the project's contract states it: recording
 //! options, then either `-- CMD [ARGS...]` or `--pid PID`; or one of the
 //! subcommands that read a recording back.
 
@@ -28,8 +28,8 @@ Attach mode exits 0 when the target exits, or dies of the signal that stopped it
     name = "memsample",
     version,
     about,
-    after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,
+    after_help = AFTER_HELP,
     subcommand_negates_reqs = true,
     max_term_width = 100
 )]
@@ -54,7 +54,7 @@ pub enum Backend {
 #[derive(Debug, Args)]
 pub struct RecordArgs {
     /// Time between samples: 5 and 0.5 are seconds; 250ms, 2s, 1m also work
-    #[arg(short, long, value_name = "DUR", default_value = "1s", value_parser = parse_duration_arg)]
+    #[arg(short, long, value_name = "DUR", default_value = "1s", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub interval: Duration,
 
     /// CSV destination, `-` for stdout [default: memsample-YYYYmmdd-HHMMSS.csv, UTC]
@@ -62,7 +62,7 @@ pub struct RecordArgs {
     pub output: Option<PathBuf>,
 
     /// Attach to a running process instead of spawning a command
-    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "command")]
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "command", allow_hyphen_values = true)]
     pub pid: Option<u32>,
 
     /// Only the main process, not its descendants
@@ -70,11 +70,11 @@ pub struct RecordArgs {
     pub no_children: bool,
 
     /// Stop sampling after this long (a spawned command keeps running and is waited for)
-    #[arg(long, value_name = "DUR", value_parser = parse_duration_arg)]
+    #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
 
     /// Stop sampling after this many samples (a spawned command keeps running and is waited for)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), allow_hyphen_values = true)]
     pub samples: Option<u64>,
 
     /// How processes are read
@@ -85,12 +85,8 @@ pub struct RecordArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// The command to spawn and its arguments (after `--`)
-    #[arg(
-        value_name = "CMD",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// The command to spawn and its arguments, after `--`
+    #[arg(value_name = "CMD", last = true)]
     pub command: Vec<OsString>,
 }
 
@@ -178,6 +174,12 @@ mod tests {
         let cli = Cli::try_parse_from(["memsample", "--", "report", "x"]).expect("parses");
         assert!(cli.subcommand.is_none());
         assert_eq!(cli.record.command, ["report", "x"]);
+    }
+
+    #[test]
+    fn a_command_needs_double_dash() {
+        assert!(Cli::try_parse_from(["memsample", "--frobnicate", "--", "true"]).is_err());
+        assert!(Cli::try_parse_from(["memsample", "./prog"]).is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `memsample plot` and `--plot`: a recording as an SVG chart.
 //!
-//! Drawn with plotters' SVG backend into a string, then written in one go,
-//! so that a failed write names the file and never leaves half a chart.
+//! Drawn with plotters' SVG backend into a string, then written in one go:
+//! plotters' own file target would report a failed write as a drawing
+//! error, without the file's name.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::cli::PlotArgs;
-use crate::report::{Recording, Sample, io_reason, printable};
+use crate::error::reason;
+use crate::report::{Format, Recording, Sample, printable};
 use crate::units::{format_bytes, format_seconds};
 
 const SIZE: (u32, u32) = (1100, 600);
@@ -74,11 +76,11 @@ pub fn write_chart(csv: &Path, svg: &Path) -> anyhow::Result<()> {
     {
         let root = SVGBackend::with_string(&mut document, SIZE).into_drawing_area();
         draw(&recording, &root)
-            .and_then(|()| root.present().map_err(|err| anyhow!("{err}")))
+            .and_then(|()| Ok(root.present()?))
             .with_context(|| format!("cannot draw the chart of {}", csv.display()))?;
     }
     std::fs::write(svg, document)
-        .map_err(|err| anyhow!("cannot write {}: {}", svg.display(), io_reason(&err)))
+        .map_err(|err| anyhow!("cannot write {}: {}", svg.display(), reason(&err)))
 }
 
 /// A unit for an axis: values are divided by `divisor` and the axis says `name`.
@@ -210,14 +212,7 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
     let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
         bail!("no samples");
     };
-    // The first sample at the highest RSS, as the report says it.
-    let peak = samples.iter().fold(first, |best, sample| {
-        if sample.rss_bytes > best.rss_bytes {
-            sample
-        } else {
-            best
-        }
-    });
+    let peak = recording.peak();
     let highest = samples
         .iter()
         .map(|sample| sample.rss_bytes.max(sample.peak_rss_bytes))
@@ -238,17 +233,15 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         highest as f64 / bytes.divisor * 1.1
     };
 
-    root.fill(&WHITE).map_err(|err| anyhow!("{err}"))?;
+    root.fill(&WHITE)?;
     let name = recording.path().file_name().map_or_else(
         || recording.path().display().to_string(),
         |name| name.to_string_lossy().into_owned(),
     );
-    let below_title = root
-        .titled(
-            &format!("memory of {}", printable(&name)),
-            ("sans-serif", 24),
-        )
-        .map_err(|err| anyhow!("{err}"))?;
+    let below_title = root.titled(
+        &format!("memory of {}", printable(&name)),
+        ("sans-serif", 24),
+    )?;
     // The legend has a panel of its own: inside the plot it would hide
     // whichever part of the data happens to lie under it.
     let (plot_area, legend_area) = below_title.split_horizontally(SIZE.0 - LEGEND_WIDTH);
@@ -256,26 +249,22 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(x_start..x_end, 0.0..y_end)
-        .map_err(|err| anyhow!("{err}"))?;
+        .build_cartesian_2d(x_start..x_end, 0.0..y_end)?;
     chart
         .configure_mesh()
         .x_desc(format!("elapsed ({})", time.name))
         .y_desc(format!("RSS ({})", bytes.name))
         .light_line_style(BLACK.mix(0.05))
-        .draw()
-        .map_err(|err| anyhow!("{err}"))?;
+        .draw()?;
 
     let mut legend: Vec<LegendEntry> = Vec::new();
-    let per_process = !recording.processes().is_empty();
+    let per_process = recording.format() == Format::PerProcess;
     if per_process {
         let top = recording.top_processes(PROCESS_COLORS.len());
         for (process, &color) in top.into_iter().zip(&PROCESS_COLORS) {
             for run in runs(&process.points, samples) {
                 let points = scaled(&decimate(&run, MAX_BUCKETS), time, bytes);
-                chart
-                    .draw_series(LineSeries::new(points, color.stroke_width(1)))
-                    .map_err(|err| anyhow!("{err}"))?;
+                chart.draw_series(LineSeries::new(points, color.stroke_width(1)))?;
             }
             legend.push(LegendEntry {
                 label: format!("{} ({})", printable(&process.command), process.pid),
@@ -285,29 +274,27 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         }
     }
 
+    // Under the RSS line: where the two are equal, RSS shows.
+    chart.draw_series(LineSeries::new(
+        scaled(&decimate(&peak_steps(samples), MAX_BUCKETS), time, bytes),
+        RED.stroke_width(1),
+    ))?;
+
     let rss: Vec<(f64, f64)> = samples
         .iter()
         .map(|sample| (sample.elapsed_s, sample.rss_bytes as f64))
         .collect();
     let rss_color = if per_process { BLACK } else { BLUE };
-    chart
-        .draw_series(LineSeries::new(
-            scaled(&decimate(&rss, MAX_BUCKETS), time, bytes),
-            rss_color.stroke_width(2),
-        ))
-        .map_err(|err| anyhow!("{err}"))?;
+    chart.draw_series(LineSeries::new(
+        scaled(&decimate(&rss, MAX_BUCKETS), time, bytes),
+        rss_color.stroke_width(2),
+    ))?;
     legend.push(LegendEntry {
         label: if per_process { "RSS, total" } else { "RSS" }.into(),
         color: rss_color,
         width: 2,
     });
 
-    chart
-        .draw_series(LineSeries::new(
-            scaled(&peak_steps(samples), time, bytes),
-            RED.stroke_width(1),
-        ))
-        .map_err(|err| anyhow!("{err}"))?;
     legend.push(LegendEntry {
         label: format!("peak so far: {}", format_bytes(highest)),
         color: RED,
@@ -316,7 +303,7 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
 
     // The label goes on the side of the peak with more room.
     let peak_x = peak.elapsed_s / time.divisor;
-    let right_half = peak_x > (x_start + x_end) / 2.0;
+    let right_half = peak_x > x_start.midpoint(x_end);
     let (anchor, offset) = if right_half {
         (HPos::Right, -8)
     } else {
@@ -328,31 +315,25 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         format_seconds(peak.elapsed_s)
     );
     let style = TextStyle::from(("sans-serif", 16).into_font()).pos(Pos::new(anchor, VPos::Bottom));
-    chart
-        .draw_series(std::iter::once(
-            EmptyElement::at((peak_x, peak.rss_bytes as f64 / bytes.divisor))
-                + Circle::new((0, 0), 5, RED.filled())
-                + Text::new(label, (offset, -8), style),
-        ))
-        .map_err(|err| anyhow!("{err}"))?;
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((peak_x, peak.rss_bytes as f64 / bytes.divisor))
+            + Circle::new((0, 0), 5, RED.filled())
+            + Text::new(label, (offset, -8), style),
+    ))?;
 
     let text_style =
         TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     for (row, entry) in (0i32..).zip(&legend) {
         let y = 30 + row * 22;
-        legend_area
-            .draw(&PathElement::new(
-                vec![(0, y), (24, y)],
-                entry.color.stroke_width(entry.width + 1),
-            ))
-            .map_err(|err| anyhow!("{err}"))?;
-        legend_area
-            .draw(&Text::new(
-                shortened(&entry.label, LEGEND_CHARS),
-                (32, y),
-                text_style.clone(),
-            ))
-            .map_err(|err| anyhow!("{err}"))?;
+        legend_area.draw(&PathElement::new(
+            vec![(0, y), (24, y)],
+            entry.color.stroke_width(entry.width + 1),
+        ))?;
+        legend_area.draw(&Text::new(
+            shortened(&entry.label, LEGEND_CHARS),
+            (32, y),
+            text_style.clone(),
+        ))?;
     }
     Ok(())
 }
@@ -444,6 +425,12 @@ mod tests {
                 vec![(3.0, 13.0), (4.0, 14.0)]
             ]
         );
+    }
+
+    #[test]
+    fn long_labels_are_shortened() {
+        assert_eq!(shortened("worker (12)", 26), "worker (12)");
+        assert_eq!(shortened("abcdefgh", 5), "abcd…");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 
 use crate::cli::ReportArgs;
+use crate::error::reason;
 use crate::units::{format_bytes, format_seconds};
 
 /// The columns of a default recording (one row per sample).
@@ -117,7 +118,7 @@ impl Recording {
     /// Reads and checks a CSV written by memsample, in either format.
     pub fn read(path: &Path) -> Result<Recording> {
         let file = File::open(path)
-            .map_err(|err| anyhow!("cannot open {}: {}", path.display(), io_reason(&err)))?;
+            .map_err(|err| anyhow!("cannot open {}: {}", path.display(), reason(&err)))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             // Row lengths are checked here, to say which line was cut short.
@@ -138,7 +139,7 @@ impl Recording {
             )
         })?;
 
-        let mut builder = Builder::new(columns.format);
+        let mut builder = Builder::default();
         while reader
             .read_record(&mut record)
             .map_err(|err| csv_error(path, &err))?
@@ -168,7 +169,7 @@ impl Recording {
         }
         Ok(Recording {
             path: path.to_path_buf(),
-            format: columns.format,
+            format: columns.format(),
             samples: builder.samples,
             processes: builder.processes,
         })
@@ -193,6 +194,19 @@ impl Recording {
         &self.processes
     }
 
+    /// The first sample at the highest RSS: a plateau is reached when it
+    /// starts.
+    pub fn peak(&self) -> &Sample {
+        // Never empty: read() refuses a file without samples.
+        let mut peak = &self.samples[0];
+        for sample in &self.samples {
+            if sample.rss_bytes > peak.rss_bytes {
+                peak = sample;
+            }
+        }
+        peak
+    }
+
     /// The processes with the highest peaks, highest first.
     pub fn top_processes(&self, count: usize) -> Vec<&Process> {
         let mut processes: Vec<&Process> = self.processes.iter().collect();
@@ -208,12 +222,8 @@ impl Recording {
 
 /// Where each column is in this file's header.
 struct Columns {
-    format: Format,
+    layout: Layout,
     count: usize,
-    procs: Option<usize>,
-    pid: Option<usize>,
-    ppid: Option<usize>,
-    command: Option<usize>,
     pss: Option<usize>,
     timestamp: usize,
     elapsed: usize,
@@ -224,7 +234,26 @@ struct Columns {
     peak: usize,
 }
 
+/// The columns of one format only.
+enum Layout {
+    Default {
+        procs: usize,
+    },
+    PerProcess {
+        pid: usize,
+        ppid: usize,
+        command: usize,
+    },
+}
+
 impl Columns {
+    fn format(&self) -> Format {
+        match self.layout {
+            Layout::Default { .. } => Format::Default,
+            Layout::PerProcess { .. } => Format::PerProcess,
+        }
+    }
+
     /// Recognizes one of memsample's headers, exactly (an unknown column
     /// means a file from something else, or from a newer memsample whose
     /// figures this one cannot vouch for), `pss_bytes` after `rss_bytes`
@@ -249,13 +278,19 @@ impl Columns {
             (without_pss == expected).then_some(format)
         })?;
         let find = |name: &str| names.iter().position(|column| *column == name);
+        let layout = match format {
+            Format::Default => Layout::Default {
+                procs: find("procs")?,
+            },
+            Format::PerProcess => Layout::PerProcess {
+                pid: find("pid")?,
+                ppid: find("ppid")?,
+                command: find("command")?,
+            },
+        };
         Some(Columns {
-            format,
+            layout,
             count: names.len(),
-            procs: find("procs"),
-            pid: find("pid"),
-            ppid: find("ppid"),
-            command: find("command"),
             pss: find("pss_bytes"),
             timestamp: find("timestamp")?,
             elapsed: find("elapsed_s")?,
@@ -384,26 +419,14 @@ fn parse_bytes(text: &str) -> Result<u64, &'static str> {
 }
 
 /// Accumulates rows into samples (and processes, for per-process files).
+#[derive(Default)]
 struct Builder {
-    format: Format,
     samples: Vec<Sample>,
     processes: Vec<Process>,
     process_index: HashMap<(u32, String), usize>,
-    /// Whether every row of the current sample had a PSS.
-    pss_complete: bool,
 }
 
 impl Builder {
-    fn new(format: Format) -> Builder {
-        Builder {
-            format,
-            samples: Vec::new(),
-            processes: Vec::new(),
-            process_index: HashMap::new(),
-            pss_complete: true,
-        }
-    }
-
     fn push(&mut self, row: &Row, columns: &Columns) -> Result<()> {
         let timestamp_text = row.text(columns.timestamp);
         let timestamp = humantime::parse_rfc3339(timestamp_text).map_err(|_| {
@@ -432,18 +455,15 @@ impl Builder {
         if let Some(previous) = previous {
             if elapsed_s < previous.elapsed_s {
                 return Err(row.error(format!(
-                    "elapsed_s goes back in time ({elapsed_s} after {})",
+                    "elapsed_s goes back in time: {elapsed_s:.6} after {:.6}",
                     previous.elapsed_s
                 )));
             }
         }
 
-        match self.format {
-            Format::Default => {
-                let procs = match columns.procs {
-                    Some(index) => row.integer("procs", index)?,
-                    None => 1,
-                };
+        match columns.layout {
+            Layout::Default { procs } => {
+                let procs = row.integer("procs", procs)?;
                 self.samples.push(Sample {
                     timestamp,
                     elapsed_s,
@@ -453,17 +473,10 @@ impl Builder {
                     peak_rss_bytes,
                 });
             }
-            Format::PerProcess => {
-                let pid: u32 = match columns.pid {
-                    Some(index) => row.integer("pid", index)?,
-                    None => 0,
-                };
-                if let Some(index) = columns.ppid {
-                    row.integer::<u32>("ppid", index)?;
-                }
-                let command = columns
-                    .command
-                    .map_or_else(String::new, |index| row.text(index).to_owned());
+            Layout::PerProcess { pid, ppid, command } => {
+                let pid: u32 = row.integer("pid", pid)?;
+                row.integer::<u32>("ppid", ppid)?;
+                let command = row.text(command).to_owned();
 
                 // Rows of one sample share its elapsed_s and are consecutive.
                 let same_sample = previous.is_some_and(|sample| sample.elapsed_s == elapsed_s);
@@ -473,20 +486,17 @@ impl Builder {
                     Some(sample) if same_sample => {
                         sample.procs += 1;
                         sample.rss_bytes = sample.rss_bytes.saturating_add(rss_bytes);
-                        self.pss_complete &= pss_bytes.is_some();
-                        sample.pss_bytes = match (sample.pss_bytes, pss_bytes) {
-                            (Some(sum), Some(pss)) if self.pss_complete => {
-                                Some(sum.saturating_add(pss))
-                            }
-                            _ => None,
-                        };
+                        // One process without PSS leaves the sample without.
+                        sample.pss_bytes = sample
+                            .pss_bytes
+                            .zip(pss_bytes)
+                            .map(|(sum, pss)| sum.saturating_add(pss));
                         sample.peak_rss_bytes = sample
                             .peak_rss_bytes
                             .max(sample.rss_bytes)
                             .max(process_peak);
                     }
                     _ => {
-                        self.pss_complete = pss_bytes.is_some();
                         self.samples.push(Sample {
                             timestamp,
                             elapsed_s,
@@ -525,23 +535,13 @@ fn csv_error(path: &Path, err: &csv::Error) -> anyhow::Error {
     let line = err.position().map(csv::Position::line);
     match (err.kind(), line) {
         (csv::ErrorKind::Io(io_err), _) => {
-            anyhow!("cannot read {}: {}", path.display(), io_reason(io_err))
+            anyhow!("cannot read {}: {}", path.display(), reason(io_err))
         }
         (csv::ErrorKind::Utf8 { .. }, Some(line)) => {
             anyhow!("{}:{line}: not valid UTF-8", path.display())
         }
         (_, Some(line)) => anyhow!("{}:{line}: {err}", path.display()),
         (_, None) => anyhow!("{}: {err}", path.display()),
-    }
-}
-
-/// The reason of an I/O error without Rust's ` (os error N)` suffix, which
-/// tells users nothing the reason does not.
-pub(crate) fn io_reason(err: &io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error ") {
-        Some(end) => text[..end].to_owned(),
-        None => text,
     }
 }
 
@@ -626,14 +626,7 @@ impl Report {
         let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
             bail!("{}: no samples", recording.path().display());
         };
-        // The first sample at the highest RSS: a plateau is reached when it starts.
-        let peak = samples.iter().fold(first, |best, sample| {
-            if sample.rss_bytes > best.rss_bytes {
-                sample
-            } else {
-                best
-            }
-        });
+        let peak = recording.peak();
         let mut sorted: Vec<u64> = samples.iter().map(|sample| sample.rss_bytes).collect();
         sorted.sort_unstable();
         let total: u128 = sorted.iter().map(|&rss| u128::from(rss)).sum();
@@ -750,18 +743,12 @@ impl Report {
             "growth        {}",
             growth_sentence(self.growth_mib_per_hour, self.growth_r2)
         )?;
-        let samples = recording.samples();
-        let low = samples
-            .iter()
-            .map(|sample| sample.rss_bytes)
-            .min()
-            .unwrap_or(0);
+        let (line, low, high) = sparkline(recording.samples(), SPARKLINE_WIDTH);
         writeln!(
             out,
-            "RSS           {}  {} to {}",
-            sparkline(samples, SPARKLINE_WIDTH),
+            "RSS           {line}  {} to {}",
             format_bytes(low),
-            format_bytes(self.peak_rss_bytes)
+            format_bytes(high)
         )?;
         if let Some(top) = &self.top_processes {
             writeln!(out, "top processes by peak RSS")?;
@@ -783,21 +770,18 @@ impl Report {
 pub fn run(args: &ReportArgs) -> anyhow::Result<u8> {
     let recording = Recording::read(&args.file)?;
     let report = Report::new(&recording, args.fail_above)?;
-    let mut out = if args.json {
+    let out = if args.json {
         let mut json = serde_json::to_string_pretty(&report)?;
         json.push('\n');
         json
     } else {
         report.text(&recording)
     };
-    if out.is_empty() {
-        out.push('\n');
-    }
     let mut stdout = io::stdout().lock();
     stdout
         .write_all(out.as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(|err| anyhow!("cannot write the report: {}", io_reason(&err)))?;
+        .map_err(|err| anyhow!("cannot write the report: {}", reason(&err)))?;
 
     match args.fail_above {
         Some(limit) if report.gate_peak_bytes() > limit => {
@@ -923,11 +907,11 @@ fn median(sorted: &[f64]) -> Option<f64> {
 /// RSS over time in at most `width` characters: time is cut into equal
 /// buckets, each showing its highest sample (so a spike is never averaged
 /// away); a bucket without samples repeats the one before. Scaled from the
-/// lowest bucket to the highest.
-fn sparkline(samples: &[Sample], width: usize) -> String {
+/// lowest bucket to the highest, which are returned with the line.
+fn sparkline(samples: &[Sample], width: usize) -> (String, u64, u64) {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
-        return String::new();
+        return (String::new(), 0, 0);
     };
     let span = last.elapsed_s - first.elapsed_s;
     let width = if span > 0.0 {
@@ -955,7 +939,7 @@ fn sparkline(samples: &[Sample], width: usize) -> String {
         .collect();
     let low = values.iter().copied().min().unwrap_or(0);
     let high = values.iter().copied().max().unwrap_or(0);
-    values
+    let line = values
         .into_iter()
         .map(|value| {
             if high == low {
@@ -965,7 +949,8 @@ fn sparkline(samples: &[Sample], width: usize) -> String {
                 BARS[(level.round() as usize).min(BARS.len() - 1)]
             }
         })
-        .collect()
+        .collect();
+    (line, low, high)
 }
 
 #[cfg(test)]
@@ -1074,12 +1059,13 @@ mod tests {
     fn sparkline_keeps_spikes_and_width() {
         let mut samples: Vec<Sample> = (0..1000).map(|t| sample(t as f64, 100)).collect();
         samples[500].rss_bytes = 1000;
-        let line = sparkline(&samples, 60);
+        let (line, low, high) = sparkline(&samples, 60);
         assert_eq!(line.chars().count(), 60);
         assert_eq!(line.chars().filter(|&c| c == '█').count(), 1, "{line}");
-        assert_eq!(sparkline(&samples[..1], 60), "▁");
+        assert_eq!((low, high), (100, 1000));
+        assert_eq!(sparkline(&samples[..1], 60), ("▁".into(), 100, 100));
         let rising: Vec<Sample> = (0..8).map(|t| sample(t as f64, t as u64)).collect();
-        assert_eq!(sparkline(&rising, 60), "▁▂▃▄▅▆▇█");
+        assert_eq!(sparkline(&rising, 60).0, "▁▂▃▄▅▆▇█");
     }
 
     #[test]
@@ -1091,7 +1077,7 @@ mod tests {
             sample(9.0, 10),
             sample(10.0, 0),
         ];
-        assert_eq!(sparkline(&gap, 4), "███▁");
+        assert_eq!(sparkline(&gap, 4), ("███▁".into(), 10, 20));
     }
 
     #[test]

@@ -1,0 +1,223 @@
+//! The test fixture: a program of known memory behaviour, driven by a small
+//! script of steps on its command line. memsample's integration tests build
+//! it (cargo builds examples with the tests) and record it.
+//!
+//! ```text
+//! fixture hold 100 sleep 2000 exit 3
+//! fixture spike 200 50 sleep 1500
+//! fixture children 4 50 3000 wait
+//! ```
+//!
+//! Steps, run in order:
+//! - `hold MIB`: map and touch MIB MiB, kept until `free`;
+//! - `free`: unmap everything held;
+//! - `spike MIB MS`: map and touch MIB MiB, keep it MS ms, unmap it;
+//! - `sleep MS`;
+//! - `children N MIB MS`: start N copies of itself that each hold MIB MiB for MS ms;
+//! - `daemonize MIB MS`: start a child that starts a grandchild holding MIB MiB
+//!   for MS ms and exits at once, orphaning it;
+//! - `wait`: wait for the children started so far;
+//! - `ignore SIG` (INT, TERM, HUP, QUIT): ignore a signal;
+//! - `count SIG`: count deliveries of SIG; printed at exit as `SIGINT 1`;
+//! - `until-signal MS`: sleep until a counted signal arrives (at most MS ms);
+//! - `touch PATH`: create PATH (the test waits for it instead of sleeping);
+//! - `wait-file PATH`: wait until PATH exists (at most 60 s);
+//! - `print-hwm`: print `VmHWM BYTES` on stdout;
+//! - `kill SIG`: die of SIG;
+//! - `exit K`: exit with code K (default 0 after the last step).
+
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const MIB: usize = 1 << 20;
+
+static COUNTS: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+const SIGNALS: [(&str, i32); 4] = [
+    ("INT", libc::SIGINT),
+    ("TERM", libc::SIGTERM),
+    ("HUP", libc::SIGHUP),
+    ("QUIT", libc::SIGQUIT),
+];
+
+extern "C" fn count_signal(signal: i32) {
+    if let Some(index) = SIGNALS.iter().position(|(_, s)| *s == signal) {
+        COUNTS[index].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn signal_number(name: &str) -> i32 {
+    match name.trim_start_matches("SIG") {
+        "INT" => libc::SIGINT,
+        "TERM" => libc::SIGTERM,
+        "HUP" => libc::SIGHUP,
+        "QUIT" => libc::SIGQUIT,
+        "KILL" => libc::SIGKILL,
+        "SEGV" => libc::SIGSEGV,
+        "USR1" => libc::SIGUSR1,
+        other => panic!("fixture: unknown signal {other}"),
+    }
+}
+
+/// Anonymous memory, touched page by page so that all of it is resident.
+struct Mapping {
+    address: *mut libc::c_void,
+    len: usize,
+}
+
+impl Mapping {
+    fn new(mib: usize) -> Mapping {
+        let len = mib * MIB;
+        // SAFETY: a fresh private anonymous mapping, checked for failure.
+        let address = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(address, libc::MAP_FAILED, "fixture: mmap failed");
+        // SAFETY: the mapping is `len` bytes, readable and writable.
+        unsafe { std::ptr::write_bytes(address.cast::<u8>(), 1, len) };
+        Mapping { address, len }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly what `new` mapped.
+        unsafe { libc::munmap(self.address, self.len) };
+    }
+}
+
+fn vm_hwm_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn wait_for_file(path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::path::Path::new(path).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let me = std::env::current_exe().expect("fixture: own path");
+    let mut held: Vec<Mapping> = Vec::new();
+    let mut children: Vec<Child> = Vec::new();
+    let mut steps = args.iter().map(String::as_str);
+    let number = |value: Option<&str>| -> u64 {
+        value
+            .and_then(|v| v.parse().ok())
+            .expect("fixture: a number is missing")
+    };
+    let mut exit_code = 0;
+    while let Some(step) = steps.next() {
+        match step {
+            "hold" => held.push(Mapping::new(number(steps.next()) as usize)),
+            "free" => held.clear(),
+            "spike" => {
+                let mapping = Mapping::new(number(steps.next()) as usize);
+                std::thread::sleep(Duration::from_millis(number(steps.next())));
+                drop(mapping);
+            }
+            "sleep" => std::thread::sleep(Duration::from_millis(number(steps.next()))),
+            "children" => {
+                let count = number(steps.next());
+                let mib = number(steps.next()).to_string();
+                let ms = number(steps.next()).to_string();
+                for _ in 0..count {
+                    let child = Command::new(&me)
+                        .args(["hold", &mib, "sleep", &ms])
+                        .spawn()
+                        .expect("fixture: spawn child");
+                    children.push(child);
+                }
+            }
+            "daemonize" => {
+                let mib = number(steps.next()).to_string();
+                let ms = number(steps.next()).to_string();
+                let mut parent = Command::new(&me)
+                    .args(["orphan", &mib, &ms])
+                    .spawn()
+                    .expect("fixture: spawn");
+                let _ = parent.wait();
+            }
+            // Internal: the middle process of `daemonize`.
+            "orphan" => {
+                let mib = number(steps.next()).to_string();
+                let ms = number(steps.next()).to_string();
+                Command::new(&me)
+                    .args(["hold", &mib, "sleep", &ms])
+                    .spawn()
+                    .expect("fixture: spawn grandchild");
+                std::process::exit(0);
+            }
+            "wait" => {
+                for mut child in children.drain(..) {
+                    let _ = child.wait();
+                }
+            }
+            "ignore" => {
+                let signal = signal_number(steps.next().expect("fixture: signal"));
+                // SAFETY: setting a disposition; no handler code involved.
+                unsafe { libc::signal(signal, libc::SIG_IGN) };
+            }
+            "count" => {
+                let signal = signal_number(steps.next().expect("fixture: signal"));
+                let handler = count_signal as extern "C" fn(i32);
+                // SAFETY: the handler only touches atomics.
+                unsafe { libc::signal(signal, handler as libc::sighandler_t) };
+            }
+            "until-signal" => {
+                let deadline = Instant::now() + Duration::from_millis(number(steps.next()));
+                while COUNTS.iter().all(|c| c.load(Ordering::SeqCst) == 0)
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+            "touch" => {
+                std::fs::write(steps.next().expect("fixture: path"), b"").expect("fixture: touch");
+            }
+            "wait-file" => wait_for_file(steps.next().expect("fixture: path")),
+            "print-hwm" => println!("VmHWM {}", vm_hwm_bytes()),
+            "kill" => {
+                let signal = signal_number(steps.next().expect("fixture: signal"));
+                // SAFETY: restoring the default action, then raising.
+                unsafe {
+                    libc::signal(signal, libc::SIG_DFL);
+                    libc::raise(signal);
+                }
+            }
+            "exit" => {
+                exit_code = number(steps.next()) as i32;
+                break;
+            }
+            other => panic!("fixture: unknown step {other}"),
+        }
+    }
+    for (index, (name, _)) in SIGNALS.iter().enumerate() {
+        let count = COUNTS[index].load(Ordering::SeqCst);
+        if count > 0 {
+            println!("SIG{name} {count}");
+        }
+    }
+    std::process::exit(exit_code);
+}

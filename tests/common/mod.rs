@@ -1,0 +1,226 @@
+//! Shared helpers of the integration tests: the fixture program, the
+//! memsample binary, reading CSVs back, and waiting on conditions with a
+//! deadline instead of sleeping and hoping.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const MIB: u64 = 1 << 20;
+
+/// The memsample binary under test.
+pub fn memsample() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_memsample"))
+}
+
+/// The fixture program (`examples/fixture.rs`). `cargo test` builds examples;
+/// when a single test target is run, build it here.
+pub fn fixture() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test path");
+        // target/debug/deps/record-xxxx -> target/debug/examples/fixture
+        let path = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .join("examples/fixture");
+        if !path.exists() {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--example", "fixture"])
+                .status()
+                .expect("cargo build --example fixture");
+            assert!(status.success(), "building the fixture failed");
+        }
+        path
+    })
+    .clone()
+}
+
+/// Waits until `condition` holds, failing the test after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits for a child with a deadline, killing it if the deadline passes.
+pub fn wait_child(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} did not end within {limit:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends `signal` to `pid`.
+pub fn send(pid: u32, signal: i32) {
+    // SAFETY: kill(2) with a pid this test started.
+    let rc = unsafe { libc::kill(pid as i32, signal) };
+    assert_eq!(rc, 0, "kill({pid}, {signal})");
+}
+
+/// Whether `pid` is a live process (not gone, not a zombie).
+pub fn is_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim().chars().next());
+            !matches!(state, Some('Z' | 'X') | None)
+        }
+        Err(_) => false,
+    }
+}
+
+/// One CSV row as column name -> text.
+pub type Row = HashMap<String, String>;
+
+/// Reads a CSV written by memsample; checks every row is complete.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Row>) {
+    let text = std::fs::read_to_string(path).expect("CSV readable");
+    parse_csv(&text)
+}
+
+pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Row>) {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|record| {
+            let record = record.expect("a complete row");
+            assert_eq!(record.len(), header.len(), "row {record:?} is incomplete");
+            header
+                .iter()
+                .cloned()
+                .zip(record.iter().map(str::to_string))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Number of complete lines in a file that is being written.
+pub fn line_count(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|text| text.matches('\n').count())
+        .unwrap_or(0)
+}
+
+pub fn num(row: &Row, column: &str) -> u64 {
+    row[column]
+        .parse()
+        .unwrap_or_else(|_| panic!("{column} = {:?} is not an integer", row[column]))
+}
+
+pub fn float(row: &Row, column: &str) -> f64 {
+    row[column]
+        .parse()
+        .unwrap_or_else(|_| panic!("{column} = {:?} is not a number", row[column]))
+}
+
+/// The pid in memsample's start line: `... (pid 4242) every ...`.
+pub fn pid_from_start_line(stderr: &str) -> u32 {
+    let start = stderr.find("(pid ").expect("start line with a pid") + 5;
+    let end = start + stderr[start..].find(')').expect(")");
+    stderr[start..end].parse().expect("pid")
+}
+
+pub const DEFAULT_HEADER: &str =
+    "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes";
+
+/// A memsample started in the background, its stdout and stderr collected
+/// as they come.
+pub struct Running {
+    pub child: Child,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+fn collect(
+    mut source: impl std::io::Read + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&text);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = source.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .expect("lock")
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    text
+}
+
+impl Running {
+    pub fn start(command: &mut Command) -> Running {
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("memsample starts");
+        let stdout = collect(child.stdout.take().expect("stdout"));
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("lock").clone()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().expect("lock").clone()
+    }
+
+    /// The spawned command's pid, from the start line.
+    pub fn command_pid(&self) -> u32 {
+        wait_until("the start line", Duration::from_secs(20), || {
+            self.stderr().contains("(pid ")
+        });
+        pid_from_start_line(&self.stderr())
+    }
+
+    /// Waits for memsample to end; also waits for its output to be read.
+    pub fn finish(mut self, limit: Duration) -> (ExitStatus, String, String) {
+        let status = wait_child(&mut self.child, limit);
+        // The pipes close when memsample and everything holding them end;
+        // give the reader threads a moment with a deadline.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while (std::sync::Arc::strong_count(&self.stderr) > 1
+            || std::sync::Arc::strong_count(&self.stdout) > 1)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        (status, self.stdout(), self.stderr())
+    }
+}

@@ -1,0 +1,561 @@
+//! The recording modes, end to end: the real binary records the fixture
+//! program, and the tests check the numbers against what the kernel says.
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::time::Duration;
+
+use common::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn steady_memory_is_sampled_on_schedule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let output = memsample()
+        .args(["-i", "100ms", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(fixture())
+        .args(["hold", "100", "sleep", "1500"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let (header, rows) = read_csv(&csv);
+    assert_eq!(header.join(","), DEFAULT_HEADER);
+    // 1.5 s at 100 ms: the start row plus about 15 ticks (the machine may
+    // be slow to start the fixture or late on a tick).
+    assert!((13..=18).contains(&rows.len()), "{} rows", rows.len());
+    assert_eq!(rows[0]["trigger"], "start");
+    assert_eq!(float(&rows[0], "elapsed_s"), 0.0);
+    for (index, row) in rows.iter().enumerate().skip(1) {
+        assert_eq!(row["trigger"], "interval");
+        // Absolute deadlines: tick k is at k·100 ms, late by less than a tick.
+        let elapsed = float(row, "elapsed_s");
+        let lateness = elapsed - index as f64 * 0.1;
+        assert!((0.0..0.1).contains(&lateness), "row {index} at {elapsed}");
+    }
+    // Once the 100 MiB are held (after the first rows), rss is 100 MiB plus
+    // the fixture's own few MiB.
+    let held: Vec<u64> = rows[3..rows.len() - 1]
+        .iter()
+        .map(|row| num(row, "rss_bytes"))
+        .collect();
+    for rss in &held {
+        assert!(
+            (100 * MIB..110 * MIB).contains(rss),
+            "rss {rss} is not 100 MiB + a little"
+        );
+    }
+    for row in &rows {
+        assert_eq!(num(row, "procs"), 1);
+        assert!(num(row, "vsz_bytes") >= num(row, "rss_bytes"));
+        assert!(num(row, "peak_rss_bytes") >= num(row, "rss_bytes"));
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("memsample: recording "), "{stderr}");
+    assert!(stderr.contains(" every 100ms → "), "{stderr}");
+    assert!(stderr.contains("exited with code 0"), "{stderr}");
+}
+
+#[test]
+fn a_spike_between_two_samples_shows_in_peak_rss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    // Samples at 0 s and 1 s; a 200 MiB spike of 50 ms at about 0.3 s.
+    let output = memsample()
+        .args(["-i", "1s", "-q", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(fixture())
+        .args(["hold", "10", "sleep", "300", "spike", "200", "50"])
+        .args(["sleep", "1200", "print-hwm"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let kernel_hwm: u64 = stdout
+        .trim()
+        .strip_prefix("VmHWM ")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("fixture printed {stdout:?}"));
+    assert!(kernel_hwm > 200 * MIB);
+    let (_, rows) = read_csv(&csv);
+    assert!(rows.len() >= 2, "{rows:?}");
+    let sampled_max = rows.iter().map(|r| num(r, "rss_bytes")).max().unwrap_or(0);
+    assert!(
+        sampled_max < 100 * MIB,
+        "the spike itself was sampled: {sampled_max}"
+    );
+    let last_peak = num(rows.last().expect("rows"), "peak_rss_bytes");
+    assert!(
+        last_peak as f64 >= 0.99 * kernel_hwm as f64 && last_peak <= kernel_hwm,
+        "peak_rss_bytes {last_peak} vs the kernel's VmHWM {kernel_hwm}"
+    );
+    // The peak never decreases.
+    let peaks: Vec<u64> = rows.iter().map(|r| num(r, "peak_rss_bytes")).collect();
+    assert!(peaks.windows(2).all(|w| w[0] <= w[1]), "{peaks:?}");
+}
+
+#[test]
+fn exit_status_of_the_command_comes_through() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = memsample()
+        .current_dir(dir.path())
+        .args(["-q", "-o", "out.csv", "--"])
+        .arg(fixture())
+        .args(["exit", "7"])
+        .status()
+        .expect("runs");
+    assert_eq!(status.code(), Some(7));
+}
+
+#[test]
+fn death_by_a_signal_is_passed_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, signal) in [("KILL", libc::SIGKILL), ("SEGV", libc::SIGSEGV)] {
+        let output = memsample()
+            .current_dir(dir.path())
+            .args(["-o", "out.csv", "--"])
+            .arg(fixture())
+            .args(["hold", "5", "kill", name])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.signal(), Some(signal), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("was killed by SIG{name}")),
+            "{stderr}"
+        );
+        // Rows were flushed before memsample died.
+        let (_, rows) = read_csv(&dir.path().join("out.csv"));
+        assert!(!rows.is_empty());
+    }
+}
+
+#[test]
+fn a_command_that_is_not_found_or_not_executable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = memsample()
+        .current_dir(dir.path())
+        .args(["-o", "out.csv", "--", "./no-such-program", "arg"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(127));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "memsample: cannot run ./no-such-program: No such file or directory\n"
+    );
+
+    let script = dir.path().join("not-executable");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").expect("write");
+    let output = memsample()
+        .current_dir(dir.path())
+        .args(["-o", "out.csv", "--", "./not-executable"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(126));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "memsample: cannot run ./not-executable: Permission denied\n"
+    );
+
+    let output = memsample()
+        .current_dir(dir.path())
+        .args(["-o", "out.csv", "--", "."])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(126), "{output:?}");
+}
+
+#[test]
+fn a_bad_output_fails_before_the_command_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("ran");
+    for (output_arg, reason) in [
+        (
+            "missing/mem.csv",
+            "cannot create missing/mem.csv: No such file or directory",
+        ),
+        (".", "cannot create .: Is a directory"),
+        (
+            "/dev/full",
+            "cannot write to /dev/full: No space left on device",
+        ),
+    ] {
+        let output = memsample()
+            .current_dir(dir.path())
+            .args(["-o", output_arg, "--"])
+            .arg(fixture())
+            .arg("touch")
+            .arg(&marker)
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(125), "{output:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            format!("memsample: {reason}\n")
+        );
+        assert!(
+            !marker.exists(),
+            "the command ran although -o {output_arg} is bad"
+        );
+    }
+}
+
+#[test]
+fn sigterm_from_kill_reaches_the_command_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let mut running = Running::start(
+        memsample()
+            .args(["-i", "50ms", "-o"])
+            .arg(dir.path().join("mem.csv"))
+            .arg("--")
+            .arg(fixture())
+            .args(["count", "TERM", "touch"])
+            .arg(&ready)
+            .args(["until-signal", "30000", "sleep", "200"]),
+    );
+    wait_until("the fixture to be ready", LIMIT, || ready.exists());
+    let command = running.command_pid();
+    send(running.pid(), libc::SIGTERM);
+    // The command caught it, cleaned up for 200 ms and exited 0: so does memsample.
+    let status = wait_child(&mut running.child, LIMIT);
+    assert_eq!(status.code(), Some(0));
+    let (_, stdout, _) = running.finish(LIMIT);
+    assert_eq!(stdout.trim(), "SIGTERM 1");
+    assert!(!is_alive(command));
+}
+
+#[test]
+fn sigterm_kills_the_command_and_memsample_dies_of_it_leaving_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let csv = dir.path().join("mem.csv");
+    let running = Running::start(
+        memsample()
+            .args(["-i", "50ms", "-o"])
+            .arg(&csv)
+            .arg("--")
+            .arg(fixture())
+            .args(["children", "2", "5", "60000", "touch"])
+            .arg(&ready)
+            .args(["sleep", "60000"]),
+    );
+    wait_until("the fixture to be ready", LIMIT, || ready.exists());
+    let command = running.command_pid();
+    wait_until("a row with the children", LIMIT, || {
+        std::fs::read_to_string(&csv).is_ok_and(|t| t.contains(",interval,3,"))
+    });
+    let children = children_of(command);
+    assert_eq!(children.len(), 2);
+    send(running.pid(), libc::SIGTERM);
+    let (status, _, stderr) = running.finish(LIMIT);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{stderr}");
+    assert!(!is_alive(command), "the command was left running");
+    // The command's own children got no signal from anyone: they are the
+    // command's business (here, orphans that the test cleans up).
+    for child in children {
+        if is_alive(child) {
+            send(child, libc::SIGKILL);
+        }
+    }
+}
+
+/// Pids whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            children.push(child);
+        }
+    }
+    children
+}
+
+#[test]
+fn attach_mode_never_signals_the_target() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let go = dir.path().join("go");
+    let csv = dir.path().join("mem.csv");
+    let mut target = std::process::Command::new(fixture())
+        .args(["count", "TERM", "count", "INT", "hold", "20", "touch"])
+        .arg(&ready)
+        .arg("wait-file")
+        .arg(&go)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("fixture");
+    wait_until("the target to be ready", LIMIT, || ready.exists());
+    let running = Running::start(
+        memsample()
+            .args(["-i", "50ms", "-o"])
+            .arg(&csv)
+            .args(["--pid", &target.id().to_string()]),
+    );
+    wait_until("three rows", LIMIT, || line_count(&csv) >= 4);
+    send(running.pid(), libc::SIGTERM);
+    let (status, _, stderr) = running.finish(LIMIT);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{stderr}");
+    let (_, rows) = read_csv(&csv);
+    assert_eq!(rows.last().expect("rows")["trigger"], "stop");
+    let rss = num(&rows[rows.len() - 1], "rss_bytes");
+    assert!((20 * MIB..30 * MIB).contains(&rss), "{rss}");
+    assert!(
+        stderr.contains(&format!("pid {} left running", target.id())),
+        "{stderr}"
+    );
+    // The target is alive and got no signal.
+    assert!(is_alive(target.id()));
+    std::fs::write(&go, b"").expect("go");
+    let status = wait_child(&mut target, LIMIT);
+    assert_eq!(status.code(), Some(0));
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut target.stdout.take().expect("stdout"), &mut stdout)
+        .expect("read");
+    assert_eq!(stdout, "", "the target received signals");
+}
+
+#[test]
+fn attach_mode_ends_when_the_target_exits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let go = dir.path().join("go");
+    let csv = dir.path().join("mem.csv");
+    let mut target = std::process::Command::new(fixture())
+        .args(["hold", "30", "touch"])
+        .arg(&ready)
+        .arg("wait-file")
+        .arg(&go)
+        .spawn()
+        .expect("fixture");
+    wait_until("the target to be ready", LIMIT, || ready.exists());
+    let running = Running::start(
+        memsample()
+            .args(["-i", "20ms", "-o"])
+            .arg(&csv)
+            .args(["--pid", &target.id().to_string()]),
+    );
+    wait_until("a few rows", LIMIT, || line_count(&csv) >= 4);
+    std::fs::write(&go, b"").expect("go");
+    // memsample sees the exit even before the test reaps its child.
+    let (status, _, stderr) = running.finish(LIMIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pid {} exited", target.id())),
+        "{stderr}"
+    );
+    wait_child(&mut target, LIMIT);
+    let (_, rows) = read_csv(&csv);
+    assert!(rows.iter().all(|row| row["trigger"] != "stop"));
+    assert!(rows.iter().all(|row| num(row, "rss_bytes") >= 30 * MIB));
+}
+
+#[test]
+fn a_sigkilled_memsample_leaves_only_complete_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let mut running = Running::start(
+        memsample()
+            .args(["-i", "5ms", "-o"])
+            .arg(&csv)
+            .arg("--")
+            .arg(fixture())
+            .args(["hold", "5", "sleep", "60000"]),
+    );
+    let command = running.command_pid();
+    wait_until("50 rows", LIMIT, || line_count(&csv) > 50);
+    send(running.pid(), libc::SIGKILL);
+    wait_child(&mut running.child, LIMIT);
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    assert!(text.ends_with('\n'), "a partial row at the end");
+    let (_, rows) = read_csv(&csv);
+    assert!(rows.len() >= 50);
+    for row in &rows {
+        assert!(num(row, "rss_bytes") > 0);
+    }
+    // memsample could not clean up after SIGKILL: the command lives on.
+    assert!(is_alive(command));
+    send(command, libc::SIGKILL);
+}
+
+#[test]
+fn descendants_are_counted_unless_no_children() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (flags, procs, min_rss) in [(&[][..], 4, 90 * MIB), (&["--no-children"][..], 1, 0)] {
+        let csv = dir.path().join("mem.csv");
+        let ready = dir.path().join("ready");
+        let _ = std::fs::remove_file(&ready);
+        let output = memsample()
+            .args(["-i", "50ms", "-q", "-o"])
+            .arg(&csv)
+            .args(flags)
+            .arg("--")
+            .arg(fixture())
+            .args(["children", "3", "30", "1000", "sleep", "700", "wait"])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(0));
+        let (_, rows) = read_csv(&csv);
+        let most = rows.iter().map(|r| num(r, "procs")).max().unwrap_or(0);
+        assert_eq!(most, procs, "{flags:?}");
+        let biggest = rows.iter().map(|r| num(r, "rss_bytes")).max().unwrap_or(0);
+        assert!(biggest >= min_rss, "{flags:?}: {biggest}");
+        if procs == 1 {
+            assert!(biggest < 20 * MIB, "children counted with --no-children");
+        }
+    }
+}
+
+#[test]
+fn samples_limit_stops_sampling_but_waits_for_the_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let output = memsample()
+        .args(["-i", "50ms", "--samples", "3", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(fixture())
+        .args(["sleep", "600", "exit", "4"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(4));
+    let (_, rows) = read_csv(&csv);
+    assert_eq!(rows.len(), 3);
+}
+
+#[test]
+fn duration_ends_with_a_stop_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let output = memsample()
+        .args(["-i", "100ms", "--duration", "500ms", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(fixture())
+        .args(["sleep", "1200"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let (_, rows) = read_csv(&csv);
+    let triggers: Vec<&str> = rows.iter().map(|r| r["trigger"].as_str()).collect();
+    assert_eq!(
+        triggers,
+        [
+            "start", "interval", "interval", "interval", "interval", "stop"
+        ]
+    );
+    let last = float(rows.last().expect("rows"), "elapsed_s");
+    assert!((0.5..0.6).contains(&last), "{last}");
+}
+
+#[test]
+fn sigusr1_takes_a_manual_sample() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let ready = dir.path().join("ready");
+    let go = dir.path().join("go");
+    let running = Running::start(
+        memsample()
+            .args(["-i", "1h", "-o"])
+            .arg(&csv)
+            .arg("--")
+            .arg(fixture())
+            .arg("touch")
+            .arg(&ready)
+            .arg("wait-file")
+            .arg(&go),
+    );
+    wait_until("the fixture to be ready", LIMIT, || ready.exists());
+    wait_until("the start row", LIMIT, || line_count(&csv) >= 2);
+    send(running.pid(), libc::SIGUSR1);
+    wait_until("the manual row", LIMIT, || line_count(&csv) >= 3);
+    std::fs::write(&go, b"").expect("go");
+    let (status, _, _) = running.finish(LIMIT);
+    assert_eq!(status.code(), Some(0));
+    let (_, rows) = read_csv(&csv);
+    let triggers: Vec<&str> = rows.iter().map(|r| r["trigger"].as_str()).collect();
+    assert_eq!(triggers, ["start", "manual"]);
+}
+
+#[test]
+fn csv_to_stdout() {
+    let output = memsample()
+        .args(["-i", "50ms", "-q", "-o", "-", "--"])
+        .arg(fixture())
+        .args(["sleep", "300"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let (header, rows) = parse_csv(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(header.join(","), DEFAULT_HEADER);
+    assert!(rows.len() >= 4);
+    assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn default_file_name_is_printed_and_never_overwritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for _ in 0..2 {
+        let output = memsample()
+            .current_dir(dir.path())
+            .arg("--")
+            .arg(fixture())
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(0));
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for name in &names {
+        assert!(
+            name.starts_with("memsample-") && name.ends_with(".csv"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_sysinfo_backend_agrees_with_proc() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let output = memsample()
+        .args(["--backend", "sysinfo", "-i", "100ms", "-q", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(fixture())
+        .args([
+            "hold", "50", "children", "1", "20", "800", "sleep", "800", "wait",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let (_, rows) = read_csv(&csv);
+    let middle = &rows[rows.len() / 2];
+    assert_eq!(num(middle, "procs"), 2);
+    let rss = num(middle, "rss_bytes");
+    assert!((70 * MIB..85 * MIB).contains(&rss), "{rss}");
+}

@@ -1,0 +1,569 @@
+//! `memsample report`, run as users run it: the real binary on CSV files.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+use assert_cmd::Command;
+use memsample::units::format_bytes;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const MIB: u64 = 1 << 20;
+const DEFAULT_HEADER: &str =
+    "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes";
+const PER_PROCESS_HEADER: &str =
+    "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes";
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn memsample(args: &[&str]) -> Run {
+    let output = Command::cargo_bin("memsample")
+        .expect("binary built")
+        .args(args)
+        .output()
+        .expect("memsample runs");
+    Run {
+        code: output.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+fn report(path: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["report", path.to_str().expect("UTF-8 path")];
+    args.extend_from_slice(extra);
+    memsample(&args)
+}
+
+fn report_json(path: &Path) -> Value {
+    let run = report(path, &["--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).expect("--json prints one JSON object")
+}
+
+/// The text line that starts with `label`.
+fn line<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find(|line| line.starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label:?} in:\n{text}"))
+}
+
+/// A default-format row at `elapsed` seconds into the recording.
+fn row(elapsed: f64, rss: u64, peak: u64) -> String {
+    let time = UNIX_EPOCH + Duration::from_secs(1_795_000_000) + Duration::from_secs_f64(elapsed);
+    format!(
+        "{},{elapsed:.6},interval,1,{rss},{},1.0,{peak}",
+        humantime::format_rfc3339_millis(time),
+        rss * 2
+    )
+}
+
+/// Writes a default-format recording of (elapsed, rss) samples, the peak
+/// column being the running maximum as memsample writes it.
+fn write_recording(
+    dir: &TempDir,
+    name: &str,
+    samples: impl IntoIterator<Item = (f64, u64)>,
+) -> PathBuf {
+    let mut text = format!("{DEFAULT_HEADER}\n");
+    let mut peak = 0;
+    for (elapsed, rss) in samples {
+        peak = peak.max(rss);
+        text.push_str(&row(elapsed, rss, peak));
+        text.push('\n');
+    }
+    write(dir, name, &text)
+}
+
+fn write(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("fixture written");
+    path
+}
+
+#[test]
+fn known_figures() {
+    let run = report(&data("basic.csv"), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, "");
+    let text = &run.stdout;
+    assert!(
+        line(text, "").contains("5 samples over 4s, every 1s (default format)"),
+        "{text}"
+    );
+    assert_eq!(
+        line(text, "peak RSS"),
+        "peak RSS      50.0 MiB at 3s (2026-11-25T10:15:03.000Z)"
+    );
+    assert_eq!(line(text, "mean"), "mean          30.0 MiB");
+    assert_eq!(line(text, "median"), "median        30.0 MiB");
+    // Linear between ranks: 40 + 0.8 × (50 − 40).
+    assert_eq!(line(text, "p95"), "p95           48.0 MiB");
+    assert_eq!(
+        line(text, "first, last"),
+        "first, last   10.0 MiB, 40.0 MiB"
+    );
+    assert_eq!(line(text, "most procs"), "most procs    3");
+    assert!(line(text, "kernel peak").contains("not above the sampled peak"));
+    let spark = line(text, "RSS ");
+    assert!(spark.contains("▁▅▃█▆"), "{spark}");
+
+    let json = report_json(&data("basic.csv"));
+    assert_eq!(json["format"], "default");
+    assert_eq!(json["samples"], 5);
+    assert_eq!(json["duration_s"], 4.0);
+    assert_eq!(json["interval_s"], 1.0);
+    assert_eq!(json["peak_rss_bytes"], 50 * MIB);
+    assert_eq!(json["peak_elapsed_s"], 3.0);
+    assert_eq!(json["peak_timestamp"], "2026-11-25T10:15:03.000Z");
+    assert_eq!(json["mean_rss_bytes"], 30 * MIB);
+    assert_eq!(json["median_rss_bytes"], 30 * MIB);
+    assert_eq!(json["p95_rss_bytes"], 48 * MIB);
+    assert_eq!(json["first_rss_bytes"], 10 * MIB);
+    assert_eq!(json["last_rss_bytes"], 40 * MIB);
+    assert_eq!(json["max_procs"], 3);
+    assert_eq!(json["kernel_peak_rss_bytes"], 50 * MIB);
+    assert_eq!(json["peak_between_samples"], false);
+    assert_eq!(json["peak_pss_bytes"], Value::Null);
+    assert_eq!(json["top_processes"], Value::Null);
+    assert!(json.get("fail_above_bytes").is_none());
+    assert!(json.get("above_limit").is_none());
+}
+
+#[test]
+fn json_matches_text() {
+    for fixture in [
+        "basic.csv",
+        "spike.csv",
+        "per-process.csv",
+        "pss.csv",
+        "single.csv",
+    ] {
+        let text = report(&data(fixture), &[]).stdout;
+        let json = report_json(&data(fixture));
+        for (label, field) in [
+            ("peak RSS", "peak_rss_bytes"),
+            ("kernel peak", "kernel_peak_rss_bytes"),
+            ("mean", "mean_rss_bytes"),
+            ("median", "median_rss_bytes"),
+            ("p95", "p95_rss_bytes"),
+            ("first, last", "first_rss_bytes"),
+            ("first, last", "last_rss_bytes"),
+        ] {
+            let bytes = json[field].as_u64().expect("bytes are integers");
+            let shown = line(&text, label);
+            assert!(
+                shown.contains(&format_bytes(bytes)),
+                "{fixture}: {field} {bytes} is not on {shown:?}"
+            );
+        }
+        let samples = json["samples"].as_u64().expect("a count");
+        assert!(
+            line(&text, "").contains(&format!(" {samples} sample")),
+            "{fixture}"
+        );
+        let procs = json["max_procs"].as_u64().expect("a count");
+        assert_eq!(line(&text, "most procs"), format!("most procs    {procs}"));
+    }
+}
+
+#[test]
+fn linear_leak_slope_and_r2() {
+    let dir = TempDir::new().expect("temp dir");
+    // 1 MiB every 10 s = 360 MiB/hour, with ±48 KiB of allocator noise.
+    let noise = [0i64, 48 << 10, -(32 << 10), 16 << 10, -(48 << 10)];
+    let path = write_recording(
+        &dir,
+        "leak.csv",
+        (0..1000).map(|i| {
+            let rss = 100 * MIB as i64 + i * MIB as i64 / 10 + noise[i as usize % noise.len()];
+            (i as f64, rss as u64)
+        }),
+    );
+    let json = report_json(&path);
+    let slope = json["growth_mib_per_hour"].as_f64().expect("a slope");
+    assert!((slope - 360.0).abs() < 3.6, "slope {slope}");
+    let r2 = json["growth_r2"].as_f64().expect("an R²");
+    assert!(r2 > 0.99, "R² {r2}");
+
+    let text = report(&path, &[]).stdout;
+    let growth = line(&text, "growth");
+    assert!(growth.contains("RSS grew 3"), "{growth}");
+    assert!(growth.contains("MiB/hour, steadily (R² 1.00)"), "{growth}");
+    assert!(
+        growth.contains(&format!("{slope:.1}")),
+        "{growth} vs {slope}"
+    );
+    assert!(
+        line(&text, "").contains("1000 samples over 16m39s, every 1s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn shrinking_recording_is_said_so() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = write_recording(
+        &dir,
+        "shrink.csv",
+        (0..100).map(|i| (i as f64, 500 * MIB - i * MIB)),
+    );
+    let text = report(&path, &[]).stdout;
+    assert!(
+        line(&text, "growth").contains("RSS shrank 3600.0 MiB/hour, steadily"),
+        "{text}"
+    );
+}
+
+#[test]
+fn flat_recording_has_no_steady_growth() {
+    let dir = TempDir::new().expect("temp dir");
+    // Noise around a constant, and a start-up ramp that must not count.
+    let path = write_recording(
+        &dir,
+        "flat.csv",
+        (0..300).map(|i| {
+            let rss = if i < 30 {
+                i * 4 * MIB
+            } else {
+                120 * MIB + (i % 7) * (64 << 10)
+            };
+            (i as f64 * 0.5, rss)
+        }),
+    );
+    let text = report(&path, &[]).stdout;
+    let growth = line(&text, "growth");
+    assert!(
+        growth.starts_with("growth        no steady growth (R² 0.0"),
+        "{growth}"
+    );
+    let json = report_json(&path);
+    assert!(json["growth_r2"].as_f64().expect("an R²") < 0.1);
+
+    let constant = write_recording(&dir, "constant.csv", (0..10).map(|i| (i as f64, 7 * MIB)));
+    let text = report(&constant, &[]).stdout;
+    assert_eq!(
+        line(&text, "growth"),
+        "growth        no steady growth (RSS flat)"
+    );
+    let json = report_json(&constant);
+    assert_eq!(json["growth_mib_per_hour"], 0.0);
+    assert_eq!(json["growth_r2"], Value::Null);
+}
+
+#[test]
+fn kernel_peak_between_samples() {
+    let run = report(&data("spike.csv"), &[]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        line(&run.stdout, "peak RSS"),
+        "peak RSS      130.0 MiB at 3s (2026-11-25T10:15:03.000Z)"
+    );
+    assert_eq!(
+        line(&run.stdout, "kernel peak"),
+        "kernel peak   200.0 MiB, above every sample: a spike fell between two samples"
+    );
+    let json = report_json(&data("spike.csv"));
+    assert_eq!(json["peak_rss_bytes"], 130 * MIB);
+    assert_eq!(json["kernel_peak_rss_bytes"], 200 * MIB);
+    assert_eq!(json["peak_between_samples"], true);
+}
+
+#[test]
+fn fail_above_is_a_gate() {
+    let basic = data("basic.csv");
+    let above = report(&basic, &["--fail-above", "40MiB"]);
+    assert_eq!(above.code, 1);
+    assert!(
+        above.stdout.contains("peak RSS"),
+        "the report is still printed"
+    );
+    assert_eq!(
+        above.stderr,
+        "memsample: peak RSS 50.0 MiB is above the limit of 40.0 MiB\n"
+    );
+
+    let below = report(&basic, &["--fail-above", "50MiB"]);
+    assert_eq!(below.code, 0, "equal to the limit passes");
+    assert_eq!(below.stderr, "");
+
+    // The kernel's peak counts: 130 MiB sampled, 200 MiB between samples.
+    let spike = report(&data("spike.csv"), &["--fail-above", "150MiB"]);
+    assert_eq!(spike.code, 1);
+    assert!(
+        spike
+            .stderr
+            .contains("200.0 MiB is above the limit of 150.0 MiB")
+    );
+
+    // One byte over reads the same rounded: the bytes are shown.
+    let close = report(&basic, &["--fail-above", &(50 * MIB - 1).to_string()]);
+    assert_eq!(close.code, 1);
+    assert_eq!(
+        close.stderr,
+        "memsample: peak RSS 50.0 MiB (52428800 bytes) is above the limit of 50.0 MiB (52428799 bytes)\n"
+    );
+
+    let json = report(&basic, &["--json", "--fail-above", "40MiB"]);
+    assert_eq!(json.code, 1);
+    let value: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(value["fail_above_bytes"], 40 * MIB);
+    assert_eq!(value["above_limit"], true);
+    let json = report(&basic, &["--json", "--fail-above", "1GiB"]);
+    assert_eq!(json.code, 0);
+    let value: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(value["above_limit"], false);
+
+    let bad = report(&basic, &["--fail-above", "lots"]);
+    assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn per_process_rows_are_summed_per_sample() {
+    let run = report(&data("per-process.csv"), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = &run.stdout;
+    assert!(line(text, "").contains("3 samples over 2s, every 1s (per-process format)"));
+    // 2 + 50 + 30 = 82 MiB at 1 s, 2 + 40 + 45 = 87 MiB at 2 s.
+    assert!(line(text, "peak RSS").starts_with("peak RSS      87.0 MiB at 2s"));
+    assert_eq!(line(text, "mean"), "mean          57.0 MiB");
+    assert_eq!(line(text, "most procs"), "most procs    3");
+    let top: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.starts_with("top processes"))
+        .skip(1)
+        .collect();
+    assert_eq!(
+        top,
+        [
+            "    60.0 MiB  my,prog (101)",
+            "    45.0 MiB  worker (102)",
+            "     2.0 MiB  sh (100)"
+        ]
+    );
+
+    let json = report_json(&data("per-process.csv"));
+    assert_eq!(json["format"], "per-process");
+    assert_eq!(json["peak_rss_bytes"], 87 * MIB);
+    assert_eq!(json["first_rss_bytes"], 2 * MIB);
+    assert_eq!(json["max_procs"], 3);
+    let top = json["top_processes"].as_array().expect("an array");
+    assert_eq!(top.len(), 3);
+    assert_eq!(top[0]["pid"], 101);
+    assert_eq!(top[0]["command"], "my,prog");
+    assert_eq!(top[0]["peak_rss_bytes"], 60 * MIB);
+    assert_eq!(top[1]["command"], "worker");
+}
+
+#[test]
+fn pss_column_is_optional_and_may_be_empty() {
+    let json = report_json(&data("pss.csv"));
+    assert_eq!(json["peak_rss_bytes"], 6 * MIB);
+    assert_eq!(json["peak_pss_bytes"], 4 * MIB);
+    let text = report(&data("pss.csv"), &[]).stdout;
+    assert_eq!(line(&text, "peak PSS"), "peak PSS      4.0 MiB");
+
+    let dir = TempDir::new().expect("temp dir");
+    let header = PER_PROCESS_HEADER.replace("rss_bytes,", "rss_bytes,pss_bytes,");
+    let path = write(
+        &dir,
+        "pp-pss.csv",
+        &format!(
+            "{header}\n\
+             2026-11-25T10:15:00.000Z,0.000000,start,7,1,a,100,50,300,0.0,100\n\
+             2026-11-25T10:15:00.000Z,0.000000,start,8,7,b,200,,300,0.0,200\n\
+             2026-11-25T10:15:01.000Z,1.000000,stop,7,1,a,100,60,300,0.0,100\n\
+             2026-11-25T10:15:01.000Z,1.000000,stop,8,7,b,200,70,300,0.0,200\n"
+        ),
+    );
+    let json = report_json(&path);
+    assert_eq!(json["peak_rss_bytes"], 300);
+    // The first sample lacks b's PSS: only the complete one counts.
+    assert_eq!(json["peak_pss_bytes"], 130);
+}
+
+#[test]
+fn single_row_still_reports() {
+    let run = report(&data("single.csv"), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(line(&run.stdout, "").ends_with(": 1 sample (default format)"));
+    assert!(line(&run.stdout, "growth").contains("not enough samples"));
+    let json = report_json(&data("single.csv"));
+    assert_eq!(json["samples"], 1);
+    assert_eq!(json["duration_s"], 0.0);
+    assert_eq!(json["interval_s"], Value::Null);
+    assert_eq!(json["growth_mib_per_hour"], Value::Null);
+    assert_eq!(json["growth_r2"], Value::Null);
+    assert_eq!(json["peak_rss_bytes"], 2105344);
+}
+
+#[test]
+fn bad_input_is_one_line_naming_file_and_line() {
+    let dir = TempDir::new().expect("temp dir");
+    let good = row(0.0, 100, 100);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "empty.csv",
+            String::new(),
+            "empty.csv: empty file, no CSV header",
+        ),
+        (
+            "header-only.csv",
+            format!("{DEFAULT_HEADER}\n"),
+            "header-only.csv: no samples",
+        ),
+        (
+            "other.csv",
+            "name,size\nx,1\n".into(),
+            "other.csv:1: not a memsample recording: unexpected header \"name,size\"",
+        ),
+        (
+            "extra-column.csv",
+            format!("{DEFAULT_HEADER},gpu_bytes\n{good},1\n"),
+            "extra-column.csv:1: not a memsample recording: unexpected column \"gpu_bytes\" (column 9)",
+        ),
+        (
+            "missing-column.csv",
+            format!("{}\n", DEFAULT_HEADER.replace(",peak_rss_bytes", "")),
+            "missing-column.csv:1: not a memsample recording: missing column peak_rss_bytes",
+        ),
+        (
+            "short.csv",
+            format!("{DEFAULT_HEADER}\n{good}\n2026-11-25T10:15:01.000Z,1.000000,interval,1,100\n"),
+            "short.csv:3: row cut short: 5 fields, the header has 8",
+        ),
+        (
+            "long.csv",
+            format!("{DEFAULT_HEADER}\n{good},9\n"),
+            "long.csv:2: row too long: 9 fields, the header has 8",
+        ),
+        (
+            "letters.csv",
+            format!(
+                "{DEFAULT_HEADER}\n{good}\n{}\n",
+                row(1.0, 100, 100).replace(",100,", ",12a,")
+            ),
+            "letters.csv:3: field rss_bytes is not a number: \"12a\"",
+        ),
+        (
+            "nan.csv",
+            format!(
+                "{DEFAULT_HEADER}\n{}\n",
+                row(0.0, 100, 100).replace(",100,", ",NaN,")
+            ),
+            "nan.csv:2: field rss_bytes is not a number: \"NaN\"",
+        ),
+        (
+            "negative.csv",
+            format!(
+                "{DEFAULT_HEADER}\n{good}\n{good}\n2026-11-25T10:15:01.000Z,1.000000,interval,1,-100,200,1.0,100\n"
+            ),
+            "negative.csv:4: field rss_bytes is negative: \"-100\"",
+        ),
+        (
+            "fraction.csv",
+            format!(
+                "{DEFAULT_HEADER}\n{}\n",
+                row(0.0, 100, 100).replace(",100,", ",1.5,")
+            ),
+            "fraction.csv:2: field rss_bytes is not a whole number of bytes: \"1.5\"",
+        ),
+        (
+            "elapsed-nan.csv",
+            format!(
+                "{DEFAULT_HEADER}\n{}\n",
+                row(0.0, 100, 100).replace("0.000000", "nan")
+            ),
+            "elapsed-nan.csv:2: field elapsed_s is not a number: \"nan\"",
+        ),
+        (
+            "timestamp.csv",
+            format!("{DEFAULT_HEADER}\nyesterday,0.000000,start,1,100,200,0.0,100\n"),
+            "timestamp.csv:2: field timestamp is not an RFC 3339 UTC time: \"yesterday\"",
+        ),
+        (
+            "trigger.csv",
+            format!("{DEFAULT_HEADER}\n{}\n", good.replace("interval", "tick")),
+            "trigger.csv:2: field trigger is not start, interval, manual or stop: \"tick\"",
+        ),
+        (
+            "backwards.csv",
+            format!("{DEFAULT_HEADER}\n{}\n{}\n", row(2.0, 1, 1), row(1.0, 1, 1)),
+            "backwards.csv:3: elapsed_s goes back in time: 1.000000 after 2.000000",
+        ),
+        (
+            // A quoted field may hold a newline: the message must not.
+            "newline.csv",
+            format!("{DEFAULT_HEADER}\n{good}\n\"2026\n\",1.0,interval,1,1,1,1.0,1\n"),
+            "newline.csv:3: field timestamp is not an RFC 3339 UTC time: \"2026\\n\"",
+        ),
+        (
+            "per-process-short.csv",
+            format!("{PER_PROCESS_HEADER}\n2026-11-25T10:15:00.000Z,0.000000,start,7,1,sh,100\n"),
+            "per-process-short.csv:2: row cut short: 7 fields, the header has 10",
+        ),
+        (
+            "pid.csv",
+            format!(
+                "{PER_PROCESS_HEADER}\n2026-11-25T10:15:00.000Z,0.000000,start,x,1,sh,1,1,0.0,1\n"
+            ),
+            "pid.csv:2: field pid is not a whole number: \"x\"",
+        ),
+    ];
+    for (name, content, expected) in &cases {
+        let path = write(&dir, name, content);
+        let run = report(&path, &[]);
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{name}");
+        assert_eq!(run.stderr.lines().count(), 1, "{name}: {:?}", run.stderr);
+        let message = format!("memsample: {}{expected}", dir.path().join("").display());
+        assert!(
+            run.stderr.starts_with(&message),
+            "{name}:\n got  {:?}\n want {message:?}…",
+            run.stderr
+        );
+    }
+
+    let utf8 = dir.path().join("latin1.csv");
+    let mut latin1 = format!("{DEFAULT_HEADER}\n{good}\n").into_bytes();
+    latin1.extend_from_slice(b"2026-11-25T10:15:01.000Z,1.000000,int\xe9rval,1,1,1,1.0,1\n");
+    std::fs::write(&utf8, latin1).expect("fixture written");
+    let run = report(&utf8, &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.ends_with("latin1.csv:3: not valid UTF-8\n"),
+        "{:?}",
+        run.stderr
+    );
+
+    let missing = dir.path().join("missing.csv");
+    let run = report(&missing, &[]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "memsample: cannot open {}: No such file or directory\n",
+            missing.display()
+        )
+    );
+
+    let run = report(dir.path(), &[]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "memsample: cannot read {}: Is a directory\n",
+            dir.path().display()
+        )
+    );
+}
