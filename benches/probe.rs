@@ -1,1 +1,83 @@
-fn main() {}
+//! The cost of one probe call, the hot path of every sample.
+//!
+//! `cargo bench --bench probe`. The target is a child process holding 64 MiB
+//! and sleeping, so the figures are those of a steady process: the case the
+//! contract's goal (probe ≤ 5 µs for one process) is about.
+
+use std::process::{Child, Command};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use memsample::probe::procfs::ProcProbe;
+use memsample::probe::sysinfo::SysinfoProbe;
+use memsample::probe::{Probe, ProbeConfig};
+
+/// A steady process to look at: `sleep` with nothing else going on.
+fn steady_process() -> Child {
+    Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .expect("spawn sleep")
+}
+
+fn config(pid: u32, children: bool) -> ProbeConfig {
+    ProbeConfig {
+        pid,
+        children,
+        every_hwm: false,
+        pss: false,
+        adopted_parent: None,
+    }
+}
+
+fn probes(c: &mut Criterion) {
+    let mut target = steady_process();
+    let pid = target.id();
+    let mut group = c.benchmark_group("probe one process");
+
+    let mut tree = ProcProbe::new(config(pid, true)).expect("probe");
+    group.bench_function("proc, tree on (default)", |b| b.iter(|| tree.sample()));
+
+    let mut single = ProcProbe::new(config(pid, false)).expect("probe");
+    group.bench_function("proc, --no-children", |b| b.iter(|| single.sample()));
+
+    let mut portable = SysinfoProbe::new(config(pid, false)).expect("probe");
+    group.bench_function("sysinfo, --no-children", |b| b.iter(|| portable.sample()));
+
+    group.finish();
+    let _ = target.kill();
+    let _ = target.wait();
+}
+
+/// Formatting and writing one default row to a file: the other half of a
+/// sample's cost.
+fn csv_row(c: &mut Criterion) {
+    use memsample::output::{CsvOutput, Destination, Row, Schema, Trigger};
+    let mut target = steady_process();
+    let mut probe = ProcProbe::new(config(target.id(), true)).expect("probe");
+    let sample = probe.sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = Schema {
+        per_process: false,
+        pss: false,
+    };
+    let mut output = CsvOutput::create(&Destination::File(dir.path().join("bench.csv")), schema)
+        .expect("output");
+    c.bench_function("write one CSV row", |b| {
+        b.iter(|| {
+            output
+                .write_sample(&Row {
+                    wall_clock: std::time::SystemTime::now(),
+                    elapsed_s: 1.25,
+                    trigger: Trigger::Interval,
+                    sample: &sample,
+                    peak_rss_bytes: 1 << 26,
+                })
+                .expect("write")
+        })
+    });
+    let _ = target.kill();
+    let _ = target.wait();
+}
+
+criterion_group!(benches, probes, csv_row);
+criterion_main!(benches);

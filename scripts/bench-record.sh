@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End-to-end cost and schedule of memsample, from the outside:
+#   CPU per sample  = (user + sys of memsample) / rows, attached to a steady
+#                     process at a 10 ms interval for 10 s (contract: <= 20 us);
+#   max RSS         = memsample's own peak (contract: <= 4 MiB);
+#   drift           = elapsed_s of the last row minus k * interval (contract: 0);
+#   lateness        = elapsed_s - k * interval per row: p50, p99, max
+#                     (contract: p99 < 1 ms at 10 ms).
+#
+# Usage: scripts/bench-record.sh [INTERVAL_MS] [DURATION_S] [memsample flags...]
+#        (defaults: 10 ms for 10 s; e.g. `scripts/bench-record.sh 10 10 --no-children`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+interval_ms=${1:-10}
+duration_s=${2:-10}
+shift $(($# < 2 ? $# : 2))
+interval="${interval_ms}ms"
+duration="${duration_s}s"
+
+cargo build --release --quiet --example fixture --bin memsample
+bin=target/release/memsample
+work=$(mktemp -d)
+trap 'kill "$target" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+target/release/examples/fixture hold 64 sleep 3600000 &
+target=$!
+
+# /usr/bin/time gives the max RSS; its CPU times come in 10 ms steps, so the
+# CPU is taken from `perf stat` (task-clock, in ms) when perf works here.
+run=("$bin" -q -i "$interval" --duration "$duration" -o "$work/mem.csv" "$@" --pid "$target")
+if perf stat -e task-clock true >/dev/null 2>&1; then
+    perf stat -x, -e task-clock -o "$work/perf" /usr/bin/time -f "%U %S %M" -o "$work/time" "${run[@]}"
+    cpu_ms=$(awk -F, '/task-clock/ { print $1 }' "$work/perf")
+else
+    /usr/bin/time -f "%U %S %M" -o "$work/time" "${run[@]}"
+    cpu_ms=""
+fi
+read -r user sys maxrss_kb <"$work/time"
+rows=$(($(wc -l <"$work/mem.csv") - 1))
+interval_s=$(awk -v ms="$interval_ms" 'BEGIN { printf "%.9f", ms / 1000 }')
+echo "machine:      $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "run:          attach to a steady 64 MiB process, -i $interval --duration $duration $*"
+echo "rows:         $rows"
+if [ -n "$cpu_ms" ]; then
+    awk -v ms="$cpu_ms" -v n="$rows" 'BEGIN { printf "CPU/sample:   %.1f us (task-clock %.1f ms over %d rows, start-up included)\n", ms * 1000 / n, ms, n }'
+else
+    awk -v u="$user" -v s="$sys" -v n="$rows" 'BEGIN { printf "CPU/sample:   %.1f us (user %.2f s + sys %.2f s over %d rows, 10 ms resolution)\n", (u + s) * 1e6 / n, u, s, n }'
+fi
+awk -v kb="$maxrss_kb" 'BEGIN { printf "max RSS:      %.1f MiB\n", kb / 1024 }'
+# Lateness of each interval row against its absolute deadline k * interval.
+awk -F, -v step="$interval_s" 'NR > 2 && $3 == "interval" {
+        k = NR - 2; late = ($2 - k * step) * 1000; print late
+    }' "$work/mem.csv" | sort -n >"$work/late"
+count=$(wc -l <"$work/late")
+p50=$(awk -v n="$count" 'NR == int(n * 0.50) + 1' "$work/late")
+p99=$(awk -v n="$count" 'NR == int(n * 0.99) + 1' "$work/late")
+max=$(tail -1 "$work/late")
+last=$(awk -F, -v step="$interval_s" '$3 == "interval" { k = NR - 2; d = ($2 - k * step) * 1000 } END { printf "%.3f", d }' "$work/mem.csv")
+echo "lateness:     p50 ${p50} ms, p99 ${p99} ms, max ${max} ms (per tick, vs k·interval)"
+echo "drift:        ${last} ms at the last tick (cumulative; a tick's lateness does not carry over)"
