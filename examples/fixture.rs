@@ -16,6 +16,8 @@
 //! - `children N MIB MS`: start N copies of itself that each hold MIB MiB for MS ms;
 //! - `daemonize MIB MS`: start a child that starts a grandchild holding MIB MiB
 //!   for MS ms and exits at once, orphaning it;
+//! - `fork-share MIB N MS`: map MIB MiB shared, touch it, and fork N children
+//!   that read every page of it (so it counts in each one's RSS) and keep it MS ms;
 //! - `wait`: wait for the children started so far;
 //! - `ignore SIG` (INT, TERM, HUP, QUIT): ignore a signal;
 //! - `count SIG`: count deliveries of SIG; printed at exit as `SIGINT 1`;
@@ -121,6 +123,7 @@ fn main() {
     let me = std::env::current_exe().expect("fixture: own path");
     let mut held: Vec<Mapping> = Vec::new();
     let mut children: Vec<Child> = Vec::new();
+    let mut forked: Vec<libc::pid_t> = Vec::new();
     let mut steps = args.iter().map(String::as_str);
     let number = |value: Option<&str>| -> u64 {
         value
@@ -169,9 +172,53 @@ fn main() {
                     .expect("fixture: spawn grandchild");
                 std::process::exit(0);
             }
+            "fork-share" => {
+                let len = number(steps.next()) as usize * MIB;
+                let count = number(steps.next());
+                let ms = number(steps.next());
+                // SAFETY: a fresh shared anonymous mapping, checked for failure.
+                let address = unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        len,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                        -1,
+                        0,
+                    )
+                };
+                assert_ne!(address, libc::MAP_FAILED, "fixture: mmap failed");
+                // SAFETY: the mapping is `len` bytes, readable and writable.
+                unsafe { std::ptr::write_bytes(address.cast::<u8>(), 1, len) };
+                for _ in 0..count {
+                    // SAFETY: the fixture is single-threaded here; the child
+                    // only reads memory, sleeps and calls _exit.
+                    let pid = unsafe { libc::fork() };
+                    assert!(pid >= 0, "fixture: fork failed");
+                    if pid == 0 {
+                        let mut sum = 0u64;
+                        for offset in (0..len).step_by(4096) {
+                            // SAFETY: within the mapping.
+                            sum += u64::from(unsafe {
+                                std::ptr::read_volatile(address.cast::<u8>().add(offset))
+                            });
+                        }
+                        std::hint::black_box(sum);
+                        std::thread::sleep(Duration::from_millis(ms));
+                        // SAFETY: leaving the forked child without running
+                        // the parent's exit handlers.
+                        unsafe { libc::_exit(0) };
+                    }
+                    forked.push(pid);
+                }
+            }
             "wait" => {
                 for mut child in children.drain(..) {
                     let _ = child.wait();
+                }
+                for pid in forked.drain(..) {
+                    // SAFETY: waiting for a child this process forked.
+                    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
                 }
             }
             "ignore" => {

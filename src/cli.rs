@@ -69,6 +69,14 @@ pub struct RecordArgs {
     #[arg(long)]
     pub no_children: bool,
 
+    /// Long format: one row per process per sample (pid, ppid, command, its own peak)
+    #[arg(long)]
+    pub per_process: bool,
+
+    /// Add pss_bytes from /proc/PID/smaps_rollup (costly: it walks the page tables)
+    #[arg(long)]
+    pub pss: bool,
+
     /// Stop sampling after this long (a spawned command keeps running and is waited for)
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub duration: Option<Duration>,

@@ -27,6 +27,10 @@ use crate::summary::{Ending, Summary};
 use crate::target::{self, ExitStatus, Spawned};
 use crate::units::{format_bytes, format_duration, format_seconds};
 
+/// Below this interval `--pss` gets a warning: reading `smaps_rollup` walks
+/// the page tables under the target's mmap lock, which slows it down.
+const PSS_WARN_BELOW: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// How memsample itself should end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -140,8 +144,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         ));
     }
     let schema = Schema {
-        per_process: false,
-        pss: false,
+        per_process: args.per_process,
+        pss: args.pss,
     };
     let (events, received) = mpsc::channel::<Event>();
 
@@ -234,6 +238,13 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             "memsample: recording {what} every {} → {}",
             format_duration(args.interval),
             recorder.output.name()
+        );
+    }
+
+    if args.pss && !args.quiet && args.interval < PSS_WARN_BELOW {
+        eprintln!(
+            "memsample: warning: --pss every {} is costly: each read walks the page tables and holds the process's memory lock",
+            format_duration(args.interval)
         );
     }
 
@@ -357,6 +368,20 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         let _ = recorder.take(Trigger::Stop);
     }
     recorder.active = false;
+    // Descendants still running when the command has exited are left as
+    // they are; the summary says how many.
+    let left_running = if spawn_mode && status.is_some() && !args.no_children {
+        let main = pid;
+        recorder
+            .probe
+            .sample()
+            .processes
+            .iter()
+            .filter(|process| process.pid != main)
+            .count()
+    } else {
+        0
+    };
     if let Some(live) = &recorder.live {
         live.finish_and_clear();
     }
@@ -375,7 +400,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             } else {
                 None
             },
-            left_running: 0,
+            left_running,
             file: recorder.output.name().to_string(),
         };
         for line in recorder.summary.lines(&ending) {
@@ -416,8 +441,8 @@ fn make_probe(
     let config = ProbeConfig {
         pid,
         children: !args.no_children,
-        every_hwm: false,
-        pss: false,
+        every_hwm: args.per_process,
+        pss: args.pss,
         adopted_parent,
     };
     Ok(match args.backend {
