@@ -9,6 +9,9 @@
 #
 # Usage: scripts/bench-record.sh [INTERVAL_MS] [DURATION_S] [memsample flags...]
 #        (defaults: 10 ms for 10 s; e.g. `scripts/bench-record.sh 10 10 --no-children`)
+# The target is the test fixture; FIXTURE_ARGS changes what it does, e.g. a
+# tree of 200 processes at 10 Hz:
+#   FIXTURE_ARGS="children 200 1 3600000 sleep 3600000" scripts/bench-record.sh 100 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
 interval_ms=${1:-10}
@@ -20,10 +23,13 @@ duration="${duration_s}s"
 cargo build --release --quiet --example fixture --bin memsample
 bin=target/release/memsample
 work=$(mktemp -d)
-trap 'kill "$target" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'pkill -P "$target" 2>/dev/null; kill "$target" 2>/dev/null; rm -rf "$work"' EXIT
 
-target/release/examples/fixture hold 64 sleep 3600000 &
+read -r -a fixture_args <<<"${FIXTURE_ARGS:-hold 64 sleep 3600000}"
+target/release/examples/fixture "${fixture_args[@]}" &
 target=$!
+# Let a tree of children start before attaching.
+sleep 1
 
 # /usr/bin/time gives the max RSS; its CPU times come in 10 ms steps, so the
 # CPU is taken from `perf stat` (task-clock, in ms) when perf works here.
@@ -37,12 +43,14 @@ else
 fi
 read -r user sys maxrss_kb <"$work/time"
 rows=$(($(wc -l <"$work/mem.csv") - 1))
+procs=$(awk -F, 'NR > 1 { n = $4 } END { print n }' "$work/mem.csv")
 interval_s=$(awk -v ms="$interval_ms" 'BEGIN { printf "%.9f", ms / 1000 }')
 echo "machine:      $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "run:          attach to a steady 64 MiB process, -i $interval --duration $duration $*"
-echo "rows:         $rows"
+echo "run:          attach to: fixture ${fixture_args[*]}; -i $interval --duration $duration $*"
+echo "rows:         $rows (procs in the last: $procs)"
 if [ -n "$cpu_ms" ]; then
     awk -v ms="$cpu_ms" -v n="$rows" 'BEGIN { printf "CPU/sample:   %.1f us (task-clock %.1f ms over %d rows, start-up included)\n", ms * 1000 / n, ms, n }'
+    awk -v ms="$cpu_ms" -v s="$duration_s" 'BEGIN { printf "CPU load:     %.2f %% of one core\n", ms / (s * 1000) * 100 }'
 else
     awk -v u="$user" -v s="$sys" -v n="$rows" 'BEGIN { printf "CPU/sample:   %.1f us (user %.2f s + sys %.2f s over %d rows, 10 ms resolution)\n", (u + s) * 1e6 / n, u, s, n }'
 fi

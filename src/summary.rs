@@ -83,7 +83,7 @@ impl Summary {
             ));
             let peak = if self.main_hwm_bytes > self.peak_sampled_bytes {
                 format!(
-                    "peak RSS {} (kernel high-water mark, reached between samples; highest sample {} at {})",
+                    "peak RSS {} (kernel high-water mark; highest sample {} at {})",
                     format_bytes(self.main_hwm_bytes),
                     format_bytes(self.peak_sampled_bytes),
                     format_seconds(self.peak_sampled_at_s)
@@ -176,7 +176,7 @@ mod tests {
         assert_eq!(lines[0], "3 samples over 2s");
         assert_eq!(
             lines[1],
-            "peak RSS 250.0 MiB (kernel high-water mark, reached between samples; highest sample 60.0 MiB at 1s), mean 50.0 MiB, last 40.0 MiB, 1 process"
+            "peak RSS 250.0 MiB (kernel high-water mark; highest sample 60.0 MiB at 1s), mean 50.0 MiB, last 40.0 MiB, 1 process"
         );
         assert_eq!(
             lines[2],
