@@ -77,6 +77,10 @@ pub struct RecordArgs {
     #[arg(long)]
     pub pss: bool,
 
+    /// Also write the chart of the recording (as `memsample plot`) when it ends
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+
     /// Stop sampling after this long (a spawned command keeps running and is waited for)
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub duration: Option<Duration>,

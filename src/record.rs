@@ -156,8 +156,11 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         None => None,
     };
 
-    // A bad -o must show before the command is started.
+    // A bad -o (or --plot) must show before the command is started.
     let destination = Destination::from_arg(args.output.as_deref());
+    if let Some(svg) = &args.plot {
+        check_plot_destination(svg, &destination)?;
+    }
     let output = CsvOutput::create(&destination, schema)?;
 
     let signal_events = events.clone();
@@ -408,6 +411,20 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         }
     }
 
+    let mut chart_failed = false;
+    if let Some(svg) = &args.plot {
+        let csv = std::path::PathBuf::from(recorder.output.name());
+        match crate::plot::write_chart(&csv, svg) {
+            Ok(()) if !args.quiet => eprintln!("memsample: chart in {}", svg.display()),
+            Ok(()) => {}
+            Err(err) => {
+                eprintln!("memsample: cannot write the chart: {err:#}");
+                chart_failed = true;
+            }
+        }
+    }
+    let output_failed = output_failed || chart_failed;
+
     let exit = match (status, stop_signal) {
         (Some(ExitStatus::Code(code)), _) => {
             let code = u8::try_from(code).unwrap_or(EXIT_FAILURE);
@@ -422,6 +439,34 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         (None, None) => Exit::Code(0),
     };
     Ok(exit)
+}
+
+/// `--plot` reads the CSV back from its file, so it needs one, and a chart
+/// that cannot be written should be known before the command runs.
+fn check_plot_destination(svg: &std::path::Path, csv: &Destination) -> Result<(), RecordError> {
+    if *csv == Destination::Stdout {
+        return Err(RecordError::Usage(
+            "--plot needs the CSV in a file: give -o FILE instead of -o -".into(),
+        ));
+    }
+    let parent = match svg.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    if svg.is_dir() {
+        return Err(RecordError::Usage(format!(
+            "cannot write the chart to {}: Is a directory",
+            svg.display()
+        )));
+    }
+    if !parent.is_dir() {
+        return Err(RecordError::Usage(format!(
+            "cannot write the chart to {}: No such directory {}",
+            svg.display(),
+            parent.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Stands in for a probe when the command was gone before it could be read.

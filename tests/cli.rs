@@ -143,3 +143,24 @@ fn unknown_options() {
     fails_with(&["report", "--frobnicate"], 2);
     fails_with(&["plot"], 2);
 }
+
+#[test]
+fn completions_and_man_page() {
+    let output = memsample()
+        .args(["completions", "bash"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let script = String::from_utf8_lossy(&output.stdout);
+    assert!(script.contains("_memsample()"), "{script}");
+    assert!(script.contains("--per-process"));
+    let output = memsample().arg("man").output().expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH memsample"),
+        "{page}"
+    );
+    assert!(page.contains("interval"));
+    fails_with(&["completions", "cmd.exe"], 2);
+}
