@@ -26,6 +26,7 @@ fn config(pid: u32, children: bool) -> ProbeConfig {
         every_hwm: false,
         pss: false,
         adopted_parent: None,
+        just_started: false,
     }
 }
 

@@ -24,6 +24,9 @@ pub struct ProbeConfig {
     /// In spawn mode memsample is a child subreaper: a process re-parented to
     /// it is an orphaned descendant and belongs to the tree.
     pub adopted_parent: Option<u32>,
+    /// The main process was just started by memsample: it has no
+    /// descendants older than itself, so no full scan of `/proc` is needed.
+    pub just_started: bool,
 }
 
 /// One process as seen at one sample.

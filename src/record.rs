@@ -489,6 +489,7 @@ fn make_probe(
         every_hwm: args.per_process,
         pss: args.pss,
         adopted_parent,
+        just_started: args.pid.is_none(),
     };
     Ok(match args.backend {
         Backend::Proc => Box::new(ProcProbe::new(config)?),

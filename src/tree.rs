@@ -98,6 +98,15 @@ impl PidWatch {
         Ok(watch)
     }
 
+    /// Like [`open`](Self::open), but reports every id handed out after
+    /// `pid` too: for a process just started, whose descendants (if it had
+    /// time to make any) all got later ids, no full scan is needed.
+    pub fn open_after(pid: u32) -> io::Result<PidWatch> {
+        let mut watch = PidWatch::open()?;
+        watch.last_pid = pid;
+        Ok(watch)
+    }
+
     /// What was handed out since the previous call (or since `open`).
     pub fn poll(&mut self) -> NewPids {
         let Ok((last_pid, tasks)) = self.read() else {

@@ -209,7 +209,9 @@ impl ProcProbe {
         };
         probe.member_pids.insert(pid);
         probe.members.push(main);
-        if config.children {
+        if config.children && config.just_started {
+            probe.watch = PidWatch::open_after(pid).ok();
+        } else if config.children {
             // Open the watch before the scan: what is created during the scan
             // then shows up in the first range instead of being missed.
             probe.watch = PidWatch::open().ok();
@@ -537,6 +539,7 @@ mod tests {
             every_hwm: false,
             pss: false,
             adopted_parent: None,
+            just_started: false,
         })
         .expect("own process is readable");
         let sample = probe.sample();
@@ -553,6 +556,7 @@ mod tests {
             every_hwm: false,
             pss: false,
             adopted_parent: None,
+            just_started: false,
         });
         // pid 2 is kthreadd outside containers; inside one it may not exist.
         assert!(matches!(
@@ -565,6 +569,7 @@ mod tests {
             every_hwm: false,
             pss: false,
             adopted_parent: None,
+            just_started: false,
         });
         assert!(matches!(missing, Err(AttachError::NoSuchProcess(_))));
     }
