@@ -64,13 +64,13 @@ pub fn write_chart(csv: &Path, svg: &Path) -> anyhow::Result<()> {
     let recording = Recording::read(csv)?;
     // `plot mem.svg` (a recording named .svg) would otherwise replace the
     // recording with its own chart.
-    if let (Ok(input), Ok(output)) = (csv.canonicalize(), svg.canonicalize()) {
-        if input == output {
-            bail!(
-                "{}: refusing to overwrite the recording with its chart (give -o FILE.svg)",
-                svg.display()
-            );
-        }
+    if let (Ok(input), Ok(output)) = (csv.canonicalize(), svg.canonicalize())
+        && input == output
+    {
+        bail!(
+            "{}: refusing to overwrite the recording with its chart (give -o FILE.svg)",
+            svg.display()
+        );
     }
     let mut document = String::new();
     {
@@ -143,10 +143,10 @@ fn decimate(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
             }
         }
     }
-    if let (Some(&last), Some(&kept_last)) = (points.last(), kept.last()) {
-        if last != kept_last {
-            kept.push(last);
-        }
+    if let (Some(&last), Some(&kept_last)) = (points.last(), kept.last())
+        && last != kept_last
+    {
+        kept.push(last);
     }
     kept
 }
@@ -166,10 +166,10 @@ fn peak_steps(samples: &[Sample]) -> Vec<(f64, f64)> {
         steps.push((sample.elapsed_s, value as f64));
         previous = Some(value);
     }
-    if let (Some(last), Some(&(x, _))) = (samples.last(), steps.last()) {
-        if last.elapsed_s > x {
-            steps.push((last.elapsed_s, last.peak_rss_bytes as f64));
-        }
+    if let (Some(last), Some(&(x, _))) = (samples.last(), steps.last())
+        && last.elapsed_s > x
+    {
+        steps.push((last.elapsed_s, last.peak_rss_bytes as f64));
     }
     steps
 }

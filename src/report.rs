@@ -452,13 +452,13 @@ impl Builder {
         let peak_rss_bytes = row.bytes("peak_rss_bytes", columns.peak)?;
 
         let previous = self.samples.last();
-        if let Some(previous) = previous {
-            if elapsed_s < previous.elapsed_s {
-                return Err(row.error(format!(
-                    "elapsed_s goes back in time: {elapsed_s:.6} after {:.6}",
-                    previous.elapsed_s
-                )));
-            }
+        if let Some(previous) = previous
+            && elapsed_s < previous.elapsed_s
+        {
+            return Err(row.error(format!(
+                "elapsed_s goes back in time: {elapsed_s:.6} after {:.6}",
+                previous.elapsed_s
+            )));
         }
 
         match columns.layout {

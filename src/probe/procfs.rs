@@ -340,10 +340,11 @@ impl ProcProbe {
     /// child now, and waits to be reaped by its own pid (never `waitpid(-1)`,
     /// which could take the main command's status).
     fn reap_if_adopted(&self, pid: u32, ppid: u32) {
-        if Some(ppid) == self.config.adopted_parent && pid != self.config.pid {
-            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
-            }
+        if Some(ppid) == self.config.adopted_parent
+            && pid != self.config.pid
+            && let Some(pid) = rustix::process::Pid::from_raw(pid as i32)
+        {
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
         }
     }
 
@@ -383,11 +384,11 @@ impl ProcProbe {
         member.cpu_ticks = cpu_ticks;
 
         let hwm_bytes = if want_hwm {
-            if member.faults_at_hwm != Some(faults) {
-                if let Some(hwm) = read_status_hwm(&mut member.status, member.pid, buf) {
-                    member.hwm_bytes = hwm;
-                    member.faults_at_hwm = Some(faults);
-                }
+            if member.faults_at_hwm != Some(faults)
+                && let Some(hwm) = read_status_hwm(&mut member.status, member.pid, buf)
+            {
+                member.hwm_bytes = hwm;
+                member.faults_at_hwm = Some(faults);
             }
             Some(member.hwm_bytes.max(rss_bytes))
         } else {
