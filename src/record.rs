@@ -77,9 +77,14 @@ impl Recorder {
         let sample = self.probe.sample();
         if !self.quiet {
             for name in self.probe.take_pss_warnings() {
-                eprintln!(
+                let warning = format!(
                     "memsample: warning: cannot read the PSS of {name}: its pss_bytes are empty"
                 );
+                // Above the live line, when there is one, not through it.
+                match &self.live {
+                    Some(live) => live.suspend(|| eprintln!("{warning}")),
+                    None => eprintln!("{warning}"),
+                }
             }
         }
         if sample.processes.is_empty() {
@@ -251,24 +256,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         );
     }
 
-    let deadline = args.duration.map(|duration| origin + duration);
-    let ticking = Arc::clone(&recorder);
-    let mut interval = Interval::start_at(origin, args.interval, move |tick| {
-        if deadline.is_some_and(|deadline| tick.scheduled >= deadline) {
-            // The main thread takes the `stop` sample at the deadline.
-            return ControlFlow::Break(());
-        }
-        let mut recorder = lock(&ticking);
-        recorder.summary.skipped_ticks += tick.skipped;
-        let trigger = match tick.kind {
-            TickKind::Scheduled => Trigger::Interval,
-            TickKind::Triggered => Trigger::Manual,
-        };
-        recorder.take(trigger)
-    })
-    .map_err(|err| RecordError::system("cannot start the interval thread", err))?;
-
-    // The target's end.
+    // The target's end is watched first: whatever fails after the command
+    // has started, memsample must still wait for it.
     let exit_events = events.clone();
     let relay = match spawned {
         Some(child) => child
@@ -286,10 +275,39 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             handle
         }
     };
+
+    let deadline = args.duration.map(|duration| origin + duration);
+    let ticking = Arc::clone(&recorder);
+    let interval = Interval::start_at(origin, args.interval, move |tick| {
+        if deadline.is_some_and(|deadline| tick.scheduled >= deadline) {
+            // The main thread takes the `stop` sample at the deadline.
+            return ControlFlow::Break(());
+        }
+        let mut recorder = lock(&ticking);
+        recorder.summary.skipped_ticks += tick.skipped;
+        let trigger = match tick.kind {
+            TickKind::Scheduled => Trigger::Interval,
+            TickKind::Triggered => Trigger::Manual,
+        };
+        recorder.take(trigger)
+    });
+    let mut interval = match interval {
+        Ok(interval) => Some(interval),
+        Err(err) if spawn_mode => {
+            eprintln!(
+                "memsample: cannot start the interval thread: {}; sampling stopped",
+                crate::error::reason(&err)
+            );
+            None
+        }
+        Err(err) => {
+            return Err(RecordError::system("cannot start the interval thread", err));
+        }
+    };
     drop(events);
 
-    let mut sampling = true;
-    let mut output_failed = false;
+    let mut sampling = interval.is_some();
+    let mut output_failed = interval.is_none();
     let mut stop_signal = None;
     let mut status = None;
     let mut target_exited = false;
@@ -312,7 +330,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             // --duration is over.
             None => {
                 sampling = false;
-                interval.cancel();
+                cancel(&mut interval);
                 let _ = lock(&recorder).take(Trigger::Stop);
                 lock(&recorder).active = false;
                 if !spawn_mode {
@@ -320,7 +338,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                 }
             }
             Some(Event::Signal(Received { signal, .. })) if signal == signals::TRIGGER => {
-                if sampling {
+                if let Some(interval) = interval.as_ref().filter(|_| sampling) {
                     interval.trigger();
                 }
             }
@@ -342,7 +360,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             }
             Some(Event::SamplesDone) => {
                 sampling = false;
-                interval.cancel();
+                cancel(&mut interval);
                 if !spawn_mode {
                     break;
                 }
@@ -350,7 +368,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             Some(Event::OutputFailed(err)) => {
                 sampling = false;
                 output_failed = true;
-                interval.cancel();
+                cancel(&mut interval);
                 if err.is_broken_pipe() {
                     eprintln!(
                         "memsample: {}: the reader went away, sampling stopped",
@@ -365,7 +383,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             }
         }
     }
-    interval.cancel();
+    cancel(&mut interval);
     let mut recorder = lock(&recorder);
     if stop_sample_wanted {
         let _ = recorder.take(Trigger::Stop);
@@ -439,6 +457,12 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         (None, None) => Exit::Code(0),
     };
     Ok(exit)
+}
+
+fn cancel(interval: &mut Option<Interval>) {
+    if let Some(interval) = interval {
+        interval.cancel();
+    }
 }
 
 /// `--plot` reads the CSV back from its file, so it needs one, and a chart
