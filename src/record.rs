@@ -96,19 +96,25 @@ impl Recorder {
         } else {
             now.duration_since(self.origin).as_secs_f64()
         };
-        self.summary.record(elapsed_s, &sample);
+        let peak_rss_bytes = self
+            .summary
+            .peak_rss_bytes()
+            .max(sample.rss_bytes())
+            .max(sample.main_hwm_bytes.unwrap_or(0));
         let row = Row {
             wall_clock,
             elapsed_s,
             trigger,
             sample: &sample,
-            peak_rss_bytes: self.summary.peak_rss_bytes(),
+            peak_rss_bytes,
         };
         if let Err(err) = self.output.write_sample(&row) {
             self.active = false;
             let _ = self.events.send(Event::OutputFailed(err));
             return ControlFlow::Break(());
         }
+        // Only rows that reached the output count in the summary.
+        self.summary.record(elapsed_s, &sample);
         if let Some(live) = &self.live {
             live.set_message(format!(
                 "RSS {} · peak {} · {} processes · {} samples · {}",
@@ -416,11 +422,11 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         };
         let ending = Ending {
             outcome,
-            kernel_peak_bytes: if spawn_mode {
-                target::children_max_rss()
-            } else {
-                None
-            },
+            // The child's ru_maxrss includes the memsample pages it ran on
+            // between fork and exec; at or below memsample's own peak it
+            // says nothing about the command.
+            kernel_peak_bytes: target::children_max_rss()
+                .filter(|peak| spawn_mode && target::own_max_rss().is_some_and(|own| *peak > own)),
             left_running,
             file: recorder.output.name().to_string(),
         };

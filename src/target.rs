@@ -194,10 +194,19 @@ pub fn attach(pid: u32) -> Handle {
 /// The largest kernel high-water mark (ru_maxrss) among the children memsample
 /// has waited for, in bytes.
 pub fn children_max_rss() -> Option<u64> {
+    max_rss(libc::RUSAGE_CHILDREN)
+}
+
+/// memsample's own high-water mark, in bytes.
+pub fn own_max_rss() -> Option<u64> {
+    max_rss(libc::RUSAGE_SELF)
+}
+
+fn max_rss(who: libc::c_int) -> Option<u64> {
     // SAFETY: getrusage only writes into the zeroed struct we pass.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) != 0 {
+        if libc::getrusage(who, &mut usage) != 0 {
             return None;
         }
         usage

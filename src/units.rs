@@ -71,9 +71,18 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
             ));
         }
     };
+    let too_large = || format!("'{trimmed}' is too large");
+    // Whole numbers are exact (f64 is not above 2^53).
+    if let Ok(whole) = number.parse::<u64>() {
+        return whole.checked_mul(multiplier).ok_or_else(too_large);
+    }
+    if multiplier == 1 {
+        return Err(format!("'{trimmed}' is not a whole number of bytes"));
+    }
     let bytes = value * multiplier as f64;
-    if !bytes.is_finite() || bytes > u64::MAX as f64 {
-        return Err(format!("'{trimmed}' is too large"));
+    // u64::MAX as f64 rounds up to 2^64, which does not fit.
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err(too_large());
     }
     Ok(bytes.round() as u64)
 }
@@ -176,6 +185,10 @@ mod tests {
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("-5MiB").is_err());
         assert!(parse_size("MiB").is_err());
+        assert_eq!(parse_size("9007199254740993"), Ok(9_007_199_254_740_993));
+        assert!(parse_size("18446744073709551616").is_err());
+        assert!(parse_size("16777216TiB").is_err());
+        assert!(parse_size("0.4B").is_err());
     }
 
     #[test]

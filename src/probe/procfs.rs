@@ -1,9 +1,12 @@
 //! The `/proc` backend: the hot path of memsample.
 //!
 //! Written by hand rather than through a crate because the cost per sample is
-//! the point: each counted process keeps `/proc/PID/stat` open and re-reads it
-//! with one `pread` at offset 0 per tick (about 4 µs), which gives state,
-//! parent, CPU time, page faults, virtual size and RSS at once. The kernel's
+//! the point: each counted process keeps `/proc/PID/stat` and
+//! `/proc/PID/statm` open and re-reads them with one `pread` at offset 0 per
+//! tick. `stat` (about 4 µs) gives state, parent, CPU time and page faults;
+//! `statm` (about 1 µs) gives the sizes, exactly: the RSS in `stat` comes from
+//! the kernel's per-CPU counters without summing them, and can be short by
+//! hundreds of KiB, or read 0 for a process just started. The kernel's
 //! high-water mark (VmHWM) is only in `/proc/PID/status`, which costs twice as
 //! much, so it is read only when the process has taken a page fault since it
 //! was last read: without a fault no page was mapped, so RSS cannot have risen
@@ -15,7 +18,7 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{AttachError, Probe, ProbeConfig, ProcessSample, Sample};
 use crate::tree::{self, NewPids, PidWatch};
@@ -35,7 +38,14 @@ pub struct Stat<'a> {
     /// User plus system time of all threads, in clock ticks.
     pub cpu_ticks: u64,
     pub vsize_bytes: u64,
+    /// Approximate (per-CPU counters not summed): memsample takes RSS from
+    /// `statm` instead.
     pub rss_pages: u64,
+    /// Where the program's code starts: 0 while there is no program in the
+    /// address space (an `exec` half-way, or memory already released by an
+    /// exiting process), when every other figure would be a meaningless 0.
+    /// (1 for another user's process that memsample may not inspect.)
+    pub start_code: u64,
     /// -1 for a thread that is not its group's leader: a thread id handed out
     /// by the kernel looks like a process in `/proc/TID`, and this tells them
     /// apart without reading `status` for its Tgid.
@@ -53,6 +63,11 @@ impl Stat<'_> {
 
     pub fn is_thread(&self) -> bool {
         self.exit_signal == -1
+    }
+
+    /// A program is loaded: the figures describe it.
+    pub fn has_program(&self) -> bool {
+        self.start_code != 0
     }
 }
 
@@ -74,7 +89,8 @@ pub fn parse_stat(text: &[u8]) -> Option<Stat<'_>> {
     let stime = parse_u64(next(0)?)?; // 15
     let vsize_bytes = parse_u64(next(7)?)?; // 23
     let rss_pages = parse_u64(next(0)?)?; // 24
-    let exit_signal = parse_i64(next(13)?)?; // 38
+    let start_code = parse_u64(next(1)?)?; // 26
+    let exit_signal = parse_i64(next(11)?)?; // 38
     Some(Stat {
         command,
         state,
@@ -84,6 +100,7 @@ pub fn parse_stat(text: &[u8]) -> Option<Stat<'_>> {
         cpu_ticks: utime + stime,
         vsize_bytes,
         rss_pages,
+        start_code,
         exit_signal,
     })
 }
@@ -105,6 +122,14 @@ fn parse_i64(field: &[u8]) -> Option<i64> {
     }
 }
 
+/// Parses `/proc/PID/statm`: total program size and resident set, in pages.
+pub fn parse_statm(text: &[u8]) -> Option<(u64, u64)> {
+    let mut fields = text.split(|&b| b == b' ');
+    let size = parse_u64(fields.next()?)?;
+    let resident = parse_u64(fields.next()?)?;
+    Some((size, resident))
+}
+
 /// Finds `key` (e.g. `VmHWM:`) in a `status`/`smaps_rollup` text and returns
 /// its value in bytes (the kernel prints kB).
 pub fn parse_kb_line(text: &[u8], key: &[u8]) -> Option<u64> {
@@ -124,6 +149,8 @@ struct Tracked {
     pid: u32,
     ppid: u32,
     stat: File,
+    /// Opened on first use, like `status`.
+    statm: Option<File>,
     status: Option<File>,
     command: String,
     /// CPU ticks at the previous sample.
@@ -138,6 +165,10 @@ enum ReadOutcome {
     Alive(ProcessSample),
     /// Exited (or a zombie, which is an exited process too).
     Gone,
+    /// Alive, but with no program to measure right now: half-way through an
+    /// `exec`, or exiting with its memory already released. Not in this
+    /// sample; looked at again next time.
+    NoProgram,
 }
 
 /// The `/proc` backend of [`Probe`].
@@ -177,20 +208,34 @@ impl ProcProbe {
             pid,
             reason: "unexpected /proc/PID/stat".into(),
         })?;
-        let command = String::from_utf8_lossy(parsed.command).into_owned();
+        let mut command = String::from_utf8_lossy(parsed.command).into_owned();
         if parsed.is_gone() {
             return Err(AttachError::Zombie { pid, command });
         }
         if parsed.is_kernel_thread() {
             return Err(AttachError::KernelThread { pid, command });
         }
+        let mut cpu_ticks = parsed.cpu_ticks;
+        let mut ppid = parsed.ppid;
+        let has_program = parsed.has_program();
+        if config.just_started && !has_program {
+            // `spawn` returns once the kernel has switched the child to its
+            // new, still empty, address space; the program is loaded a moment
+            // later. The start row should show the program, not the gap.
+            if let Some(loaded) = wait_for_program(&stat, &mut buf[..]) {
+                command = String::from_utf8_lossy(loaded.command).into_owned();
+                cpu_ticks = loaded.cpu_ticks;
+                ppid = loaded.ppid;
+            }
+        }
         let main = Tracked {
             pid,
-            ppid: parsed.ppid,
+            ppid,
             stat,
+            statm: None,
             status: None,
             command,
-            cpu_ticks: parsed.cpu_ticks,
+            cpu_ticks,
             faults_at_hwm: None,
             hwm_bytes: 0,
             pss_warned: false,
@@ -284,6 +329,7 @@ impl ProcProbe {
             pid,
             ppid: parsed.ppid,
             stat,
+            statm: None,
             status: None,
             command,
             // Born since the previous sample: all of its CPU time is new.
@@ -364,14 +410,25 @@ impl ProcProbe {
         if stat.is_gone() {
             return ReadOutcome::Gone;
         }
+        if !stat.has_program() {
+            return ReadOutcome::NoProgram;
+        }
         if stat.command != member.command.as_bytes() {
             // It exec'd since it was found.
             member.command = String::from_utf8_lossy(stat.command).into_owned();
         }
         member.ppid = stat.ppid;
-        let rss_bytes = stat.rss_pages * page_size;
         let (faults, cpu_ticks) = (stat.faults, stat.cpu_ticks);
-        let vsz_bytes = stat.vsize_bytes;
+        let Some((size_pages, resident_pages)) = read_statm(&mut member.statm, member.pid, buf)
+        else {
+            return ReadOutcome::Gone;
+        };
+        if size_pages == 0 {
+            // Its memory was released between the two reads: exiting.
+            return ReadOutcome::NoProgram;
+        }
+        let rss_bytes = resident_pages * page_size;
+        let vsz_bytes = size_pages * page_size;
 
         // The first sample has no previous one to measure from: 0 for all.
         let cpu_percent = match seconds {
@@ -396,13 +453,19 @@ impl ProcProbe {
         };
 
         let pss_bytes = if want_pss {
-            let pss = read_pss(member.pid, buf);
-            if pss.is_none() && !member.pss_warned {
-                member.pss_warned = true;
-                self.pss_warnings
-                    .push(format!("process {} ({})", member.pid, member.command));
+            match read_pss(member.pid, buf) {
+                Ok(pss) => Some(pss),
+                Err(PssError::Denied) => {
+                    if !member.pss_warned {
+                        member.pss_warned = true;
+                        self.pss_warnings
+                            .push(format!("process {} ({})", member.pid, member.command));
+                    }
+                    None
+                }
+                // It exited between the two reads.
+                Err(PssError::Gone) => return ReadOutcome::NoProgram,
             }
-            pss
         } else {
             None
         };
@@ -420,6 +483,45 @@ impl ProcProbe {
     }
 }
 
+/// How long a just-started command may take to load its program before the
+/// start sample is taken anyway.
+const EXEC_GRACE: Duration = Duration::from_millis(100);
+
+/// Polls `stat` until a program is loaded (or the process is gone, or
+/// [`EXEC_GRACE`] has passed): an `exec` takes well under a millisecond, and
+/// the kernel offers no event for its end, so this is a short, bounded poll.
+fn wait_for_program<'a>(stat: &File, buf: &'a mut [u8]) -> Option<Stat<'a>> {
+    let deadline = Instant::now() + EXEC_GRACE;
+    let mut loaded = false;
+    let mut len = 0;
+    while Instant::now() < deadline {
+        len = stat.read_at(buf, 0).ok()?;
+        let parsed = parse_stat(&buf[..len])?;
+        if parsed.is_gone() {
+            return None;
+        }
+        if parsed.has_program() {
+            loaded = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    if loaded {
+        parse_stat(&buf[..len])
+    } else {
+        None
+    }
+}
+
+/// Sizes from a kept-open `statm` (opened on first use).
+fn read_statm(statm: &mut Option<File>, pid: u32, buf: &mut [u8]) -> Option<(u64, u64)> {
+    if statm.is_none() {
+        *statm = File::open(format!("/proc/{pid}/statm")).ok();
+    }
+    let len = statm.as_ref()?.read_at(buf, 0).ok()?;
+    parse_statm(&buf[..len])
+}
+
 /// VmHWM from a kept-open `status` (opened on first use).
 fn read_status_hwm(status: &mut Option<File>, pid: u32, buf: &mut [u8]) -> Option<u64> {
     if status.is_none() {
@@ -429,12 +531,25 @@ fn read_status_hwm(status: &mut Option<File>, pid: u32, buf: &mut [u8]) -> Optio
     parse_kb_line(&buf[..len], b"VmHWM:")
 }
 
+/// Why PSS is missing.
+enum PssError {
+    /// Not ours to inspect (another user's process): worth a warning.
+    Denied,
+    /// The process or its memory went away between two reads: not worth one.
+    Gone,
+}
+
 /// Pss from `smaps_rollup`. Opened anew each time: the file holds on to the
 /// address space it was opened against, which an `exec` replaces.
-fn read_pss(pid: u32, buf: &mut [u8]) -> Option<u64> {
-    let file = File::open(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let len = file.read_at(buf, 0).ok()?;
-    parse_kb_line(&buf[..len], b"\nPss:")
+fn read_pss(pid: u32, buf: &mut [u8]) -> Result<u64, PssError> {
+    let denied_or_gone = |err: io::Error| match err.kind() {
+        io::ErrorKind::PermissionDenied => PssError::Denied,
+        _ => PssError::Gone,
+    };
+    let file = File::open(format!("/proc/{pid}/smaps_rollup")).map_err(denied_or_gone)?;
+    let len = file.read_at(buf, 0).map_err(denied_or_gone)?;
+    // An address space already released reads as empty.
+    parse_kb_line(&buf[..len], b"\nPss:").ok_or(PssError::Gone)
 }
 
 impl Probe for ProcProbe {
@@ -454,11 +569,12 @@ impl Probe for ProcProbe {
                     processes.push(process);
                     index += 1;
                 }
-                ReadOutcome::Gone if index == 0 => {
+                ReadOutcome::Gone | ReadOutcome::NoProgram if index == 0 => {
                     // The main process stays first in the list even once it
                     // is gone, so that index 0 always means "main".
                     index += 1;
                 }
+                ReadOutcome::NoProgram => index += 1,
                 ReadOutcome::Gone => {
                     let gone = self.members.remove(index);
                     self.member_pids.remove(&gone.pid);
@@ -521,6 +637,12 @@ mod tests {
         let stat = parse_stat(&text).expect("parses");
         assert_eq!(stat.ppid, std::os::unix::process::parent_id());
         assert!(stat.rss_pages > 0);
+    }
+
+    #[test]
+    fn statm_fields() {
+        assert_eq!(parse_statm(b"1348 514 440 4 0 96 0\n"), Some((1348, 514)));
+        assert_eq!(parse_statm(b""), None);
     }
 
     #[test]

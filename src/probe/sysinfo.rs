@@ -26,6 +26,10 @@ pub struct SysinfoProbe {
     pss_warned: bool,
 }
 
+/// At most the one page of arguments that an address space holds before a
+/// program is loaded into it.
+const PAGE: u64 = 4096;
+
 fn refresh_kind() -> ProcessRefreshKind {
     ProcessRefreshKind::nothing().with_memory().with_cpu()
 }
@@ -124,6 +128,11 @@ impl Probe for SysinfoProbe {
                 continue;
             }
             alive.insert(pid);
+            if process.virtual_memory() <= PAGE && process.memory() == 0 {
+                // No program in its address space right now (half-way
+                // through an exec, or exiting): nothing to measure this time.
+                continue;
+            }
             let cpu_ms = process.accumulated_cpu_time();
             let cpu_percent = match (seconds, self.cpu_ms.get(&pid)) {
                 (Some(seconds), Some(&previous)) if seconds > 0.0 => {

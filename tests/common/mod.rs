@@ -224,3 +224,93 @@ impl Running {
         (status, self.stdout(), self.stderr())
     }
 }
+
+/// Field `index` (0-based, counting from the state after the command name)
+/// of `/proc/PID/stat`: 0 is the state, 1 the ppid, 2 the process group.
+pub fn stat_field(pid: u32, index: usize) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(index))
+        .map(str::to_string)
+}
+
+/// Whether `pid` is a zombie: exited, not reaped yet.
+pub fn is_zombie(pid: u32) -> bool {
+    stat_field(pid, 0).as_deref() == Some("Z")
+}
+
+/// How many write syscalls `pid` has made (`syscw` in `/proc/PID/io`).
+pub fn write_syscalls(pid: u32) -> u64 {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).expect("/proc/PID/io");
+    io.lines()
+        .find_map(|line| line.strip_prefix("syscw:"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("syscw in /proc/PID/io")
+}
+
+/// Kills a whole process group when dropped, so that a failing test leaves
+/// no fixture (nor its children) behind.
+pub struct KillGroupOnDrop(pub u32);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) of a process group this test created.
+        unsafe { libc::kill(-(self.0 as i32), libc::SIGKILL) };
+    }
+}
+
+/// The uid and gid of `nobody`, for tests that need an unprivileged user.
+pub const NOBODY: u32 = 65534;
+
+/// `setpriv` arguments that switch to user and group `nobody`.
+fn nobody_setpriv() -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .arg(format!("--reuid={NOBODY}"))
+        .arg(format!("--regid={NOBODY}"))
+        .arg("--clear-groups")
+        .arg("--");
+    command
+}
+
+/// Whether `test ARGS` holds for user `nobody` (`-x PATH`, `-w DIR`, ...):
+/// a work tree under a directory closed to other users cannot be used.
+pub fn nobody_may(args: &[&std::ffi::OsStr]) -> bool {
+    nobody_setpriv()
+        .arg("test")
+        .args(args)
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// A command that runs `program` as user and group `nobody` through
+/// `setpriv`, or `None` (with the reason printed) when that cannot be done:
+/// this test not running as root, `setpriv` missing, or `program` out of
+/// nobody's reach.
+pub fn as_nobody(program: impl AsRef<std::ffi::OsStr>) -> Option<Command> {
+    let program = program.as_ref();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: not running as root, cannot switch to nobody");
+        return None;
+    }
+    let works = Command::new("setpriv")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !works {
+        eprintln!("skipped: setpriv (util-linux) is not installed");
+        return None;
+    }
+    if !nobody_may(&["-x".as_ref(), program]) {
+        eprintln!(
+            "skipped: nobody cannot execute {} (a parent directory is closed to other users)",
+            Path::new(program).display()
+        );
+        return None;
+    }
+    let mut command = nobody_setpriv();
+    command.arg(program);
+    Some(command)
+}

@@ -1,0 +1,653 @@
+//! Faults and bad input, each with the outcome the contract promises: output
+//! trouble mid-run (a file size limit, a reader of `-o -` that goes away),
+//! targets that exit or turn into zombies between two reads, descendants that
+//! vanish mid-read, a command that ignores SIGTERM, a stop while ticks are
+//! slow, another user's process, and an output directory memsample may not
+//! write to. (memsample SIGKILLed mid-run is in tests/record.rs.)
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// How long a stopped writer is watched to show that it stays stopped: 50
+/// ticks at the 2 ms interval these tests use.
+const QUIET_WINDOW: Duration = Duration::from_millis(100);
+
+/// Checks that a CSV holds only complete rows and returns them.
+fn complete_rows(path: &Path) -> Vec<Row> {
+    let text = std::fs::read_to_string(path).expect("csv");
+    assert!(
+        text.ends_with('\n'),
+        "{}: ends with a partial row: {:?}",
+        path.display(),
+        &text[text.len().saturating_sub(80)..]
+    );
+    let (_, rows) = parse_csv(&text);
+    rows
+}
+
+/// What is wrong when some rows have no memory: a zero is never a real
+/// sample of a user process (an exited one is not sampled at all).
+fn zero_rows(rows: &[Row], what: &str) -> Option<String> {
+    let zero: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| num(row, "rss_bytes") == 0 || num(row, "vsz_bytes") == 0)
+        .map(|(index, _)| index)
+        .collect();
+    let first = &rows[*zero.first()?];
+    Some(format!(
+        "{what}: {} of {} rows have no memory, the first at row {} ({}): {first:?}",
+        zero.len(),
+        rows.len(),
+        zero[0],
+        first["trigger"]
+    ))
+}
+
+/// Fails with every problem found, one per line.
+fn assert_no_problems(problems: &[String]) {
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// memsample's stderr lines, without the start line and the summary: what
+/// is left are errors and warnings.
+fn non_summary_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| {
+            !(line.starts_with("memsample: recording ")
+                || line.contains(" samples over ")
+                || line.contains(" sample over ")
+                || line.starts_with("memsample: peak RSS ")
+                || line.contains("; CSV in ")
+                || line.starts_with("memsample: warning: --pss every "))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Output trouble mid-run.
+
+/// A file size limit (RLIMIT_FSIZE) hit after some rows: one line naming the
+/// file, sampling stops, the command is left to finish, memsample exits
+/// with its status (125 when it is 0), and the CSV holds complete rows.
+#[test]
+fn a_full_output_file_mid_run() {
+    const FILE_LIMIT: u64 = 4096;
+    for command_code in [3, 0] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let csv = dir.path().join("mem.csv");
+        let go = dir.path().join("go");
+        let done = dir.path().join("done");
+        let mut command = memsample();
+        command
+            .args(["-q", "-i", "2ms", "-o"])
+            .arg(&csv)
+            .arg("--")
+            .arg(fixture())
+            .arg("wait-file")
+            .arg(&go)
+            .arg("touch")
+            .arg(&done)
+            .args(["exit", &command_code.to_string()]);
+        // SAFETY: setrlimit is async-signal-safe and touches only the child.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: FILE_LIMIT,
+                    rlim_max: FILE_LIMIT,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut running = Running::start(&mut command);
+        wait_until("the error line", LIMIT, || !running.stderr().is_empty());
+        // Sampling has stopped: no more writes while the command goes on.
+        let writes = write_syscalls(running.pid());
+        std::thread::sleep(QUIET_WINDOW);
+        assert_eq!(
+            write_syscalls(running.pid()),
+            writes,
+            "memsample kept writing after the output failed"
+        );
+        assert!(
+            running.child.try_wait().expect("try_wait").is_none(),
+            "memsample ended before the command"
+        );
+        std::fs::write(&go, b"").expect("go");
+        let (status, _, stderr) = running.finish(LIMIT);
+        let expected = if command_code == 0 { 125 } else { command_code };
+        assert_eq!(
+            status.code(),
+            Some(expected),
+            "command exited {command_code}: {status:?} {stderr}"
+        );
+        assert!(done.exists(), "the command did not run to its end");
+        // One line, naming the file and the reason.
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("memsample: cannot write to {}: ", csv.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains("File too large"), "{stderr}");
+        let size = std::fs::metadata(&csv).expect("csv").len();
+        assert!(size <= FILE_LIMIT, "{size}");
+        let rows = complete_rows(&csv);
+        // It failed mid-run, not at the header: about 50 rows fit.
+        assert!(rows.len() >= 20, "{} rows", rows.len());
+        assert!(
+            size + 100 > FILE_LIMIT,
+            "the file was cut further back than the last complete row: {size} bytes"
+        );
+    }
+}
+
+/// `-o -` into a pipe whose reader goes away: memsample stops writing at
+/// once, says so in one line, the command finishes, and memsample exits
+/// with the command's status, 125 as the command exited 0.
+#[test]
+fn the_reader_of_stdout_goes_away() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let go = dir.path().join("go");
+    let done = dir.path().join("done");
+    let mut child = memsample()
+        .args(["-q", "-i", "2ms", "-o", "-", "--"])
+        .arg(fixture())
+        .arg("wait-file")
+        .arg(&go)
+        .arg("touch")
+        .arg(&done)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("memsample starts");
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let collected = Arc::clone(&stderr);
+    let mut source = child.stderr.take().expect("stderr");
+    let collector = std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = source.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            collected.lock().expect("lock").push_str(&text);
+        }
+    });
+    // Read the header and one row, then go away (as `head -2` does).
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first_lines = String::new();
+    for _ in 0..2 {
+        reader.read_line(&mut first_lines).expect("a line");
+    }
+    assert!(first_lines.starts_with(DEFAULT_HEADER), "{first_lines}");
+    drop(reader);
+
+    wait_until("the line about the reader", LIMIT, || {
+        !stderr.lock().expect("lock").is_empty()
+    });
+    let writes = write_syscalls(child.id());
+    std::thread::sleep(QUIET_WINDOW);
+    assert_eq!(
+        write_syscalls(child.id()),
+        writes,
+        "memsample kept writing after the reader went away"
+    );
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "memsample ended before the command"
+    );
+    std::fs::write(&go, b"").expect("go");
+    let status = wait_child(&mut child, LIMIT);
+    collector.join().expect("stderr collected");
+    let stderr = stderr.lock().expect("lock").clone();
+    assert_eq!(status.code(), Some(125), "{status:?}: {stderr}");
+    assert!(done.exists(), "the command did not run to its end");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("memsample: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("failed printing"), "{stderr}");
+}
+
+/// The same through a shell pipeline, `memsample -o - ... | head -2`, with
+/// a command that exits 4: its status comes back, and head got the header
+/// and one complete row.
+#[test]
+fn the_reader_of_stdout_is_head() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status_file = dir.path().join("status");
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(r#"{ "$0" -q -i 2ms -o - -- "$1" sleep 300 exit 4; echo $? > "$2"; } | head -2"#)
+        .arg(env!("CARGO_BIN_EXE_memsample"))
+        .arg(fixture())
+        .arg(&status_file)
+        .output()
+        .expect("sh runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (header, rows) = parse_csv(&stdout);
+    assert_eq!(header.join(","), DEFAULT_HEADER);
+    assert_eq!(rows.len(), 1, "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(&status_file)
+            .expect("memsample's status")
+            .trim(),
+        "4",
+        "{stderr}"
+    );
+    assert!(stderr.lines().count() <= 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("failed printing"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------
+// Targets that end while they are being read.
+
+/// The start sample is "taken as soon as the command has been exec'd": it
+/// must show the program, not an address space still being set up (a
+/// process never has 0 bytes resident).
+#[test]
+fn the_start_row_shows_the_loaded_program() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let mut problems = Vec::new();
+    for run in 0..100 {
+        let output = memsample()
+            .args(["-q", "-i", "1h", "--samples", "1", "-o"])
+            .arg(&csv)
+            .arg("--")
+            .arg(fixture())
+            .args(["sleep", "5"])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let rows = complete_rows(&csv);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["trigger"], "start");
+        problems.extend(zero_rows(&rows, &format!("run {run}")));
+    }
+    assert_no_problems(&problems);
+}
+
+/// A target that exits between two reads, at a 1 ms interval: its memory
+/// (200 MiB) takes a few ms to be released, during which `/proc` still lists
+/// it, with no address space. Complete rows, none with zero bytes.
+#[test]
+fn a_target_exiting_between_two_reads_leaves_no_zero_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut problems = Vec::new();
+    for flags in [&[][..], &["--per-process"], &["--backend", "sysinfo"]] {
+        let csv = dir.path().join("mem.csv");
+        let output = memsample()
+            .args(["-q", "-i", "1ms", "-o"])
+            .arg(&csv)
+            .args(flags)
+            .arg("--")
+            .arg(fixture())
+            .args(["hold", "200", "sleep", "30"])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{flags:?}: {output:?}");
+        assert!(output.stderr.is_empty(), "{flags:?}: {output:?}");
+        let rows = complete_rows(&csv);
+        assert!(rows.len() >= 5, "{flags:?}: {} rows", rows.len());
+        // The start row is checked on its own above; here the end matters.
+        problems.extend(zero_rows(&rows[1..], &format!("{flags:?}")));
+    }
+    assert_no_problems(&problems);
+}
+
+/// Attach mode: a target that exits and stays a zombie (its parent, this
+/// test, does not reap it yet) ends the recording with status 0, and no
+/// row samples the zombie or the exiting process as 0 bytes.
+#[test]
+fn an_attached_target_that_becomes_a_zombie() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut problems = Vec::new();
+    for backend in ["proc", "sysinfo"] {
+        let ready = dir.path().join(format!("ready-{backend}"));
+        let go = dir.path().join(format!("go-{backend}"));
+        let csv = dir.path().join(format!("mem-{backend}.csv"));
+        let mut target = Command::new(fixture())
+            .args(["hold", "100", "touch"])
+            .arg(&ready)
+            .arg("wait-file")
+            .arg(&go)
+            .spawn()
+            .expect("fixture");
+        wait_until("the target to be ready", LIMIT, || ready.exists());
+        let running = Running::start(
+            memsample()
+                .args(["-i", "1ms", "--backend", backend, "-o"])
+                .arg(&csv)
+                .args(["--pid", &target.id().to_string()]),
+        );
+        wait_until("a few rows", LIMIT, || line_count(&csv) >= 5);
+        std::fs::write(&go, b"").expect("go");
+        let (status, _, stderr) = running.finish(LIMIT);
+        // memsample ended while the target is a zombie: not reaped yet.
+        assert!(is_zombie(target.id()), "{backend}: not a zombie");
+        assert_eq!(status.code(), Some(0), "{backend}: {stderr}");
+        assert!(
+            stderr.contains(&format!("pid {} exited", target.id())),
+            "{backend}: {stderr}"
+        );
+        assert_eq!(non_summary_lines(&stderr), Vec::<&str>::new(), "{backend}");
+        wait_child(&mut target, LIMIT);
+        let rows = complete_rows(&csv);
+        assert!(rows.iter().all(|row| row["trigger"] != "stop"));
+        problems.extend(zero_rows(&rows, backend));
+    }
+    assert_no_problems(&problems);
+}
+
+/// Descendants with lives of a few ms, at a 1 ms interval: many vanish while
+/// they are being read, and many are caught being born. No error or
+/// warning, no zero rows, exit 0; with `--pss`, no process is said to be
+/// unreadable (a process that vanished is skipped, it is not another user's).
+#[test]
+fn descendants_that_vanish_mid_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let steps = [
+        "hold", "2", "children", "12", "1", "1", "wait", "children", "12", "1", "3", "wait",
+        "children", "12", "1", "0", "sleep", "5", "wait",
+    ];
+    let mut problems = Vec::new();
+    for flags in [
+        &[][..],
+        &["--per-process"],
+        &["--per-process", "--pss"],
+        &["--pss"],
+    ] {
+        let csv = dir.path().join("mem.csv");
+        let output = memsample()
+            .args(["-i", "1ms", "-o"])
+            .arg(&csv)
+            .args(flags)
+            .arg("--")
+            .arg(fixture())
+            .args(steps)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{flags:?}: {stderr}");
+        let unexpected = non_summary_lines(&stderr);
+        if !unexpected.is_empty() {
+            problems.push(format!(
+                "{flags:?}: {} unexpected stderr lines, the first: {}",
+                unexpected.len(),
+                unexpected[0]
+            ));
+        }
+        let rows = complete_rows(&csv);
+        let most = if flags.contains(&"--per-process") {
+            let mut per_sample = std::collections::HashMap::<&str, u64>::new();
+            for row in &rows {
+                *per_sample.entry(row["elapsed_s"].as_str()).or_default() += 1;
+            }
+            per_sample.values().copied().max().unwrap_or(0)
+        } else {
+            rows.iter().map(|row| num(row, "procs")).max().unwrap_or(0)
+        };
+        assert!(most >= 2, "{flags:?}: the children were never seen");
+        // The main process's start row is checked on its own above.
+        let first_sample = rows
+            .iter()
+            .position(|row| row["trigger"] != "start")
+            .unwrap_or(rows.len());
+        problems.extend(zero_rows(&rows[first_sample..], &format!("{flags:?}")));
+        if flags.contains(&"--pss") {
+            let without = rows[first_sample..]
+                .iter()
+                .filter(|row| row["pss_bytes"].is_empty())
+                .count();
+            if without > 0 {
+                problems.push(format!(
+                    "{flags:?}: {without} of {} rows have an empty pss_bytes",
+                    rows.len()
+                ));
+            }
+        }
+    }
+    assert_no_problems(&problems);
+}
+
+// ---------------------------------------------------------------------------
+// Signals while things are slow or ignored.
+
+/// A command that ignores SIGTERM: memsample, sent SIGTERM by `kill`,
+/// relays it (to no effect), keeps waiting and keeps sampling, and exits
+/// with the command's status once it ends by itself.
+#[test]
+fn a_command_that_ignores_sigterm_is_waited_for_and_sampled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let go = dir.path().join("go");
+    let done = dir.path().join("done");
+    let csv = dir.path().join("mem.csv");
+    let mut running = Running::start(
+        memsample()
+            .args(["-i", "10ms", "-o"])
+            .arg(&csv)
+            .arg("--")
+            .arg(fixture())
+            .args(["ignore", "TERM", "touch"])
+            .arg(&ready)
+            .arg("wait-file")
+            .arg(&go)
+            .arg("touch")
+            .arg(&done)
+            .args(["exit", "5"]),
+    );
+    wait_until("the fixture to be ready", LIMIT, || ready.exists());
+    let command = running.command_pid();
+    send(running.pid(), libc::SIGTERM);
+    let rows_at_signal = line_count(&csv) - 1;
+    // 10 more rows at 10 ms: sampling goes on after the signal.
+    wait_until("rows after the signal", LIMIT, || {
+        line_count(&csv) > rows_at_signal + 10
+    });
+    assert!(
+        running.child.try_wait().expect("try_wait").is_none(),
+        "memsample ended while the command lives"
+    );
+    assert!(is_alive(command));
+    std::fs::write(&go, b"").expect("go");
+    let (status, _, stderr) = running.finish(LIMIT);
+    assert_eq!(status.code(), Some(5), "{stderr}");
+    assert!(done.exists());
+    assert!(stderr.contains("exited with code 5"), "{stderr}");
+    let rows = complete_rows(&csv);
+    let at_signal = float(&rows[rows_at_signal - 1], "elapsed_s");
+    let last = float(rows.last().expect("rows"), "elapsed_s");
+    assert!(last - at_signal >= 0.1, "{at_signal} -> {last}");
+}
+
+/// Attach mode, `--pss` at 1 ms on a tree of about 1 GiB: every tick takes
+/// many ms (reading smaps_rollup walks page tables). SIGTERM still ends
+/// memsample promptly, with a `stop` row, and the tree is left alone.
+#[test]
+fn stopped_while_ticks_are_slow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let go = dir.path().join("go");
+    let csv = dir.path().join("mem.csv");
+    let mut target = Command::new(fixture())
+        .args(["children", "6", "100", "60000", "hold", "200", "touch"])
+        .arg(&ready)
+        .arg("wait-file")
+        .arg(&go)
+        .process_group(0)
+        .spawn()
+        .expect("fixture");
+    let _cleanup = KillGroupOnDrop(target.id());
+    wait_until("the target to be ready", LIMIT, || ready.exists());
+    let running = Running::start(
+        memsample()
+            .args(["-i", "1ms", "--pss", "-o"])
+            .arg(&csv)
+            .args(["--pid", &target.id().to_string()]),
+    );
+    // Wait until the whole tree is in the rows, its memory touched.
+    wait_until("the whole tree", LIMIT, || {
+        let text = std::fs::read_to_string(&csv).unwrap_or_default();
+        text.lines().rev().nth(1).is_some_and(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            fields.len() == 9
+                && fields[3] == "7"
+                && fields[4].parse::<u64>().is_ok_and(|rss| rss > 700 * MIB)
+        })
+    });
+    let stopped = Instant::now();
+    send(running.pid(), libc::SIGTERM);
+    let (status, _, stderr) = running.finish(LIMIT);
+    let took = stopped.elapsed();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{stderr}");
+    assert!(took < Duration::from_secs(2), "took {took:?} to stop");
+    assert!(
+        stderr.contains("ticks skipped"),
+        "the ticks were not slow: {stderr}"
+    );
+    let rows = complete_rows(&csv);
+    let last = rows.last().expect("rows");
+    assert_eq!(last["trigger"], "stop");
+    assert_eq!(num(last, "procs"), 7);
+    assert!(num(last, "pss_bytes") > 700 * MIB, "{last:?}");
+    // The tree is untouched.
+    assert!(is_alive(target.id()));
+    std::fs::write(&go, b"").expect("go");
+    assert_eq!(wait_child(&mut target, LIMIT).code(), Some(0));
+}
+
+// ---------------------------------------------------------------------------
+// Bad input.
+
+/// A directory everybody may enter, for files that `nobody` reads or writes.
+fn open_dir(parent: &Path, name: &str, mode: u32) -> std::path::PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir(&dir).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    dir
+}
+
+/// The realistic case of another user's process: memsample run by `nobody`
+/// attached to a root-owned process. RSS is readable, PSS is not: an empty
+/// pss_bytes field in every row and one warning naming the process.
+#[test]
+fn attached_to_another_users_process() {
+    let Some(mut command) = as_nobody(env!("CARGO_BIN_EXE_memsample")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let shared = open_dir(dir.path(), "shared", 0o777);
+    if !nobody_may(&["-w".as_ref(), shared.as_os_str()]) {
+        eprintln!("skipped: nobody cannot reach {}", shared.display());
+        return;
+    }
+    let ready = dir.path().join("ready");
+    let go = dir.path().join("go");
+    let csv = shared.join("mem.csv");
+    let mut target = Command::new(fixture())
+        .args(["hold", "20", "touch"])
+        .arg(&ready)
+        .arg("wait-file")
+        .arg(&go)
+        .process_group(0)
+        .spawn()
+        .expect("fixture");
+    let _cleanup = KillGroupOnDrop(target.id());
+    wait_until("the target to be ready", LIMIT, || ready.exists());
+    let output = command
+        .args(["-i", "100ms", "--samples", "3", "--pss", "-o"])
+        .arg(&csv)
+        .args(["--pid", &target.id().to_string()])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let warnings: Vec<&str> = non_summary_lines(&stderr);
+    assert_eq!(
+        warnings,
+        [format!(
+            "memsample: warning: cannot read the PSS of process {} (fixture): its pss_bytes are empty",
+            target.id()
+        )],
+        "{stderr}"
+    );
+    let rows = complete_rows(&csv);
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        let rss = num(row, "rss_bytes");
+        assert!((20 * MIB..30 * MIB).contains(&rss), "{row:?}");
+        assert_eq!(row["pss_bytes"], "", "{row:?}");
+        // The kernel's high-water mark (in /proc/PID/status) is readable too.
+        assert!(num(row, "peak_rss_bytes") >= rss);
+    }
+    std::fs::write(&go, b"").expect("go");
+    assert_eq!(wait_child(&mut target, LIMIT).code(), Some(0));
+}
+
+/// `-o` in a directory memsample may not write to (run as `nobody`, the
+/// directory root's and 0755): exit 125, one line naming the file and the
+/// reason, and the command never started.
+#[test]
+fn an_output_directory_that_is_not_writable() {
+    let Some(mut command) = as_nobody(env!("CARGO_BIN_EXE_memsample")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let closed = open_dir(dir.path(), "closed", 0o755);
+    let shared = open_dir(dir.path(), "shared", 0o777);
+    let csv = closed.join("mem.csv");
+    let marker = shared.join("ran");
+    // The fixture itself could create the marker as nobody.
+    let Some(mut check) = as_nobody(fixture()) else {
+        return;
+    };
+    let checked = check
+        .arg("touch")
+        .arg(shared.join("can-write"))
+        .status()
+        .is_ok_and(|status| status.success());
+    if !checked {
+        eprintln!("skipped: nobody cannot write to {}", shared.display());
+        return;
+    }
+
+    let output = command
+        .arg("-o")
+        .arg(&csv)
+        .arg("--")
+        .arg(fixture())
+        .arg("touch")
+        .arg(&marker)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(125), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "memsample: cannot create {}: Permission denied\n",
+            csv.display()
+        )
+    );
+    assert!(!marker.exists(), "the command ran");
+    assert!(!csv.exists());
+}

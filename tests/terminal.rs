@@ -1,0 +1,324 @@
+//! memsample under a real terminal: Ctrl-C typed at a pseudo-terminal reaches
+//! the whole foreground process group (memsample and the command it spawned)
+//! with a kernel origin, so memsample must not relay it; the same SIGINT sent
+//! by `kill` to memsample alone must be relayed once. In attach mode on a
+//! terminal the live line is drawn and Ctrl-C ends the recording with a
+//! `stop` row, leaving the target alone.
+//!
+//! Why `rexpect` (and not `portable-pty` or hand-written `openpty` code):
+//! it gives exactly what these tests check, with little code: the program is
+//! the session leader of a fresh pty (so it and the command it spawns form
+//! the terminal's foreground process group), its output is read by a thread
+//! and matched with deadlines (`exp_*` with a timeout, no sleeping), and
+//! `status()` returns the raw wait status, `Signaled(pid, SIGINT, _)`, which
+//! is what "memsample dies of SIGINT" means. `portable-pty` turns a death by
+//! a signal into exit code 1 plus the signal's description text, losing the
+//! number. Two quirks of rexpect 0.7 are worked around here: it decodes output
+//! byte by byte as Latin-1 (so only ASCII text is matched, not `·` or `→`),
+//! and it does not expose the child's pid (memsample's pid is read as the
+//! parent of the command's pid, which the start line gives).
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use rexpect::process::{Signal, WaitStatus};
+use rexpect::reader::Options;
+use rexpect::session::{PtySession, spawn_with_options};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Starts `command` as the session leader of a new pseudo-terminal, with the
+/// terminal as its stdin, stdout and stderr.
+fn in_terminal(command: Command) -> PtySession {
+    let options = Options::new()
+        .timeout_ms(Some(LIMIT.as_millis() as u64))
+        .strip_ansi_escape_codes(true);
+    spawn_with_options(command, options).expect("memsample starts under a pty")
+}
+
+/// Waits for the session's process (memsample) to end, with a deadline.
+fn wait_terminal(session: &PtySession, limit: Duration) -> WaitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        match session.process().status() {
+            Some(WaitStatus::StillAlive) => {}
+            Some(status) => return status,
+            None => panic!("waitpid on memsample failed"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "memsample did not end within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The terminal's output from here to its end (everything holding it closed).
+fn rest_of_output(session: &mut PtySession) -> String {
+    session.exp_eof().expect("the terminal's output ends")
+}
+
+/// The parent pid of `pid`, from `/proc/PID/stat`.
+fn ppid_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+        .and_then(|ppid| ppid.parse().ok())
+        .expect("ppid in stat")
+}
+
+/// The process group of `pid`.
+fn pgrp_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+        .and_then(|pgrp| pgrp.parse().ok())
+        .expect("pgrp in stat")
+}
+
+/// The counts the fixture printed at exit (`SIGINT 1`), as (name, count).
+fn signal_counts(output: &str) -> Vec<(String, u64)> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let (name, count) = line.trim().split_once(' ')?;
+            if !name.starts_with("SIG") {
+                return None;
+            }
+            Some((name.to_string(), count.parse().ok()?))
+        })
+        .collect()
+}
+
+/// memsample spawning the fixture with `steps`, recording every 20 ms.
+fn spawn_mode(csv: &Path, steps: &[&std::ffi::OsStr]) -> Command {
+    let mut command = memsample();
+    command
+        .args(["-i", "20ms", "-o"])
+        .arg(csv)
+        .arg("--")
+        .arg(fixture())
+        .args(steps);
+    command
+}
+
+/// Starts memsample under a pty on a fixture that counts SIGINT, catches it
+/// (`until-signal`), touches `got` and cleans up for 300 ms. Returns the
+/// session, memsample's pid and the command's pid once the fixture is ready.
+fn start_catching_fixture(dir: &Path) -> (PtySession, u32, u32) {
+    let csv = dir.join("mem.csv");
+    let ready = dir.join("ready");
+    let got = dir.join("got");
+    let mut session = in_terminal(spawn_mode(
+        &csv,
+        &[
+            "count".as_ref(),
+            "INT".as_ref(),
+            "touch".as_ref(),
+            ready.as_os_str(),
+            "until-signal".as_ref(),
+            "30000".as_ref(),
+            "touch".as_ref(),
+            got.as_os_str(),
+            "sleep".as_ref(),
+            "300".as_ref(),
+        ],
+    ));
+    // The start line is read before any signal: a Ctrl-C flushes what the
+    // terminal holds that nobody has read yet.
+    let (_, pid_text) = session
+        .exp_regex(r"\(pid [0-9]+\)")
+        .expect("the start line");
+    let command: u32 = pid_text
+        .trim_start_matches("(pid ")
+        .trim_end_matches(')')
+        .parse()
+        .expect("pid");
+    wait_until("the fixture to be ready", LIMIT, || ready.exists());
+    wait_until("the start row", LIMIT, || line_count(&csv) >= 2);
+    let memsample_pid = ppid_of(command);
+    // The terminal's foreground group is memsample's, and the command is in it.
+    assert_eq!(pgrp_of(memsample_pid), memsample_pid);
+    assert_eq!(pgrp_of(command), memsample_pid);
+    (session, memsample_pid, command)
+}
+
+/// After the signal: the fixture got it (`got` exists), memsample keeps
+/// sampling through the command's 300 ms of clean-up, and exits 0.
+fn check_one_sigint_and_clean_exit(dir: &Path, mut session: PtySession, command: u32) {
+    let csv = dir.join("mem.csv");
+    wait_until("the fixture to get SIGINT", LIMIT, || {
+        dir.join("got").exists()
+    });
+    let rows_at_signal = line_count(&csv).saturating_sub(1);
+    let status = wait_terminal(&session, LIMIT);
+    let output = rest_of_output(&mut session);
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "memsample ended with {status:?} although the command caught SIGINT and exited 0: {output}"
+    );
+    assert_eq!(
+        signal_counts(&output),
+        [("SIGINT".to_string(), 1)],
+        "the command did not get exactly one SIGINT: {output}"
+    );
+    assert!(output.contains("exited with code 0"), "{output}");
+    assert!(!is_alive(command));
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    assert!(text.ends_with('\n'));
+    let (_, rows) = parse_csv(&text);
+    // 300 ms of clean-up at 20 ms: about 15 rows; at least a few, spread over
+    // most of that time, show that sampling went on after the signal.
+    assert!(
+        rows.len() >= rows_at_signal + 5,
+        "{} rows after the signal, {} before",
+        rows.len() - rows_at_signal,
+        rows_at_signal
+    );
+    let at_signal = float(&rows[rows_at_signal.max(1) - 1], "elapsed_s");
+    let last = float(rows.last().expect("rows"), "elapsed_s");
+    assert!(
+        last - at_signal >= 0.2,
+        "sampling stopped {:.3} s after the signal, during the command's 300 ms of clean-up",
+        last - at_signal
+    );
+    // Zero-byte rows (at the start, and while the command exits) are
+    // checked in tests/faults.rs.
+}
+
+#[test]
+fn ctrl_c_reaches_the_command_once_and_memsample_waits_for_its_clean_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut session, _, command) = start_catching_fixture(dir.path());
+    // Ctrl-C: the line discipline sends SIGINT to the foreground group.
+    session.send_control('c').expect("Ctrl-C");
+    check_one_sigint_and_clean_exit(dir.path(), session, command);
+}
+
+#[test]
+fn sigint_from_kill_to_memsample_alone_is_relayed_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (session, memsample_pid, command) = start_catching_fixture(dir.path());
+    // Not the group: memsample alone, as a supervisor would.
+    send(memsample_pid, libc::SIGINT);
+    check_one_sigint_and_clean_exit(dir.path(), session, command);
+}
+
+#[test]
+fn ctrl_c_kills_a_command_that_does_not_catch_it_and_memsample_dies_of_sigint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let ready = dir.path().join("ready");
+    let mut session = in_terminal(spawn_mode(
+        &csv,
+        &[
+            "touch".as_ref(),
+            ready.as_os_str(),
+            "sleep".as_ref(),
+            "30000".as_ref(),
+        ],
+    ));
+    session.exp_string("(pid ").expect("the start line");
+    wait_until("the fixture to be ready", LIMIT, || ready.exists());
+    wait_until("the start row", LIMIT, || line_count(&csv) >= 2);
+    let started = Instant::now();
+    session.send_control('c').expect("Ctrl-C");
+    let status = wait_terminal(&session, LIMIT);
+    let output = rest_of_output(&mut session);
+    assert!(
+        matches!(status, WaitStatus::Signaled(_, Signal::SIGINT, _)),
+        "memsample ended with {status:?}: {output}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the 30 s sleep was not interrupted"
+    );
+    assert!(output.contains("was killed by SIGINT"), "{output}");
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    assert!(text.ends_with('\n'));
+    let (_, rows) = parse_csv(&text);
+    assert!(!rows.is_empty());
+}
+
+#[test]
+fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("ready");
+    let go = dir.path().join("go");
+    let csv = dir.path().join("mem.csv");
+    // The target is started outside the terminal, in a process group of its
+    // own: a Ctrl-C typed at memsample's terminal cannot reach it.
+    let mut target = Command::new(fixture())
+        .args([
+            "count", "INT", "count", "TERM", "count", "HUP", "count", "QUIT",
+        ])
+        .args(["hold", "20", "touch"])
+        .arg(&ready)
+        .arg("wait-file")
+        .arg(&go)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("fixture");
+    wait_until("the target to be ready", LIMIT, || ready.exists());
+
+    let mut command = memsample();
+    command
+        .args(["-i", "50ms", "-o"])
+        .arg(&csv)
+        .args(["--pid", &target.id().to_string()]);
+    let mut session = in_terminal(command);
+    session
+        .exp_string(&format!("recording pid {}", target.id()))
+        .expect("the start line");
+    // The live line: `RSS 21.3 MiB · peak 21.3 MiB · 1 processes · 3 samples · 0.1s`
+    // (the `·` arrive as mojibake: match the ASCII parts).
+    session
+        .exp_regex(r"RSS [0-9.]+ MiB")
+        .expect("the live line's RSS");
+    session
+        .exp_regex(r"[0-9]+ samples")
+        .expect("the live line's sample count");
+    wait_until("a few rows", LIMIT, || line_count(&csv) >= 4);
+
+    let stopped = Instant::now();
+    session.send_control('c').expect("Ctrl-C");
+    let status = wait_terminal(&session, LIMIT);
+    let output = rest_of_output(&mut session);
+    assert!(
+        matches!(status, WaitStatus::Signaled(_, Signal::SIGINT, _)),
+        "memsample ended with {status:?}: {output}"
+    );
+    assert!(stopped.elapsed() < Duration::from_secs(5));
+    assert!(
+        output.contains(&format!("pid {} left running, untouched", target.id())),
+        "{output}"
+    );
+
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    assert!(text.ends_with('\n'));
+    let (_, rows) = parse_csv(&text);
+    let last = rows.last().expect("rows");
+    assert_eq!(last["trigger"], "stop");
+    let rss = num(last, "rss_bytes");
+    assert!((20 * MIB..30 * MIB).contains(&rss), "{rss}");
+    assert_eq!(
+        rows.iter().filter(|row| row["trigger"] == "stop").count(),
+        1
+    );
+
+    // The target lives on and got no signal at all.
+    assert!(is_alive(target.id()));
+    std::fs::write(&go, b"").expect("go");
+    let status = wait_child(&mut target, LIMIT);
+    assert_eq!(status.code(), Some(0));
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut target.stdout.take().expect("stdout"), &mut stdout)
+        .expect("read");
+    assert_eq!(stdout, "", "the target received signals");
+}
