@@ -320,35 +320,26 @@ fn an_attached_target_that_becomes_a_zombie() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut problems = Vec::new();
     for backend in ["proc", "sysinfo"] {
-        let ready = dir.path().join(format!("ready-{backend}"));
-        let go = dir.path().join(format!("go-{backend}"));
         let csv = dir.path().join(format!("mem-{backend}.csv"));
-        let mut target = Command::new(fixture())
-            .args(["hold", "100", "touch"])
-            .arg(&ready)
-            .arg("wait-file")
-            .arg(&go)
-            .spawn()
-            .expect("fixture");
-        wait_until("the target to be ready", LIMIT, || ready.exists());
+        let mut target = Waiting::start(dir.path(), &["hold", "100"], |_| {});
         let running = Running::start(
             memsample()
                 .args(["-i", "1ms", "--backend", backend, "-o"])
                 .arg(&csv)
-                .args(["--pid", &target.id().to_string()]),
+                .args(["--pid", &target.pid().to_string()]),
         );
         wait_until("a few rows", LIMIT, || line_count(&csv) >= 5);
-        std::fs::write(&go, b"").expect("go");
+        target.release();
         let (status, _, stderr) = running.finish(LIMIT);
         // memsample ended while the target is a zombie: not reaped yet.
-        assert!(is_zombie(target.id()), "{backend}: not a zombie");
+        assert!(is_zombie(target.pid()), "{backend}: not a zombie");
         assert_eq!(status.code(), Some(0), "{backend}: {stderr}");
         assert!(
-            stderr.contains(&format!("pid {} exited", target.id())),
+            stderr.contains(&format!("pid {} exited", target.pid())),
             "{backend}: {stderr}"
         );
         assert_eq!(non_summary_lines(&stderr), Vec::<&str>::new(), "{backend}");
-        wait_child(&mut target, LIMIT);
+        wait_child(&mut target.child, LIMIT);
         let rows = complete_rows(&csv);
         assert!(rows.iter().all(|row| row["trigger"] != "stop"));
         problems.extend(zero_rows(&rows, backend));
@@ -560,23 +551,15 @@ fn attached_to_another_users_process() {
         eprintln!("skipped: nobody cannot reach {}", shared.display());
         return;
     }
-    let ready = dir.path().join("ready");
-    let go = dir.path().join("go");
     let csv = shared.join("mem.csv");
-    let mut target = Command::new(fixture())
-        .args(["hold", "20", "touch"])
-        .arg(&ready)
-        .arg("wait-file")
-        .arg(&go)
-        .process_group(0)
-        .spawn()
-        .expect("fixture");
-    let _cleanup = KillGroupOnDrop(target.id());
-    wait_until("the target to be ready", LIMIT, || ready.exists());
+    let mut target = Waiting::start(dir.path(), &["hold", "20"], |command| {
+        command.process_group(0);
+    });
+    let _cleanup = KillGroupOnDrop(target.pid());
     let output = command
         .args(["-i", "100ms", "--samples", "3", "--pss", "-o"])
         .arg(&csv)
-        .args(["--pid", &target.id().to_string()])
+        .args(["--pid", &target.pid().to_string()])
         .output()
         .expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -586,7 +569,7 @@ fn attached_to_another_users_process() {
         warnings,
         [format!(
             "memsample: warning: cannot read the PSS of process {} (fixture): its pss_bytes are empty",
-            target.id()
+            target.pid()
         )],
         "{stderr}"
     );
@@ -599,8 +582,8 @@ fn attached_to_another_users_process() {
         // The kernel's high-water mark (in /proc/PID/status) is readable too.
         assert!(num(row, "peak_rss_bytes") >= rss);
     }
-    std::fs::write(&go, b"").expect("go");
-    assert_eq!(wait_child(&mut target, LIMIT).code(), Some(0));
+    target.release();
+    assert_eq!(wait_child(&mut target.child, LIMIT).code(), Some(0));
 }
 
 /// `-o` in a directory memsample may not write to (run as `nobody`, the

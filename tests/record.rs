@@ -267,49 +267,29 @@ fn sigterm_kills_the_command_and_memsample_dies_of_it_leaving_nothing_behind() {
 
 /// Pids whose parent is `pid`.
 fn children_of(pid: u32) -> Vec<u32> {
-    let mut children = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Some(child) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(pid) {
-            children.push(child);
-        }
-    }
-    children
+    processes()
+        .into_iter()
+        .filter(|(_, ppid, _)| *ppid == pid)
+        .map(|(child, _, _)| child)
+        .collect()
 }
 
 #[test]
 fn attach_mode_never_signals_the_target() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ready = dir.path().join("ready");
-    let go = dir.path().join("go");
     let csv = dir.path().join("mem.csv");
-    let mut target = std::process::Command::new(fixture())
-        .args(["count", "TERM", "count", "INT", "hold", "20", "touch"])
-        .arg(&ready)
-        .arg("wait-file")
-        .arg(&go)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("fixture");
-    wait_until("the target to be ready", LIMIT, || ready.exists());
+    let mut target = Waiting::start(
+        dir.path(),
+        &["count", "TERM", "count", "INT", "hold", "20"],
+        |command| {
+            command.stdout(std::process::Stdio::piped());
+        },
+    );
     let running = Running::start(
         memsample()
             .args(["-i", "50ms", "-o"])
             .arg(&csv)
-            .args(["--pid", &target.id().to_string()]),
+            .args(["--pid", &target.pid().to_string()]),
     );
     wait_until("three rows", LIMIT, || line_count(&csv) >= 4);
     send(running.pid(), libc::SIGTERM);
@@ -320,50 +300,44 @@ fn attach_mode_never_signals_the_target() {
     let rss = num(&rows[rows.len() - 1], "rss_bytes");
     assert!((20 * MIB..30 * MIB).contains(&rss), "{rss}");
     assert!(
-        stderr.contains(&format!("pid {} left running", target.id())),
+        stderr.contains(&format!("pid {} left running", target.pid())),
         "{stderr}"
     );
     // The target is alive and got no signal.
-    assert!(is_alive(target.id()));
-    std::fs::write(&go, b"").expect("go");
-    let status = wait_child(&mut target, LIMIT);
+    assert!(is_alive(target.pid()));
+    target.release();
+    let status = wait_child(&mut target.child, LIMIT);
     assert_eq!(status.code(), Some(0));
     let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut target.stdout.take().expect("stdout"), &mut stdout)
-        .expect("read");
+    std::io::Read::read_to_string(
+        &mut target.child.stdout.take().expect("stdout"),
+        &mut stdout,
+    )
+    .expect("read");
     assert_eq!(stdout, "", "the target received signals");
 }
 
 #[test]
 fn attach_mode_ends_when_the_target_exits() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ready = dir.path().join("ready");
-    let go = dir.path().join("go");
     let csv = dir.path().join("mem.csv");
-    let mut target = std::process::Command::new(fixture())
-        .args(["hold", "30", "touch"])
-        .arg(&ready)
-        .arg("wait-file")
-        .arg(&go)
-        .spawn()
-        .expect("fixture");
-    wait_until("the target to be ready", LIMIT, || ready.exists());
+    let mut target = Waiting::start(dir.path(), &["hold", "30"], |_| {});
     let running = Running::start(
         memsample()
             .args(["-i", "20ms", "-o"])
             .arg(&csv)
-            .args(["--pid", &target.id().to_string()]),
+            .args(["--pid", &target.pid().to_string()]),
     );
     wait_until("a few rows", LIMIT, || line_count(&csv) >= 4);
-    std::fs::write(&go, b"").expect("go");
+    target.release();
     // memsample sees the exit even before the test reaps its child.
     let (status, _, stderr) = running.finish(LIMIT);
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains(&format!("pid {} exited", target.id())),
+        stderr.contains(&format!("pid {} exited", target.pid())),
         "{stderr}"
     );
-    wait_child(&mut target, LIMIT);
+    wait_child(&mut target.child, LIMIT);
     let (_, rows) = read_csv(&csv);
     assert!(rows.iter().all(|row| row["trigger"] != "stop"));
     assert!(rows.iter().all(|row| num(row, "rss_bytes") >= 30 * MIB));

@@ -248,33 +248,27 @@ fn ctrl_c_kills_a_command_that_does_not_catch_it_and_memsample_dies_of_sigint() 
 #[test]
 fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ready = dir.path().join("ready");
-    let go = dir.path().join("go");
     let csv = dir.path().join("mem.csv");
     // The target is started outside the terminal, in a process group of its
     // own: a Ctrl-C typed at memsample's terminal cannot reach it.
-    let mut target = Command::new(fixture())
-        .args([
-            "count", "INT", "count", "TERM", "count", "HUP", "count", "QUIT",
-        ])
-        .args(["hold", "20", "touch"])
-        .arg(&ready)
-        .arg("wait-file")
-        .arg(&go)
-        .process_group(0)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("fixture");
-    wait_until("the target to be ready", LIMIT, || ready.exists());
+    let mut target = Waiting::start(
+        dir.path(),
+        &[
+            "count", "INT", "count", "TERM", "count", "HUP", "count", "QUIT", "hold", "20",
+        ],
+        |command| {
+            command.process_group(0).stdout(Stdio::piped());
+        },
+    );
 
     let mut command = memsample();
     command
         .args(["-i", "50ms", "-o"])
         .arg(&csv)
-        .args(["--pid", &target.id().to_string()]);
+        .args(["--pid", &target.pid().to_string()]);
     let mut session = in_terminal(command);
     session
-        .exp_string(&format!("recording pid {}", target.id()))
+        .exp_string(&format!("recording pid {}", target.pid()))
         .expect("the start line");
     // The live line: `RSS 21.3 MiB · peak 21.3 MiB · 1 processes · 3 samples · 0.1s`
     // (the `·` arrive as mojibake: match the ASCII parts).
@@ -296,7 +290,7 @@ fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
     );
     assert!(stopped.elapsed() < Duration::from_secs(5));
     assert!(
-        output.contains(&format!("pid {} left running, untouched", target.id())),
+        output.contains(&format!("pid {} left running, untouched", target.pid())),
         "{output}"
     );
 
@@ -313,12 +307,15 @@ fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
     );
 
     // The target lives on and got no signal at all.
-    assert!(is_alive(target.id()));
-    std::fs::write(&go, b"").expect("go");
-    let status = wait_child(&mut target, LIMIT);
+    assert!(is_alive(target.pid()));
+    target.release();
+    let status = wait_child(&mut target.child, LIMIT);
     assert_eq!(status.code(), Some(0));
     let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut target.stdout.take().expect("stdout"), &mut stdout)
-        .expect("read");
+    std::io::Read::read_to_string(
+        &mut target.child.stdout.take().expect("stdout"),
+        &mut stdout,
+    )
+    .expect("read");
     assert_eq!(stdout, "", "the target received signals");
 }

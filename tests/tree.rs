@@ -228,29 +228,11 @@ fn last_sample_procs(csv: &std::path::Path) -> usize {
 
 /// Zombies whose parent is `pid`.
 fn zombie_children(pid: u32) -> Vec<u32> {
-    let mut zombies = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Some(child) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next();
-        let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
-        if state == Some("Z") && ppid == Some(pid) {
-            zombies.push(child);
-        }
-    }
-    zombies
+    processes()
+        .into_iter()
+        .filter(|(_, ppid, state)| *ppid == pid && *state == 'Z')
+        .map(|(child, _, _)| child)
+        .collect()
 }
 
 #[test]

@@ -314,3 +314,70 @@ pub fn as_nobody(program: impl AsRef<std::ffi::OsStr>) -> Option<Command> {
     command.arg(program);
     Some(command)
 }
+
+/// Every process as (pid, parent pid, state letter), read from `/proc`.
+pub fn processes() -> Vec<(u32, u32, char)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().and_then(|s| s.chars().next());
+        let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
+        if let (Some(state), Some(ppid)) = (state, ppid) {
+            found.push((pid, ppid, state));
+        }
+    }
+    found
+}
+
+/// A fixture started by the test itself (an attach-mode target) that runs
+/// its `steps`, then waits for [`Waiting::release`] before exiting.
+pub struct Waiting {
+    pub child: Child,
+    go: PathBuf,
+}
+
+impl Waiting {
+    /// Starts `fixture STEPS... touch READY wait-file GO` in `dir`, with
+    /// `configure` applied to the command, and waits until it is ready.
+    pub fn start(dir: &Path, steps: &[&str], configure: impl FnOnce(&mut Command)) -> Waiting {
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let ready = dir.join(format!("ready-{n}"));
+        let go = dir.join(format!("go-{n}"));
+        let mut command = Command::new(fixture());
+        command
+            .args(steps)
+            .arg("touch")
+            .arg(&ready)
+            .arg("wait-file")
+            .arg(&go);
+        configure(&mut command);
+        let child = command.spawn().expect("the fixture starts");
+        wait_until("the fixture to be ready", Duration::from_secs(60), || {
+            ready.exists()
+        });
+        Waiting { child, go }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Lets the fixture go on past `wait-file` (to its exit).
+    pub fn release(&self) {
+        std::fs::write(&self.go, b"").expect("the go file");
+    }
+}
