@@ -1,7 +1,8 @@
 //! The floor under memsample's cost per sample on this machine: a loop that
-//! does the least any interval sampler must do per tick (sleep until an
-//! absolute deadline, `pread` two kept-open `/proc` files, write one CSV line
-//! to a file), and nothing else. CPU per iteration from getrusage.
+//! does what memsample's `/proc` backend does per tick for one process (sleep
+//! until an absolute deadline, `pread` three kept-open `/proc` files:
+//! `loadavg`, `stat`, `statm`; write one CSV line to a file), and nothing
+//! else. CPU per iteration from getrusage.
 //!
 //! `cargo bench --bench wakeup_floor` (10 ms interval, 500 ticks).
 
@@ -42,6 +43,7 @@ fn main() {
         .spawn()
         .expect("spawn sleep");
     let stat = File::open(format!("/proc/{}/stat", target.id())).expect("stat");
+    let statm = File::open(format!("/proc/{}/statm", target.id())).expect("statm");
     let loadavg = File::open("/proc/loadavg").expect("loadavg");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut csv = File::create(dir.path().join("floor.csv")).expect("csv");
@@ -49,13 +51,15 @@ fn main() {
     let mut buf = [0u8; 4096];
     let ticks = 500;
     run("sleep to the deadline only", ticks, || {});
-    run("+ pread loadavg and stat", ticks, || {
+    run("+ pread loadavg, stat, statm", ticks, || {
         let _ = loadavg.read_at(&mut buf, 0);
         let _ = stat.read_at(&mut buf, 0);
+        let _ = statm.read_at(&mut buf, 0);
     });
-    run("+ pread loadavg and stat + write a line", ticks, || {
+    run("+ pread loadavg, stat, statm + write a line", ticks, || {
         let _ = loadavg.read_at(&mut buf, 0);
         let _ = stat.read_at(&mut buf, 0);
+        let _ = statm.read_at(&mut buf, 0);
         let _ = csv.write_all(line);
     });
     let _ = target.kill();

@@ -29,7 +29,7 @@ def main():
         pool.map(worker, [60, 60, 60])
     time.sleep(1.0)
 
-    spike = bytearray(300 * MIB)  # a 50 ms spike, between two samples
+    spike = bytearray(800 * MIB)  # full for 50 ms: the top falls between samples
     time.sleep(0.05)
     del spike
     time.sleep(1.0)

@@ -16,7 +16,7 @@ fixture=$PWD/target/release/examples/fixture
 work=$(mktemp -d)
 sh -c "while :; do '$fixture' hold 1 sleep 5; done" &
 churn=$!
-trap 'kill "$churn" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$churn" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 target/release/memsample -i "${interval_ms}ms" --duration "${duration_s}s" \
     -o "$work/mem.csv" --pid "$churn" 2>"$work/stderr" &

@@ -23,7 +23,7 @@ duration="${duration_s}s"
 cargo build --release --quiet --example fixture --bin memsample
 bin=target/release/memsample
 work=$(mktemp -d)
-trap 'pkill -P "$target" 2>/dev/null; kill "$target" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'pkill -P "$target" 2>/dev/null || true; kill "$target" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 read -r -a fixture_args <<<"${FIXTURE_ARGS:-hold 64 sleep 3600000}"
 target/release/examples/fixture "${fixture_args[@]}" &
