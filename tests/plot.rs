@@ -2,34 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use tempfile::TempDir;
 
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod common;
+use common::{Run, data, run};
 
 fn plot(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::cargo_bin("memsample")
-        .expect("binary built")
-        .current_dir(dir)
-        .arg("plot")
-        .args(args)
-        .output()
-        .expect("memsample runs");
-    Run {
-        code: output.status.code().expect("exited, not killed"),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
+    let mut all = vec!["plot"];
+    all.extend_from_slice(args);
+    run(Some(dir), &all)
 }
 
 /// Copies a fixture into `dir` under `name`.

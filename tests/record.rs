@@ -278,7 +278,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 fn attach_mode_never_signals_the_target() {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("mem.csv");
-    let mut target = Waiting::start(
+    let target = Waiting::start(
         dir.path(),
         &["count", "TERM", "count", "INT", "hold", "20"],
         |command| {
@@ -305,16 +305,7 @@ fn attach_mode_never_signals_the_target() {
     );
     // The target is alive and got no signal.
     assert!(is_alive(target.pid()));
-    target.release();
-    let status = wait_child(&mut target.child, LIMIT);
-    assert_eq!(status.code(), Some(0));
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(
-        &mut target.child.stdout.take().expect("stdout"),
-        &mut stdout,
-    )
-    .expect("read");
-    assert_eq!(stdout, "", "the target received signals");
+    target.release_and_check_no_signal();
 }
 
 #[test]

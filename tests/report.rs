@@ -3,40 +3,18 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use assert_cmd::Command;
 use memsample::units::format_bytes;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const MIB: u64 = 1 << 20;
-const DEFAULT_HEADER: &str =
-    "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes";
+mod common;
+use common::{DEFAULT_HEADER, MIB, Run, data, run};
+
 const PER_PROCESS_HEADER: &str =
     "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes";
 
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn memsample(args: &[&str]) -> Run {
-    let output = Command::cargo_bin("memsample")
-        .expect("binary built")
-        .args(args)
-        .output()
-        .expect("memsample runs");
-    Run {
-        code: output.status.code().expect("exited, not killed"),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
+    run(None, args)
 }
 
 fn report(path: &Path, extra: &[&str]) -> Run {

@@ -251,7 +251,7 @@ fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
     let csv = dir.path().join("mem.csv");
     // The target is started outside the terminal, in a process group of its
     // own: a Ctrl-C typed at memsample's terminal cannot reach it.
-    let mut target = Waiting::start(
+    let target = Waiting::start(
         dir.path(),
         &[
             "count", "INT", "count", "TERM", "count", "HUP", "count", "QUIT", "hold", "20",
@@ -308,14 +308,5 @@ fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
 
     // The target lives on and got no signal at all.
     assert!(is_alive(target.pid()));
-    target.release();
-    let status = wait_child(&mut target.child, LIMIT);
-    assert_eq!(status.code(), Some(0));
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(
-        &mut target.child.stdout.take().expect("stdout"),
-        &mut stdout,
-    )
-    .expect("read");
-    assert_eq!(stdout, "", "the target received signals");
+    target.release_and_check_no_signal();
 }

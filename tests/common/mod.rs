@@ -381,3 +381,46 @@ impl Waiting {
         std::fs::write(&self.go, b"").expect("the go file");
     }
 }
+
+/// A CSV kept in `tests/data/`.
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// How a short memsample run ended.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs memsample with `args` (in `dir` when given) to its end.
+pub fn run(dir: Option<&Path>, args: &[&str]) -> Run {
+    let mut command = memsample();
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let output = command.args(args).output().expect("memsample runs");
+    Run {
+        code: output.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+impl Waiting {
+    /// Lets the fixture exit and checks that it exited 0 without having
+    /// received any of the signals it counts (it prints a line per signal).
+    pub fn release_and_check_no_signal(mut self) {
+        self.release();
+        let status = wait_child(&mut self.child, Duration::from_secs(60));
+        assert_eq!(status.code(), Some(0));
+        let mut stdout = String::new();
+        if let Some(mut pipe) = self.child.stdout.take() {
+            std::io::Read::read_to_string(&mut pipe, &mut stdout).expect("read");
+        }
+        assert_eq!(stdout, "", "the target received signals");
+    }
+}
