@@ -17,9 +17,20 @@ Examples:
   memsample report mem.csv                            peak, mean, growth rate
   memsample plot mem.csv                              mem.svg, no Python needed
 
+Signals: a Ctrl-C at the terminal reaches the command directly; the same signal sent to
+memsample alone (kill) is relayed to it once; memsample waits for the command to end.
+In attach mode the target is never signalled. `kill -USR1 <memsample's pid>` samples now.
+
 Exit status (recording): the command's own status (or death by the same signal);
 125 memsample failed or was misused, 126 the command cannot be executed, 127 not found.
-Attach mode exits 0 when the target exits, or dies of the signal that stopped it.";
+Attach mode exits 0 when the target exits, or dies of the signal that stopped it.
+report/plot: 0, 1 when report --fail-above finds the peak above the limit, 2 on errors.";
+
+const USAGE: &str = "\
+memsample [OPTIONS] -- CMD [ARGS...]
+       memsample [OPTIONS] --pid PID
+       memsample report FILE.csv [--json] [--fail-above SIZE]
+       memsample plot FILE.csv [-o FILE.svg]";
 
 /// Sample the memory of a command or a running process, and of its whole
 /// process tree, into CSV.
@@ -30,6 +41,7 @@ Attach mode exits 0 when the target exits, or dies of the signal that stopped it
     about,
     args_conflicts_with_subcommands = true,
     after_help = AFTER_HELP,
+    override_usage = USAGE,
     subcommand_negates_reqs = true,
     max_term_width = 100
 )]

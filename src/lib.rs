@@ -70,7 +70,18 @@ pub fn run(args: Vec<OsString>) -> Exit {
                     Exit::Code(0)
                 }
                 _ => {
-                    eprintln!("memsample: {}", one_line(&err.to_string()));
+                    let mut message = one_line(&err.to_string());
+                    if let Some(clap::error::ContextValue::String(arg)) =
+                        err.get(clap::error::ContextKind::InvalidArg)
+                        && err.kind() == ErrorKind::UnknownArgument
+                        && !arg.starts_with('-')
+                        && !reader
+                    {
+                        message.push_str(&format!(
+                            " (a command goes after --: memsample [OPTIONS] -- {arg} ...)"
+                        ));
+                    }
+                    eprintln!("memsample: {message}");
                     Exit::Code(usage_error)
                 }
             };
@@ -125,15 +136,21 @@ pub fn run(args: Vec<OsString>) -> Exit {
 /// clap's messages span several lines (usage, tips); the contract wants one.
 fn one_line(message: &str) -> String {
     let mut parts = Vec::new();
+    let mut tips = Vec::new();
     for line in message.lines() {
         let line = line.trim();
         if line.starts_with("Usage:") || line.starts_with("For more information") {
             break;
         }
-        if line.is_empty() || line.starts_with("tip:") {
-            continue;
+        if let Some(tip) = line.strip_prefix("tip: ") {
+            tips.push(tip);
+        } else if !line.is_empty() {
+            parts.push(line.strip_prefix("error: ").unwrap_or(line));
         }
-        parts.push(line.strip_prefix("error: ").unwrap_or(line));
     }
-    parts.join(" ")
+    let mut text = parts.join(" ");
+    if !tips.is_empty() {
+        text.push_str(&format!(" ({})", tips.join("; ")));
+    }
+    text
 }

@@ -139,6 +139,12 @@ fn help_and_version_exit_zero() {
 fn unknown_options() {
     let stderr = fails_with(&["--frobnicate", "--", "true"], 125);
     assert!(stderr.contains("--frobnicate"), "{stderr}");
+    // A command without `--` is not run: it could be taken for an option.
+    let stderr = fails_with(&["./prog", "arg"], 125);
+    assert_eq!(
+        stderr,
+        "memsample: unexpected argument './prog' found (a command goes after --: memsample [OPTIONS] -- ./prog ...)\n"
+    );
     // The readers use 2 for errors.
     fails_with(&["report", "--frobnicate"], 2);
     fails_with(&["plot"], 2);
