@@ -672,6 +672,31 @@ mod tests {
     }
 
     #[test]
+    fn a_reaped_process_is_never_read_again() {
+        // The kept-open files belong to that process, not to its pid: once it
+        // is reaped they fail, whoever gets the pid next.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id();
+        let mut probe = ProcProbe::new(ProbeConfig {
+            pid,
+            children: false,
+            every_hwm: false,
+            pss: false,
+            adopted_parent: None,
+            just_started: true,
+        })
+        .expect("probe");
+        assert!(probe.sample().has_pid(pid));
+        child.kill().expect("kill");
+        child.wait().expect("reap");
+        assert_eq!(probe.sample().procs(), 0);
+        assert!(probe.members[0].stat.read_at(&mut [0u8; 64], 0).is_err());
+    }
+
+    #[test]
     fn refuses_kernel_threads_and_missing_pids() {
         let kthreadd = ProcProbe::new(ProbeConfig {
             pid: 2,
