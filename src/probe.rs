@@ -84,6 +84,16 @@ impl Sample {
     }
 }
 
+/// CPU use between two samples, in % of one core: the CPU time used since
+/// the previous sample over the wall time since then. The first sample has no
+/// previous one to measure from (`wall_seconds` is `None`): 0.
+pub(crate) fn cpu_percent(cpu_seconds_used: f64, wall_seconds: Option<f64>) -> f64 {
+    match wall_seconds {
+        Some(wall) if wall > 0.0 => cpu_seconds_used.max(0.0) / wall * 100.0,
+        _ => 0.0,
+    }
+}
+
 /// A way of reading processes. `sample` never fails: a process that cannot be
 /// read (gone, a zombie, no permission) is simply not in the sample.
 pub trait Probe: Send {

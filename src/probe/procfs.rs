@@ -430,14 +430,10 @@ impl ProcProbe {
         let rss_bytes = resident_pages * page_size;
         let vsz_bytes = size_pages * page_size;
 
-        // The first sample has no previous one to measure from: 0 for all.
-        let cpu_percent = match seconds {
-            Some(seconds) if seconds > 0.0 => {
-                cpu_ticks.saturating_sub(member.cpu_ticks) as f64 / ticks_per_second / seconds
-                    * 100.0
-            }
-            _ => 0.0,
-        };
+        let cpu_percent = super::cpu_percent(
+            cpu_ticks.saturating_sub(member.cpu_ticks) as f64 / ticks_per_second,
+            seconds,
+        );
         member.cpu_ticks = cpu_ticks;
 
         let hwm_bytes = if want_hwm {

@@ -134,13 +134,10 @@ impl Probe for SysinfoProbe {
                 continue;
             }
             let cpu_ms = process.accumulated_cpu_time();
-            let cpu_percent = match (seconds, self.cpu_ms.get(&pid)) {
-                (Some(seconds), Some(&previous)) if seconds > 0.0 => {
-                    cpu_ms.saturating_sub(previous) as f64 / 1000.0 / seconds * 100.0
-                }
-                (Some(seconds), None) if seconds > 0.0 => cpu_ms as f64 / 1000.0 / seconds * 100.0,
-                _ => 0.0,
-            };
+            // A process born since the previous sample: all its CPU time is new.
+            let previous = self.cpu_ms.get(&pid).copied().unwrap_or(0);
+            let cpu_percent =
+                super::cpu_percent(cpu_ms.saturating_sub(previous) as f64 / 1000.0, seconds);
             self.cpu_ms.insert(pid, cpu_ms);
             let rss_bytes = process.memory();
             processes.push(ProcessSample {
