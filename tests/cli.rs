@@ -170,3 +170,20 @@ fn completions_and_man_page() {
     assert!(page.contains("interval"));
     fails_with(&["completions", "cmd.exe"], 2);
 }
+
+#[test]
+fn plot_needs_a_csv_file_and_a_directory_for_the_chart() {
+    let stderr = fails_with(&["-o", "-", "--plot", "mem.svg", "--", "true"], 125);
+    assert_eq!(
+        stderr,
+        "memsample: --plot needs the CSV in a file: give -o FILE instead of -o -\n"
+    );
+    let stderr = fails_with(
+        &["-o", "mem.csv", "--plot", "missing/mem.svg", "--", "true"],
+        125,
+    );
+    assert_eq!(
+        stderr,
+        "memsample: cannot write the chart to missing/mem.svg: No such directory missing\n"
+    );
+}
