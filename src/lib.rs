@@ -17,6 +17,7 @@
 //! - [`units`]: parsing and printing sizes and durations.
 
 pub mod cli;
+mod console;
 pub mod error;
 pub mod interval;
 pub mod output;
@@ -81,7 +82,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
                             " (a command goes after --: memsample [OPTIONS] -- {arg} ...)"
                         ));
                     }
-                    eprintln!("memsample: {message}");
+                    console::say!("{message}");
                     Exit::Code(usage_error)
                 }
             };
@@ -91,21 +92,21 @@ pub fn run(args: Vec<OsString>) -> Exit {
         None => match record::run(cli.record) {
             Ok(exit) => exit,
             Err(err) => {
-                eprintln!("memsample: {err}");
+                console::say!("{err}");
                 Exit::Code(err.exit_code())
             }
         },
         Some(Subcommands::Report(args)) => match report::run(&args) {
             Ok(code) => Exit::Code(code),
             Err(err) => {
-                eprintln!("memsample: {err:#}");
+                console::say!("{err:#}");
                 Exit::Code(READER_ERROR)
             }
         },
         Some(Subcommands::Plot(args)) => match plot::run(&args) {
             Ok(()) => Exit::Code(0),
             Err(err) => {
-                eprintln!("memsample: {err:#}");
+                console::say!("{err:#}");
                 Exit::Code(READER_ERROR)
             }
         },
@@ -122,10 +123,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
             match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
                 Ok(()) => Exit::Code(0),
                 Err(err) => {
-                    eprintln!(
-                        "memsample: cannot write the man page: {}",
-                        error::reason(&err)
-                    );
+                    console::say!("cannot write the man page: {}", error::reason(&err));
                     Exit::Code(READER_ERROR)
                 }
             }

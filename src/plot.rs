@@ -50,7 +50,7 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| default_output(&args.file));
     write_chart(&args.file, &svg)?;
-    eprintln!("memsample: wrote {}", svg.display());
+    crate::console::say!("wrote {}", svg.display());
     Ok(())
 }
 

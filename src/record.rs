@@ -16,6 +16,7 @@ use std::time::{Instant, SystemTime};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Backend, RecordArgs};
+use crate::console::{self, say};
 use crate::error::{EXIT_FAILURE, RecordError};
 use crate::interval::{Interval, TickKind};
 use crate::output::{CsvOutput, Destination, OutputError, Row, Schema, Trigger};
@@ -77,13 +78,12 @@ impl Recorder {
         let sample = self.probe.sample();
         if !self.quiet {
             for name in self.probe.take_pss_warnings() {
-                let warning = format!(
-                    "memsample: warning: cannot read the PSS of {name}: its pss_bytes are empty"
-                );
+                let warning =
+                    format!("warning: cannot read the PSS of {name}: its pss_bytes are empty");
                 // Above the live line, when there is one, not through it.
                 match &self.live {
-                    Some(live) => live.suspend(|| eprintln!("{warning}")),
-                    None => eprintln!("{warning}"),
+                    Some(live) => live.suspend(|| console::line(&warning)),
+                    None => console::line(&warning),
                 }
             }
         }
@@ -116,13 +116,12 @@ impl Recorder {
         // Only rows that reached the output count in the summary.
         self.summary.record(elapsed_s, &sample);
         if let Some(live) = &self.live {
-            live.set_message(format!(
-                "RSS {} · peak {} · {} processes · {} samples · {}",
-                format_bytes(sample.rss_bytes()),
-                format_bytes(self.summary.peak_rss_bytes()),
-                sample.procs(),
+            live.set_message(console::live_message(
+                &format_bytes(sample.rss_bytes()),
+                &format_bytes(self.summary.peak_rss_bytes()),
+                sample.procs() as u64,
                 self.summary.samples,
-                format_seconds(elapsed_s)
+                &format_seconds(elapsed_s),
             ));
         }
         if self
@@ -248,16 +247,16 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                 None => format!("pid {pid}"),
             },
         };
-        eprintln!(
-            "memsample: recording {what} every {} → {}",
+        say!(
+            "recording {what} every {} → {}",
             format_duration(args.interval),
             recorder.output.name()
         );
     }
 
     if args.pss && !args.quiet && args.interval < PSS_WARN_BELOW {
-        eprintln!(
-            "memsample: warning: --pss every {} is costly: each read walks the page tables and holds the process's memory lock",
+        say!(
+            "warning: --pss every {} is costly: each read walks the page tables and holds the process's memory lock",
             format_duration(args.interval)
         );
     }
@@ -300,8 +299,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     let mut interval = match interval {
         Ok(interval) => Some(interval),
         Err(err) if spawn_mode => {
-            eprintln!(
-                "memsample: cannot start the interval thread: {}; sampling stopped",
+            say!(
+                "cannot start the interval thread: {}; sampling stopped",
                 crate::error::reason(&err)
             );
             None
@@ -376,12 +375,12 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                 output_failed = true;
                 cancel(&mut interval);
                 if err.is_broken_pipe() {
-                    eprintln!(
-                        "memsample: {}: the reader went away, sampling stopped",
+                    say!(
+                        "{}: the reader went away, sampling stopped",
                         lock(&recorder).output.name()
                     );
                 } else {
-                    eprintln!("memsample: {err}; sampling stopped");
+                    say!("{err}; sampling stopped");
                 }
                 if !spawn_mode {
                     break;
@@ -431,7 +430,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             file: recorder.output.name().to_string(),
         };
         for line in recorder.summary.lines(&ending) {
-            eprintln!("memsample: {line}");
+            console::line(line);
         }
     }
 
@@ -439,10 +438,10 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     if let Some(svg) = &args.plot {
         let csv = std::path::PathBuf::from(recorder.output.name());
         match crate::plot::write_chart(&csv, svg) {
-            Ok(()) if !args.quiet => eprintln!("memsample: chart in {}", svg.display()),
+            Ok(()) if !args.quiet => say!("chart in {}", svg.display()),
             Ok(()) => {}
             Err(err) => {
-                eprintln!("memsample: cannot write the chart: {err:#}");
+                say!("cannot write the chart: {err:#}");
                 chart_failed = true;
             }
         }
