@@ -16,6 +16,7 @@
 //! - [`report`] and [`plot`]: reading a recording back;
 //! - [`units`]: parsing and printing sizes and durations.
 
+mod chart_file;
 pub mod cli;
 mod console;
 pub mod error;
@@ -23,9 +24,12 @@ pub mod interval;
 pub mod output;
 pub mod plot;
 pub mod probe;
+mod quote;
 pub mod record;
 pub mod report;
 pub mod signals;
+#[doc(hidden)]
+pub mod stdfds;
 pub mod summary;
 pub mod target;
 pub mod tree;
@@ -44,6 +48,8 @@ const READER_ERROR: u8 = 2;
 
 /// The whole program: parse, run, and exit the way the contract says.
 pub fn main_entry() {
+    // Where the load-time constructor did not run; then a no-op.
+    stdfds::guard_standard_fds();
     match run(std::env::args_os().collect()) {
         Exit::Code(code) => std::process::exit(code.into()),
         Exit::Signal(signal) => signals::die_of(signal),

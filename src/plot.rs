@@ -79,7 +79,7 @@ pub fn write_chart(csv: &Path, svg: &Path) -> anyhow::Result<()> {
             .and_then(|()| Ok(root.present()?))
             .with_context(|| format!("cannot draw the chart of {}", csv.display()))?;
     }
-    std::fs::write(svg, document)
+    crate::chart_file::write(svg, document.as_bytes())
         .map_err(|err| anyhow!("cannot write {}: {}", svg.display(), reason(&err)))
 }
 

@@ -169,7 +169,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     // A bad -o (or --plot) must show before the command is started.
     let destination = Destination::from_arg(args.output.as_deref());
     if let Some(svg) = &args.plot {
-        check_plot_destination(svg, &destination)?;
+        check_plot_destination(svg, &destination, args.output.as_deref())?;
     }
     let output = CsvOutput::create(&destination, schema)?;
 
@@ -206,12 +206,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                 )) => None,
                 Err(err) => return Err(err),
             };
-            let command_line = args
-                .command
-                .iter()
-                .map(|arg| arg.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" ");
+            // Quoted and escaped: the messages that show it stay one line.
+            let command_line = crate::quote::command_line(&args.command);
             (pid, Some(child), Some(command_line))
         }
     };
@@ -243,7 +239,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         let what = match &target_name {
             Some(command) => format!("{command} (pid {pid})"),
             None => match &recorder.summary.main_command {
-                Some(name) => format!("pid {pid} ({name})"),
+                Some(name) => format!("pid {pid} ({})", crate::quote::word(name.as_bytes())),
                 None => format!("pid {pid}"),
             },
         };
@@ -281,7 +277,10 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         }
     };
 
-    let deadline = args.duration.map(|duration| origin + duration);
+    // The parser caps durations, so this always fits; were it not to, no limit.
+    let deadline = args
+        .duration
+        .and_then(|duration| origin.checked_add(duration));
     let ticking = Arc::clone(&recorder);
     let interval = Interval::start_at(origin, args.interval, move |tick| {
         if deadline.is_some_and(|deadline| tick.scheduled >= deadline) {
@@ -472,30 +471,18 @@ fn cancel(interval: &mut Option<Interval>) {
 
 /// `--plot` reads the CSV back from its file, so it needs one, and a chart
 /// that cannot be written should be known before the command runs.
-fn check_plot_destination(svg: &std::path::Path, csv: &Destination) -> Result<(), RecordError> {
-    if *csv == Destination::Stdout {
-        return Err(RecordError::Usage(
-            "--plot needs the CSV in a file: give -o FILE instead of -o -".into(),
-        ));
-    }
-    let parent = match svg.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => std::path::Path::new("."),
-    };
-    if svg.is_dir() {
+fn check_plot_destination(
+    svg: &std::path::Path,
+    csv: &Destination,
+    output: Option<&std::path::Path>,
+) -> Result<(), RecordError> {
+    if !csv.is_readable_back() {
+        let given = output.map_or("-".into(), |path| path.display().to_string());
         return Err(RecordError::Usage(format!(
-            "cannot write the chart to {}: Is a directory",
-            svg.display()
+            "--plot needs the CSV in a file: give -o FILE instead of -o {given}"
         )));
     }
-    if !parent.is_dir() {
-        return Err(RecordError::Usage(format!(
-            "cannot write the chart to {}: No such directory {}",
-            svg.display(),
-            parent.display()
-        )));
-    }
-    Ok(())
+    crate::chart_file::check_writable(svg).map_err(RecordError::Usage)
 }
 
 /// Stands in for a probe when the command was gone before it could be read.
