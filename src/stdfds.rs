@@ -8,7 +8,7 @@
 //! where, run alone, it would find the descriptor closed; and memsample
 //! could no longer tell that `-o -` writes nowhere. So this runs first, from
 //! the binary's load-time constructor: it notes which ones are closed and
-//! fills them with `/dev/null` opened `O_CLOEXEC` (README, "Errors").
+//! fills them with `/dev/null` opened `O_CLOEXEC` (README, "Usage").
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
