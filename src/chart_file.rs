@@ -46,8 +46,55 @@ fn create_temporary(svg: &Path) -> io::Result<(File, PathBuf)> {
     Err(last)
 }
 
-/// Writes `contents` to `svg` through a temporary file and a rename.
+/// How a chart reaches its name.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// `/dev/stdout`, `/dev/fd/2`...: the inherited descriptor, as `-o` does.
+    Inherited(u8),
+    /// A device, FIFO or socket named directly (`/dev/null`, a named pipe):
+    /// written into; there is nothing to replace.
+    Direct,
+    /// Anything else, a symlink included: a temporary file and a rename.
+    Replace,
+}
+
+fn route(svg: &Path) -> Route {
+    if let Some(fd) = crate::output::standard_fd_alias(svg) {
+        return Route::Inherited(fd);
+    }
+    match svg.symlink_metadata() {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() && !meta.is_symlink() => Route::Direct,
+        _ => Route::Replace,
+    }
+}
+
+/// Writes `contents` to `svg`: through a temporary file and a rename, or,
+/// for a standard descriptor or a device, into it.
 pub(crate) fn write(svg: &Path, contents: &[u8]) -> io::Result<()> {
+    match route(svg) {
+        Route::Inherited(fd) => write_inherited(fd, contents),
+        Route::Direct => OpenOptions::new()
+            .write(true)
+            .open(svg)
+            .and_then(|mut file| file.write_all(contents)),
+        Route::Replace => replace(svg, contents),
+    }
+}
+
+fn write_inherited(fd: u8, contents: &[u8]) -> io::Result<()> {
+    if crate::stdfds::was_closed(fd) {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    if fd == 2 {
+        let mut stderr = io::stderr().lock();
+        stderr.write_all(contents).and_then(|()| stderr.flush())
+    } else {
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(contents).and_then(|()| stdout.flush())
+    }
+}
+
+fn replace(svg: &Path, contents: &[u8]) -> io::Result<()> {
     let (mut file, temporary) = create_temporary(svg)?;
     let written = file
         .write_all(contents)
@@ -64,6 +111,13 @@ pub(crate) fn write(svg: &Path, contents: &[u8]) -> io::Result<()> {
 /// temporary file is created there and removed). The error is the message.
 pub(crate) fn check_writable(svg: &Path) -> Result<(), String> {
     let cannot = |why: String| format!("cannot write the chart to {}: {why}", svg.display());
+    match route(svg) {
+        Route::Inherited(fd) if crate::stdfds::was_closed(fd) => {
+            return Err(cannot("Bad file descriptor".into()));
+        }
+        Route::Inherited(_) | Route::Direct => return Ok(()),
+        Route::Replace => {}
+    }
     if svg.is_dir() {
         return Err(cannot("Is a directory".into()));
     }
@@ -97,6 +151,16 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&svg).expect("chart"), "<svg/>");
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 2);
+    }
+
+    #[test]
+    fn devices_and_standard_descriptors_are_written_into() {
+        assert_eq!(route(Path::new("/dev/stdout")), Route::Inherited(1));
+        assert_eq!(route(Path::new("/proc/self/fd/2")), Route::Inherited(2));
+        assert_eq!(route(Path::new("/dev/null")), Route::Direct);
+        assert_eq!(route(Path::new("chart.svg")), Route::Replace);
+        write(Path::new("/dev/null"), b"<svg/>").expect("written");
+        assert_eq!(check_writable(Path::new("/dev/null")), Ok(()));
     }
 
     #[test]

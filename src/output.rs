@@ -122,7 +122,7 @@ impl Destination {
 
 /// The standard descriptor (1 or 2) that `path` names through `/dev` or
 /// `/proc`, if any.
-fn standard_fd_alias(path: &Path) -> Option<u8> {
+pub(crate) fn standard_fd_alias(path: &Path) -> Option<u8> {
     const ALIASES: [(&str, u8); 8] = [
         ("/dev/stdout", 1),
         ("/dev/fd/1", 1),
