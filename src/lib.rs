@@ -117,13 +117,19 @@ pub fn run(args: Vec<OsString>) -> Exit {
             }
         },
         Some(Subcommands::Completions { shell }) => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "memsample",
-                &mut std::io::stdout(),
-            );
-            Exit::Code(0)
+            // Generated in memory: clap_complete panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "memsample", &mut script);
+            let mut stdout = std::io::stdout().lock();
+            match std::io::Write::write_all(&mut stdout, &script)
+                .and_then(|()| std::io::Write::flush(&mut stdout))
+            {
+                Ok(()) => Exit::Code(0),
+                Err(err) => {
+                    console::say!("cannot write the completions: {}", error::reason(&err));
+                    Exit::Code(READER_ERROR)
+                }
+            }
         }
         Some(Subcommands::Man) => {
             match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {

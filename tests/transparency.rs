@@ -332,3 +332,22 @@ fn durations_that_do_not_fit_are_refused_before_the_command_starts() {
         assert!(!marker.exists(), "the command ran");
     }
 }
+
+#[test]
+fn a_full_stdout_is_one_line_for_completions_and_the_man_page() {
+    for args in [&["completions", "bash"][..], &["man"]] {
+        let full = OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let mut command = memsample();
+        command.args(args).stdout(full).stderr(Stdio::piped());
+        let output = run(&mut command);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.ends_with(": No space left on device\n") && stderr.lines().count() == 1,
+            "{stderr}"
+        );
+    }
+}
