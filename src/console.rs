@@ -9,9 +9,11 @@ use std::fmt::Display;
 use std::io::Write;
 
 /// Writes `memsample: {text}` and a newline on stderr, in one write, and
-/// ignores any failure.
+/// ignores any failure. Control characters in `text` (a process's name, a
+/// path) are escaped, so that the message stays one line.
 pub(crate) fn line(text: impl Display) {
-    let whole = format!("memsample: {text}\n");
+    let text = text.to_string();
+    let whole = format!("memsample: {}\n", crate::quote::escape_controls(&text));
     let _ = std::io::stderr().lock().write_all(whole.as_bytes());
 }
 

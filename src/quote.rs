@@ -8,6 +8,7 @@
 //! escapes (`\n`, `\t`, `\x1b`, `\u202e`), so nothing in it can break the
 //! line or reorder what the reader sees.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
@@ -46,6 +47,34 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Any text with the characters that would break a line, or change how it
+/// reads, escaped as in `$'...'` (`\n`, `\x1b`, `\u202e`); the rest as is.
+pub(crate) fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str(r"\n"),
+        '\t' => out.push_str(r"\t"),
+        '\r' => out.push_str(r"\r"),
+        c if c.is_ascii_control() => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if needs_escape(c) => {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
 /// `$'...'` with every character that needs it escaped; bytes that are not
 /// UTF-8 as `\xHH`.
 fn escaped(bytes: &[u8]) -> String {
@@ -53,18 +82,9 @@ fn escaped(bytes: &[u8]) -> String {
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
-                '\n' => out.push_str(r"\n"),
-                '\t' => out.push_str(r"\t"),
-                '\r' => out.push_str(r"\r"),
                 '\\' => out.push_str(r"\\"),
                 '\'' => out.push_str(r"\'"),
-                c if c.is_ascii_control() => {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                }
-                c if needs_escape(c) => {
-                    let _ = write!(out, "\\u{:04x}", c as u32);
-                }
-                c => out.push(c),
+                c => push_escaped(&mut out, c),
             }
         }
         for byte in chunk.invalid() {
@@ -115,5 +135,14 @@ mod tests {
             r"$'x\u202ey\u2028'"
         );
         assert_eq!(line(&["\u{85}".as_bytes()]), r"$'\u0085'");
+    }
+
+    #[test]
+    fn any_text_is_kept_on_one_line() {
+        assert_eq!(escape_controls("plain 'text' \\ é"), "plain 'text' \\ é");
+        assert_eq!(
+            escape_controls("process 7 (a\nb\x1b)"),
+            r"process 7 (a\nb\x1b)"
+        );
     }
 }

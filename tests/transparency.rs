@@ -310,6 +310,16 @@ fn a_multi_line_command_keeps_every_message_on_one_line() {
         stderr,
         "memsample: cannot run $'./no\\nsuch': No such file or directory\n"
     );
+    // Any name in a message: a path, a process's.
+    let mut command = memsample();
+    command
+        .current_dir(dir.path())
+        .args(["-o", "no\nsuch/mem.csv", "--", "true"]);
+    let stderr = one_line_failure(&mut command, 125);
+    assert_eq!(
+        stderr,
+        "memsample: cannot create no\\nsuch/mem.csv: No such file or directory\n"
+    );
 }
 
 #[test]
