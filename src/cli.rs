@@ -65,11 +65,13 @@ pub enum Backend {
 /// What to record and where.
 #[derive(Debug, Args)]
 pub struct RecordArgs {
-    /// Time between samples: 5 and 0.5 are seconds; 250ms, 2s, 1m also work
+    /// Time between samples: 5 and 0.5 are seconds; 250ms, 2s, 1m also work (1ms to 100 years)
     #[arg(short, long, value_name = "DUR", default_value = "1s", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub interval: Duration,
 
-    /// CSV destination, `-` for stdout [default: memsample-YYYYmmdd-HHMMSS.csv, UTC]
+    /// CSV destination, `-` for stdout; /dev/stdout, /dev/stderr, /dev/fd/1 and /dev/fd/2 are
+    /// written through the inherited descriptor, never reopened (an appending log is kept)
+    /// [default: memsample-YYYYmmdd-HHMMSS.csv, UTC]
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -89,11 +91,13 @@ pub struct RecordArgs {
     #[arg(long)]
     pub pss: bool,
 
-    /// Also write the chart of the recording (as `memsample plot`) when it ends
+    /// Also write the chart of the recording (as `memsample plot`) when it ends; needs the CSV in a
+    /// file, and both are checked before the command starts
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
 
-    /// Stop sampling after this long (a spawned command keeps running and is waited for)
+    /// Stop sampling after this long, at most 100 years (a spawned command keeps running and is waited
+    /// for)
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
 

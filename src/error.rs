@@ -21,7 +21,7 @@ pub const EXIT_NOT_FOUND: u8 = 127;
 pub enum RecordError {
     #[error("{0}")]
     Usage(String),
-    #[error("cannot run {program}: {}", reason(source))]
+    #[error("cannot run {}: {}", crate::quote::word(program.as_bytes()), reason(source))]
     Spawn { program: String, source: io::Error },
     #[error(transparent)]
     Attach(#[from] AttachError),

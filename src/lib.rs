@@ -16,15 +16,20 @@
 //! - [`report`] and [`plot`]: reading a recording back;
 //! - [`units`]: parsing and printing sizes and durations.
 
+mod chart_file;
 pub mod cli;
+mod console;
 pub mod error;
 pub mod interval;
 pub mod output;
 pub mod plot;
 pub mod probe;
+mod quote;
 pub mod record;
 pub mod report;
 pub mod signals;
+#[doc(hidden)]
+pub mod stdfds;
 pub mod summary;
 pub mod target;
 pub mod tree;
@@ -43,6 +48,8 @@ const READER_ERROR: u8 = 2;
 
 /// The whole program: parse, run, and exit the way the contract says.
 pub fn main_entry() {
+    // Where the load-time constructor did not run; then a no-op.
+    stdfds::guard_standard_fds();
     match run(std::env::args_os().collect()) {
         Exit::Code(code) => std::process::exit(code.into()),
         Exit::Signal(signal) => signals::die_of(signal),
@@ -81,7 +88,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
                             " (a command goes after --: memsample [OPTIONS] -- {arg} ...)"
                         ));
                     }
-                    eprintln!("memsample: {message}");
+                    console::say!("{message}");
                     Exit::Code(usage_error)
                 }
             };
@@ -91,41 +98,44 @@ pub fn run(args: Vec<OsString>) -> Exit {
         None => match record::run(cli.record) {
             Ok(exit) => exit,
             Err(err) => {
-                eprintln!("memsample: {err}");
+                console::say!("{err}");
                 Exit::Code(err.exit_code())
             }
         },
         Some(Subcommands::Report(args)) => match report::run(&args) {
             Ok(code) => Exit::Code(code),
             Err(err) => {
-                eprintln!("memsample: {err:#}");
+                console::say!("{err:#}");
                 Exit::Code(READER_ERROR)
             }
         },
         Some(Subcommands::Plot(args)) => match plot::run(&args) {
             Ok(()) => Exit::Code(0),
             Err(err) => {
-                eprintln!("memsample: {err:#}");
+                console::say!("{err:#}");
                 Exit::Code(READER_ERROR)
             }
         },
         Some(Subcommands::Completions { shell }) => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "memsample",
-                &mut std::io::stdout(),
-            );
-            Exit::Code(0)
+            // Generated in memory: clap_complete panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "memsample", &mut script);
+            let mut stdout = std::io::stdout().lock();
+            match std::io::Write::write_all(&mut stdout, &script)
+                .and_then(|()| std::io::Write::flush(&mut stdout))
+            {
+                Ok(()) => Exit::Code(0),
+                Err(err) => {
+                    console::say!("cannot write the completions: {}", error::reason(&err));
+                    Exit::Code(READER_ERROR)
+                }
+            }
         }
         Some(Subcommands::Man) => {
             match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
                 Ok(()) => Exit::Code(0),
                 Err(err) => {
-                    eprintln!(
-                        "memsample: cannot write the man page: {}",
-                        error::reason(&err)
-                    );
+                    console::say!("cannot write the man page: {}", error::reason(&err));
                     Exit::Code(READER_ERROR)
                 }
             }

@@ -62,7 +62,12 @@ impl Trigger {
 /// Where the CSV goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
+    /// `-o -`, and `/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`: written
+    /// through the inherited descriptor, never reopened, so that a file the
+    /// shell opened for appending (`>> log`) is not truncated.
     Stdout,
+    /// `/dev/stderr`, `/dev/fd/2`, `/proc/self/fd/2`: as [`Destination::Stdout`].
+    Stderr,
     /// `-o FILE`: created, or truncated when it exists.
     File(PathBuf),
     /// No `-o`: `memsample-YYYYmmdd-HHMMSS.csv` in the working directory,
@@ -75,9 +80,74 @@ impl Destination {
         match output {
             None => Destination::Default,
             Some(path) if path == Path::new("-") => Destination::Stdout,
-            Some(path) => Destination::File(path.to_path_buf()),
+            Some(path) => match standard_fd_alias(path) {
+                Some(1) => Destination::Stdout,
+                Some(2) => Destination::Stderr,
+                _ => Destination::File(path.to_path_buf()),
+            },
         }
     }
+
+    /// Whether the CSV lands in a file that can be read back once written
+    /// (`--plot` needs that): not a pipe, terminal or device.
+    pub(crate) fn is_readable_back(&self) -> bool {
+        match self {
+            Destination::Stdout | Destination::Stderr => false,
+            Destination::Default => true,
+            Destination::File(path) => std::fs::metadata(path)
+                .map(|meta| meta.is_file())
+                .unwrap_or(true),
+        }
+    }
+
+    /// The inherited descriptor's sink, refused when that descriptor was
+    /// closed at start: Rust's stdout would silently write nowhere.
+    fn inherited_sink(&self) -> Result<(Sink, String), OutputError> {
+        let (fd, what) = match self {
+            Destination::Stderr => (2, "standard error"),
+            _ => (1, "standard output"),
+        };
+        if crate::stdfds::was_closed(fd) {
+            return Err(OutputError::Inherited {
+                what,
+                source: io::Error::from_raw_os_error(libc::EBADF),
+            });
+        }
+        Ok(match fd {
+            2 => (Sink::Stderr(io::stderr()), "/dev/stderr".to_string()),
+            _ => (Sink::Stdout(io::stdout()), "-".to_string()),
+        })
+    }
+}
+
+/// The standard descriptor (1 or 2) that `path` names through `/dev` or
+/// `/proc`, if any.
+pub(crate) fn standard_fd_alias(path: &Path) -> Option<u8> {
+    const ALIASES: [(&str, u8); 8] = [
+        ("/dev/stdout", 1),
+        ("/dev/fd/1", 1),
+        ("/proc/self/fd/1", 1),
+        ("/proc/thread-self/fd/1", 1),
+        ("/dev/stderr", 2),
+        ("/dev/fd/2", 2),
+        ("/proc/self/fd/2", 2),
+        ("/proc/thread-self/fd/2", 2),
+    ];
+    let own = format!("/proc/{}/fd/", std::process::id());
+    if let Some(fd) = path
+        .to_str()
+        .and_then(|text| text.strip_prefix(own.as_str()))
+    {
+        return match fd {
+            "1" => Some(1),
+            "2" => Some(2),
+            _ => None,
+        };
+    }
+    ALIASES
+        .iter()
+        .find(|(alias, _)| path == Path::new(alias))
+        .map(|&(_, fd)| fd)
 }
 
 /// Output trouble, named for the one-line message.
@@ -87,6 +157,11 @@ pub enum OutputError {
     Create { path: String, source: io::Error },
     #[error("cannot write to {path}: {}", reason(source))]
     Write { path: String, source: io::Error },
+    #[error("cannot write the CSV to {what}: {}", reason(source))]
+    Inherited {
+        what: &'static str,
+        source: io::Error,
+    },
 }
 
 impl OutputError {
@@ -99,6 +174,7 @@ impl OutputError {
 
 enum Sink {
     Stdout(io::Stdout),
+    Stderr(io::Stderr),
     File(File),
 }
 
@@ -121,7 +197,7 @@ impl CsvOutput {
     /// before a command is started.
     pub fn create(destination: &Destination, schema: Schema) -> Result<CsvOutput, OutputError> {
         let (sink, name) = match destination {
-            Destination::Stdout => (Sink::Stdout(io::stdout()), "-".to_string()),
+            Destination::Stdout | Destination::Stderr => destination.inherited_sink()?,
             Destination::File(path) => {
                 let name = path.display().to_string();
                 let file = File::create(path).map_err(|source| OutputError::Create {
@@ -222,6 +298,7 @@ impl CsvOutput {
                 let mut lock = stdout.lock();
                 lock.write_all(&bytes).and_then(|()| lock.flush())
             }
+            Sink::Stderr(stderr) => stderr.lock().write_all(&bytes),
             Sink::File(file) => file.write_all(&bytes),
         };
         self.spare = bytes;

@@ -50,7 +50,7 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| default_output(&args.file));
     write_chart(&args.file, &svg)?;
-    eprintln!("memsample: wrote {}", svg.display());
+    crate::console::say!("wrote {}", svg.display());
     Ok(())
 }
 
@@ -79,7 +79,7 @@ pub fn write_chart(csv: &Path, svg: &Path) -> anyhow::Result<()> {
             .and_then(|()| Ok(root.present()?))
             .with_context(|| format!("cannot draw the chart of {}", csv.display()))?;
     }
-    std::fs::write(svg, document)
+    crate::chart_file::write(svg, document.as_bytes())
         .map_err(|err| anyhow!("cannot write {}: {}", svg.display(), reason(&err)))
 }
 

@@ -16,6 +16,7 @@ use std::time::{Instant, SystemTime};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Backend, RecordArgs};
+use crate::console::{self, say};
 use crate::error::{EXIT_FAILURE, RecordError};
 use crate::interval::{Interval, TickKind};
 use crate::output::{CsvOutput, Destination, OutputError, Row, Schema, Trigger};
@@ -77,13 +78,12 @@ impl Recorder {
         let sample = self.probe.sample();
         if !self.quiet {
             for name in self.probe.take_pss_warnings() {
-                let warning = format!(
-                    "memsample: warning: cannot read the PSS of {name}: its pss_bytes are empty"
-                );
+                let warning =
+                    format!("warning: cannot read the PSS of {name}: its pss_bytes are empty");
                 // Above the live line, when there is one, not through it.
                 match &self.live {
-                    Some(live) => live.suspend(|| eprintln!("{warning}")),
-                    None => eprintln!("{warning}"),
+                    Some(live) => live.suspend(|| console::line(&warning)),
+                    None => console::line(&warning),
                 }
             }
         }
@@ -116,13 +116,12 @@ impl Recorder {
         // Only rows that reached the output count in the summary.
         self.summary.record(elapsed_s, &sample);
         if let Some(live) = &self.live {
-            live.set_message(format!(
-                "RSS {} · peak {} · {} processes · {} samples · {}",
-                format_bytes(sample.rss_bytes()),
-                format_bytes(self.summary.peak_rss_bytes()),
-                sample.procs(),
+            live.set_message(console::live_message(
+                &format_bytes(sample.rss_bytes()),
+                &format_bytes(self.summary.peak_rss_bytes()),
+                sample.procs() as u64,
                 self.summary.samples,
-                format_seconds(elapsed_s)
+                &format_seconds(elapsed_s),
             ));
         }
         if self
@@ -170,7 +169,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     // A bad -o (or --plot) must show before the command is started.
     let destination = Destination::from_arg(args.output.as_deref());
     if let Some(svg) = &args.plot {
-        check_plot_destination(svg, &destination)?;
+        check_plot_destination(svg, &destination, args.output.as_deref())?;
     }
     let output = CsvOutput::create(&destination, schema)?;
 
@@ -207,12 +206,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                 )) => None,
                 Err(err) => return Err(err),
             };
-            let command_line = args
-                .command
-                .iter()
-                .map(|arg| arg.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" ");
+            // Quoted and escaped: the messages that show it stay one line.
+            let command_line = crate::quote::command_line(&args.command);
             (pid, Some(child), Some(command_line))
         }
     };
@@ -244,20 +239,20 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         let what = match &target_name {
             Some(command) => format!("{command} (pid {pid})"),
             None => match &recorder.summary.main_command {
-                Some(name) => format!("pid {pid} ({name})"),
+                Some(name) => format!("pid {pid} ({})", crate::quote::word(name.as_bytes())),
                 None => format!("pid {pid}"),
             },
         };
-        eprintln!(
-            "memsample: recording {what} every {} → {}",
+        say!(
+            "recording {what} every {} → {}",
             format_duration(args.interval),
             recorder.output.name()
         );
     }
 
     if args.pss && !args.quiet && args.interval < PSS_WARN_BELOW {
-        eprintln!(
-            "memsample: warning: --pss every {} is costly: each read walks the page tables and holds the process's memory lock",
+        say!(
+            "warning: --pss every {} is costly: each read walks the page tables and holds the process's memory lock",
             format_duration(args.interval)
         );
     }
@@ -282,7 +277,10 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
         }
     };
 
-    let deadline = args.duration.map(|duration| origin + duration);
+    // The parser caps durations, so this always fits; were it not to, no limit.
+    let deadline = args
+        .duration
+        .and_then(|duration| origin.checked_add(duration));
     let ticking = Arc::clone(&recorder);
     let interval = Interval::start_at(origin, args.interval, move |tick| {
         if deadline.is_some_and(|deadline| tick.scheduled >= deadline) {
@@ -300,8 +298,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     let mut interval = match interval {
         Ok(interval) => Some(interval),
         Err(err) if spawn_mode => {
-            eprintln!(
-                "memsample: cannot start the interval thread: {}; sampling stopped",
+            say!(
+                "cannot start the interval thread: {}; sampling stopped",
                 crate::error::reason(&err)
             );
             None
@@ -376,12 +374,12 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                 output_failed = true;
                 cancel(&mut interval);
                 if err.is_broken_pipe() {
-                    eprintln!(
-                        "memsample: {}: the reader went away, sampling stopped",
+                    say!(
+                        "{}: the reader went away, sampling stopped",
                         lock(&recorder).output.name()
                     );
                 } else {
-                    eprintln!("memsample: {err}; sampling stopped");
+                    say!("{err}; sampling stopped");
                 }
                 if !spawn_mode {
                     break;
@@ -431,7 +429,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             file: recorder.output.name().to_string(),
         };
         for line in recorder.summary.lines(&ending) {
-            eprintln!("memsample: {line}");
+            console::line(line);
         }
     }
 
@@ -439,10 +437,10 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     if let Some(svg) = &args.plot {
         let csv = std::path::PathBuf::from(recorder.output.name());
         match crate::plot::write_chart(&csv, svg) {
-            Ok(()) if !args.quiet => eprintln!("memsample: chart in {}", svg.display()),
+            Ok(()) if !args.quiet => say!("chart in {}", svg.display()),
             Ok(()) => {}
             Err(err) => {
-                eprintln!("memsample: cannot write the chart: {err:#}");
+                say!("cannot write the chart: {err:#}");
                 chart_failed = true;
             }
         }
@@ -473,30 +471,18 @@ fn cancel(interval: &mut Option<Interval>) {
 
 /// `--plot` reads the CSV back from its file, so it needs one, and a chart
 /// that cannot be written should be known before the command runs.
-fn check_plot_destination(svg: &std::path::Path, csv: &Destination) -> Result<(), RecordError> {
-    if *csv == Destination::Stdout {
-        return Err(RecordError::Usage(
-            "--plot needs the CSV in a file: give -o FILE instead of -o -".into(),
-        ));
-    }
-    let parent = match svg.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => std::path::Path::new("."),
-    };
-    if svg.is_dir() {
+fn check_plot_destination(
+    svg: &std::path::Path,
+    csv: &Destination,
+    output: Option<&std::path::Path>,
+) -> Result<(), RecordError> {
+    if !csv.is_readable_back() {
+        let given = output.map_or("-".into(), |path| path.display().to_string());
         return Err(RecordError::Usage(format!(
-            "cannot write the chart to {}: Is a directory",
-            svg.display()
+            "--plot needs the CSV in a file: give -o FILE instead of -o {given}"
         )));
     }
-    if !parent.is_dir() {
-        return Err(RecordError::Usage(format!(
-            "cannot write the chart to {}: No such directory {}",
-            svg.display(),
-            parent.display()
-        )));
-    }
-    Ok(())
+    crate::chart_file::check_writable(svg).map_err(RecordError::Usage)
 }
 
 /// Stands in for a probe when the command was gone before it could be read.

@@ -789,11 +789,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<u8> {
             let (peak_text, limit_text) = (format_bytes(peak), format_bytes(limit));
             // Rounded alike, the two would read as equal: show the bytes.
             if peak_text == limit_text {
-                eprintln!(
-                    "memsample: peak RSS {peak_text} ({peak} bytes) is above the limit of {limit_text} ({limit} bytes)"
+                crate::console::say!(
+                    "peak RSS {peak_text} ({peak} bytes) is above the limit of {limit_text} ({limit} bytes)"
                 );
             } else {
-                eprintln!("memsample: peak RSS {peak_text} is above the limit of {limit_text}");
+                crate::console::say!("peak RSS {peak_text} is above the limit of {limit_text}");
             }
             Ok(1)
         }

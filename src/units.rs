@@ -9,11 +9,16 @@ use std::time::Duration;
 /// the cost of a sample is no longer small next to the interval.
 pub const MIN_DURATION: Duration = Duration::from_millis(1);
 
+/// The longest interval or duration memsample accepts: a hundred years
+/// (of 365.25 days). Longer is a typo, and past a few hundred billion years
+/// a deadline no longer fits in the clock's arithmetic.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
+
 /// Parses an interval or a duration: a bare number is seconds (`5`, `0.5`);
 /// otherwise humantime's syntax (`250ms`, `2s`, `1m`, `1h 30m`).
 ///
 /// Refuses zero, negatives, NaN, infinities, empty text and anything below
-/// [`MIN_DURATION`], with a message that says why.
+/// [`MIN_DURATION`] or above [`MAX_DURATION`], with a message that says why.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -38,6 +43,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
     if duration < MIN_DURATION {
         return Err(format!("'{trimmed}' is below the minimum of 1ms"));
+    }
+    if duration > MAX_DURATION {
+        return Err(format!("'{trimmed}' is above the maximum of 100 years"));
     }
     Ok(duration)
 }
@@ -146,6 +154,7 @@ mod tests {
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert_eq!(parse_duration(" 1ms "), Ok(Duration::from_millis(1)));
         assert_eq!(parse_duration("0.001"), Ok(Duration::from_millis(1)));
+        assert_eq!(parse_duration("100y"), Ok(MAX_DURATION));
     }
 
     #[test]
@@ -168,6 +177,9 @@ mod tests {
             "999us",
             "0.0005",
             "1e-9",
+            "1e19",
+            "1e10",
+            "101y",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }

@@ -270,11 +270,14 @@ fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
     session
         .exp_string(&format!("recording pid {}", target.pid()))
         .expect("the start line");
-    // The live line: `RSS 21.3 MiB · peak 21.3 MiB · 1 processes · 3 samples · 0.1s`
+    // The live line: `RSS 21.3 MiB · peak 21.3 MiB · 1 process · 3 samples · 0.1s`
     // (the `·` arrive as mojibake: match the ASCII parts).
     session
         .exp_regex(r"RSS [0-9.]+ MiB")
         .expect("the live line's RSS");
+    session
+        .exp_regex(r" 1 process[^e]")
+        .expect("the live line's process count, singular for one");
     session
         .exp_regex(r"[0-9]+ samples")
         .expect("the live line's sample count");
