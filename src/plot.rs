@@ -12,8 +12,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::cli::PlotArgs;
-use crate::error::reason;
-use crate::report::{Format, Recording, Sample, printable};
+use crate::reason::reason;
+use crate::recording::{Recording, Sample, printable};
 use crate::units::{format_bytes, format_seconds};
 
 const SIZE: (u32, u32) = (1100, 600);
@@ -258,7 +258,7 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         .draw()?;
 
     let mut legend: Vec<LegendEntry> = Vec::new();
-    let per_process = recording.format() == Format::PerProcess;
+    let per_process = recording.layout().per_process;
     if per_process {
         let top = recording.top_processes(PROCESS_COLORS.len());
         for (process, &color) in top.into_iter().zip(&PROCESS_COLORS) {
