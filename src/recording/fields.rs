@@ -163,14 +163,14 @@ mod tests {
             columns: &columns,
             texts: &texts,
         };
-        let err = fields.check().err().expect("refused");
+        let err = fields.check().expect_err("refused");
         assert_eq!(
             err.to_string(),
             "m.csv:7: field trigger is not start, interval, manual, stop or exit: \"tick\""
         );
         assert!(fields.trigger(&TRIGGER).is_err());
         assert_eq!(
-            fields.bytes(&RSS_BYTES).err().expect("refused").to_string(),
+            fields.bytes(&RSS_BYTES).expect_err("refused").to_string(),
             "m.csv:7: field rss_bytes is not a number: \"12a\""
         );
         assert_eq!(quoted("a\nb"), "\"a\\nb\"");

@@ -275,7 +275,9 @@ pub(crate) mod tests {
                 }
             };
             let sample = sample();
-            let err = sink.write(&row(&sample)).err().expect("refused");
+            let Err(err) = sink.write(&row(&sample)) else {
+                panic!("/dev/full refuses the row")
+            };
             assert_eq!(
                 err.to_string(),
                 "cannot write to /dev/full: No space left on device"
