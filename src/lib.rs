@@ -50,7 +50,8 @@ use record::Exit;
 const READER_SUBCOMMANDS: [&str; 4] = ["report", "plot", "completions", "man"];
 const READER_ERROR: u8 = 2;
 
-/// The whole program: parse, run, and exit the way the contract says.
+/// The whole program: parse, run, and exit as the README says ("Exit status
+/// and signals").
 pub fn main_entry() {
     match run(std::env::args_os().collect()) {
         Exit::Code(code) => std::process::exit(code.into()),
@@ -142,7 +143,8 @@ pub fn run(args: Vec<OsString>) -> Exit {
     }
 }
 
-/// clap's messages span several lines (usage, tips); the contract wants one.
+/// clap's messages span several lines (usage, tips); every error is one
+/// line (README, "Exit status and signals").
 fn one_line(message: &str) -> String {
     let mut parts = Vec::new();
     let mut tips = Vec::new();
