@@ -216,3 +216,28 @@ fn bad_jsonl_is_one_line_naming_file_and_line() {
         );
     }
 }
+
+/// JSON Lines has no header: a full disk shows at the first row, after the
+/// command has started. Sampling stops, the command runs to its end, and
+/// memsample exits 125 as the command exited 0.
+#[test]
+fn jsonl_on_a_full_disk_fails_at_the_first_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("ran");
+    let output = memsample()
+        .args(["-o", "/dev/full", "--format", "jsonl", "--"])
+        .arg(fixture())
+        .arg("touch")
+        .arg(&marker)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(125), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "memsample: cannot write to /dev/full: No space left on device; sampling stopped\n"
+        ),
+        "{stderr}"
+    );
+    assert!(marker.exists(), "the command ran to its end");
+}
