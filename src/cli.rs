@@ -76,8 +76,7 @@ pub struct RecordArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// csv or jsonl (JSON Lines: one object per row, the CSV's fields) [default: jsonl when -o
-    /// ends in .jsonl or .ndjson, else csv]
+    /// Format of the recording [default: jsonl when -o ends in .jsonl or .ndjson, else csv]
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
 

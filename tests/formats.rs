@@ -227,7 +227,7 @@ fn jsonl_on_a_full_disk_fails_at_the_first_row() {
     let output = memsample()
         .args(["-o", "/dev/full", "--format", "jsonl", "--"])
         .arg(fixture())
-        .arg("touch")
+        .args(["sleep", "300", "touch"])
         .arg(&marker)
         .output()
         .expect("runs");

@@ -128,7 +128,6 @@ impl<E: Encoder> Output<E> {
             complete_len: 0,
             buffer: Vec::with_capacity(512),
         };
-        output.buffer.clear();
         let encoded = output.encoder.header(&output.columns, &mut output.buffer);
         output.commit(encoded)?;
         Ok(output)
