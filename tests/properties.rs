@@ -16,6 +16,8 @@ use memsample::units::{MIN_DURATION, format_duration, parse_duration, parse_size
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
+mod common;
+
 /// Modest case counts keep the file to a few seconds; no regression files
 /// are written into the tree (a failure prints its minimal input).
 fn config(cases: u32) -> Config {
@@ -206,6 +208,12 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         "stop",
         "pss_bytes",
         "rss_bytes,",
+        "{",
+        "}",
+        ":",
+        "null",
+        "\"rss_bytes\":",
+        "[1]",
         "2026-13-45T99:99:99.999Z",
     ]);
     prop_oneof![
@@ -273,14 +281,16 @@ proptest! {
         SCRATCH.with(|scratch| read_back(&scratch.path, &file));
     }
 
-    /// Arbitrary changes to a real recording: an error or a recording,
-    /// never a panic.
+    /// Arbitrary changes to a real recording, CSV or JSON Lines: an error
+    /// or a recording, never a panic.
     #[test]
     fn reading_mutated_recordings_never_panics(
         seed in prop::sample::select(SEEDS.to_vec()),
+        as_jsonl in prop::bool::ANY,
         mutations in prop::collection::vec(mutation(), 1..6),
     ) {
         thread_local!(static SCRATCH: Scratch = Scratch::new());
+        let seed = if as_jsonl { common::csv_to_jsonl(seed) } else { seed.to_string() };
         let mut bytes = seed.as_bytes().to_vec();
         for mutation in &mutations {
             apply(&mut bytes, mutation);
