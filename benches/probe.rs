@@ -49,36 +49,37 @@ fn probes(c: &mut Criterion) {
     let _ = target.wait();
 }
 
-/// Formatting and writing one default row to a file: the other half of a
-/// sample's cost.
-fn csv_row(c: &mut Criterion) {
-    use memsample::output::{CsvOutput, Destination, Row, Schema, Trigger};
+/// Formatting and writing one default row to a file, in each format: the
+/// other half of a sample's cost.
+fn row_writes(c: &mut Criterion) {
+    use memsample::output::Destination;
+    use memsample::schema::{Layout, Row, Trigger};
+    use memsample::sink::{self, Format};
     let mut target = steady_process();
     let mut probe = ProcProbe::new(config(target.id(), true)).expect("probe");
     let sample = probe.sample();
     let dir = tempfile::tempdir().expect("tempdir");
-    let schema = Schema {
-        per_process: false,
-        pss: false,
-    };
-    let mut output = CsvOutput::create(&Destination::File(dir.path().join("bench.csv")), schema)
-        .expect("output");
-    c.bench_function("write one CSV row", |b| {
-        b.iter(|| {
-            output
-                .write_sample(&Row {
-                    wall_clock: std::time::SystemTime::now(),
-                    elapsed_s: 1.25,
-                    trigger: Trigger::Interval,
-                    sample: &sample,
-                    peak_rss_bytes: 1 << 26,
-                })
-                .expect("write")
-        })
-    });
+    for format in [Format::Csv, Format::Jsonl] {
+        let path = dir.path().join(format!("bench.{}", format.extension()));
+        let mut output =
+            sink::open(&Destination::File(path), format, Layout::default()).expect("output");
+        c.bench_function(&format!("write one {} row", format.name()), |b| {
+            b.iter(|| {
+                output
+                    .write(&Row {
+                        wall_clock: std::time::SystemTime::now(),
+                        elapsed_s: 1.25,
+                        trigger: Trigger::Interval,
+                        sample: &sample,
+                        peak_rss_bytes: 1 << 26,
+                    })
+                    .expect("write")
+            })
+        });
+    }
     let _ = target.kill();
     let _ = target.wait();
 }
 
-criterion_group!(benches, probes, csv_row);
+criterion_group!(benches, probes, row_writes);
 criterion_main!(benches);

@@ -1,4 +1,4 @@
-//! The command line, as the project's contract states it: recording
+//! The command line, as the README states it: recording
 //! options, then either `-- CMD [ARGS...]` or `--pid PID`; or one of the
 //! subcommands that read a recording back.
 
@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::sink::Format;
 use crate::units;
 
 const AFTER_HELP: &str = "\
 Examples:
   memsample -i 5 -o mem.csv -- ./myprog --its-flags   spawn, sample every 5 s
+  memsample -o mem.jsonl -- ./myprog                  JSON Lines instead of CSV
   memsample --pid 1234                                attach until it exits or Ctrl-C
   memsample report mem.csv                            peak, mean, growth rate
   memsample plot mem.csv                              mem.svg, no Python needed
@@ -29,11 +31,11 @@ report/plot: 0, 1 when report --fail-above finds the peak above the limit, 2 on 
 const USAGE: &str = "\
 memsample [OPTIONS] -- CMD [ARGS...]
        memsample [OPTIONS] --pid PID
-       memsample report FILE.csv [--json] [--fail-above SIZE]
-       memsample plot FILE.csv [-o FILE.svg]";
+       memsample report FILE [--json] [--fail-above SIZE]
+       memsample plot FILE [-o FILE.svg]";
 
 /// Sample the memory of a command or a running process, and of its whole
-/// process tree, into CSV.
+/// process tree, into CSV or JSON Lines.
 #[derive(Debug, Parser)]
 #[command(
     name = "memsample",
@@ -69,11 +71,15 @@ pub struct RecordArgs {
     #[arg(short, long, value_name = "DUR", default_value = "1s", value_parser = parse_duration_arg, allow_hyphen_values = true)]
     pub interval: Duration,
 
-    /// CSV destination, `-` for stdout; /dev/stdout, /dev/stderr, /dev/fd/1 and /dev/fd/2 are
-    /// written through the inherited descriptor, never reopened (an appending log is kept)
-    /// [default: memsample-YYYYmmdd-HHMMSS.csv, UTC]
+    /// Recording destination, `-` for stdout; /dev/stdout, /dev/stderr, /dev/fd/1 and /dev/fd/2
+    /// are written through the inherited descriptor, never reopened (an appending log is kept)
+    /// [default: memsample-YYYYmmdd-HHMMSS.csv, UTC; .jsonl with --format jsonl]
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Format of the recording [default: jsonl when -o ends in .jsonl or .ndjson, else csv]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
 
     /// Attach to a running process instead of spawning a command
     #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "command", allow_hyphen_values = true)]
@@ -136,8 +142,8 @@ pub enum Subcommands {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A CSV written by memsample (either format)
-    #[arg(value_name = "FILE.csv")]
+    /// A recording written by memsample: CSV or JSON Lines (told by its content), either layout
+    #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
     /// Print one JSON object instead of text
@@ -151,8 +157,8 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct PlotArgs {
-    /// A CSV written by memsample (either format)
-    #[arg(value_name = "FILE.csv")]
+    /// A recording written by memsample: CSV or JSON Lines (told by its content), either layout
+    #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
     /// Where to write the chart [default: FILE with .svg]

@@ -8,6 +8,7 @@ use std::io;
 
 use crate::output::OutputError;
 use crate::probe::AttachError;
+pub use crate::reason::reason;
 
 /// memsample failed or was misused.
 pub const EXIT_FAILURE: u8 = 125;
@@ -50,16 +51,6 @@ impl RecordError {
     }
 }
 
-/// An OS error as people read it: `No such file or directory`, without the
-/// `(os error 2)` that `io::Error` appends.
-pub fn reason(err: &io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error ") {
-        Some(end) => text[..end].to_string(),
-        None => text,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,7 +58,6 @@ mod tests {
     #[test]
     fn reasons_read_well() {
         let err = io::Error::from_raw_os_error(libc::ENOENT);
-        assert_eq!(reason(&err), "No such file or directory");
         let spawn = RecordError::Spawn {
             program: "./nope".into(),
             source: err,

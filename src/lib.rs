@@ -1,5 +1,5 @@
 //! memsample: sample the memory of a command or a running process, and of its
-//! whole process tree, into CSV, at a fixed drift-free interval.
+//! whole process tree, into CSV or JSON Lines, at a fixed drift-free interval.
 //!
 //! The binary is a thin wrapper around [`main_entry`]; each concern lives in a
 //! module of its own so that it can be read and tested alone:
@@ -9,11 +9,15 @@
 //! - [`target`]: spawning a command or attaching to a pid, waiting, exit status;
 //! - [`probe`]: reading a process's memory and CPU (`/proc` and `sysinfo` backends);
 //! - [`tree`]: finding the descendants of the target cheaply, tick after tick;
-//! - [`output`]: the CSV schema and a writer that never leaves a partial row;
+//! - [`schema`]: the columns of a recording, each named once, and the triggers;
+//! - [`output`]: where a recording goes (`-o`);
+//! - [`sink`]: the rows written as CSV or JSON Lines, never a partial row;
 //! - [`signals`]: signals with their origin, relayed or acted on;
+//! - [`stats`]: the peak rule and the statistics, shared by summary and report;
 //! - [`summary`]: the figures printed on stderr at the end of a recording;
 //! - [`record`]: the recording itself, tying the above together;
-//! - [`report`] and [`plot`]: reading a recording back;
+//! - [`recording`]: reading a recording back, in either format;
+//! - [`report`] and [`plot`]: its figures and its chart;
 //! - [`units`]: parsing and printing sizes and durations.
 
 mod chart_file;
@@ -25,9 +29,14 @@ pub mod output;
 pub mod plot;
 pub mod probe;
 mod quote;
+pub mod reason;
 pub mod record;
+pub mod recording;
 pub mod report;
+pub mod schema;
 pub mod signals;
+pub mod sink;
+pub mod stats;
 #[doc(hidden)]
 pub mod stdfds;
 pub mod summary;
@@ -46,7 +55,8 @@ use record::Exit;
 const READER_SUBCOMMANDS: [&str; 4] = ["report", "plot", "completions", "man"];
 const READER_ERROR: u8 = 2;
 
-/// The whole program: parse, run, and exit the way the contract says.
+/// The whole program: parse, run, and exit as the README says ("Exit status
+/// and signals").
 pub fn main_entry() {
     // Where the load-time constructor did not run; then a no-op.
     stdfds::guard_standard_fds();
@@ -143,7 +153,8 @@ pub fn run(args: Vec<OsString>) -> Exit {
     }
 }
 
-/// clap's messages span several lines (usage, tips); the contract wants one.
+/// clap's messages span several lines (usage, tips); every error is one
+/// line (README, "Exit status and signals").
 fn one_line(message: &str) -> String {
     let mut parts = Vec::new();
     let mut tips = Vec::new();

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::cli::PlotArgs;
-use crate::error::reason;
-use crate::report::{Format, Recording, Sample, printable};
+use crate::reason::reason;
+use crate::recording::{Recording, Sample, printable};
 use crate::units::{format_bytes, format_seconds};
 
 const SIZE: (u32, u32) = (1100, 600);
@@ -207,32 +208,59 @@ struct LegendEntry {
     width: u32,
 }
 
+/// The chart's plotting area, in the units of the axes.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The axes' units and ranges.
+struct Axes {
+    time: Unit,
+    bytes: Unit,
+    x: std::ops::Range<f64>,
+    y_end: f64,
+    /// The highest value drawn: RSS or the peak so far.
+    highest: u64,
+}
+
+impl Axes {
+    fn new(samples: &[Sample]) -> Result<Axes> {
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+            bail!("no samples");
+        };
+        let highest = samples
+            .iter()
+            .map(|sample| sample.rss_bytes.max(sample.peak_rss_bytes))
+            .max()
+            .unwrap_or(0);
+        let time = time_unit(last.elapsed_s - first.elapsed_s);
+        let bytes = bytes_unit(highest);
+        // A single sample (or a flat one) still needs ranges of some width.
+        let x_start = first.elapsed_s / time.divisor;
+        let mut x_end = last.elapsed_s / time.divisor;
+        if x_end <= x_start {
+            x_end = x_start + 1.0;
+        }
+        let y_end = if highest == 0 {
+            1.0
+        } else {
+            highest as f64 / bytes.divisor * 1.1
+        };
+        Ok(Axes {
+            time,
+            bytes,
+            x: x_start..x_end,
+            y_end,
+            highest,
+        })
+    }
+
+    fn scaled(&self, points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+        scaled(&decimate(points, MAX_BUCKETS), self.time, self.bytes)
+    }
+}
+
 fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<()> {
     let samples = recording.samples();
-    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
-        bail!("no samples");
-    };
-    let peak = recording.peak();
-    let highest = samples
-        .iter()
-        .map(|sample| sample.rss_bytes.max(sample.peak_rss_bytes))
-        .max()
-        .unwrap_or(0);
-    let time = time_unit(last.elapsed_s - first.elapsed_s);
-    let bytes = bytes_unit(highest);
-
-    // A single sample (or a flat one) still needs ranges of some width.
-    let x_start = first.elapsed_s / time.divisor;
-    let mut x_end = last.elapsed_s / time.divisor;
-    if x_end <= x_start {
-        x_end = x_start + 1.0;
-    }
-    let y_end = if highest == 0 {
-        1.0
-    } else {
-        highest as f64 / bytes.divisor * 1.1
-    };
-
+    let axes = Axes::new(samples)?;
     root.fill(&WHITE)?;
     let name = recording.path().file_name().map_or_else(
         || recording.path().display().to_string(),
@@ -249,61 +277,85 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(x_start..x_end, 0.0..y_end)?;
+        .build_cartesian_2d(axes.x.clone(), 0.0..axes.y_end)?;
     chart
         .configure_mesh()
-        .x_desc(format!("elapsed ({})", time.name))
-        .y_desc(format!("RSS ({})", bytes.name))
+        .x_desc(format!("elapsed ({})", axes.time.name))
+        .y_desc(format!("RSS ({})", axes.bytes.name))
         .light_line_style(BLACK.mix(0.05))
         .draw()?;
 
-    let mut legend: Vec<LegendEntry> = Vec::new();
-    let per_process = recording.format() == Format::PerProcess;
-    if per_process {
-        let top = recording.top_processes(PROCESS_COLORS.len());
-        for (process, &color) in top.into_iter().zip(&PROCESS_COLORS) {
-            for run in runs(&process.points, samples) {
-                let points = scaled(&decimate(&run, MAX_BUCKETS), time, bytes);
-                chart.draw_series(LineSeries::new(points, color.stroke_width(1)))?;
-            }
-            legend.push(LegendEntry {
-                label: format!("{} ({})", printable(&process.command), process.pid),
-                color,
-                width: 1,
-            });
-        }
-    }
+    let mut legend = draw_processes(&mut chart, recording, &axes)?;
+    legend.extend(draw_totals(&mut chart, recording, &axes)?);
+    draw_peak(&mut chart, recording.peak(), &axes)?;
+    draw_legend(&legend_area, &legend)
+}
 
+/// A per-process recording's processes with the highest peaks, one line
+/// each; their legend entries.
+fn draw_processes(
+    chart: &mut Chart<'_, '_>,
+    recording: &Recording,
+    axes: &Axes,
+) -> Result<Vec<LegendEntry>> {
+    let mut legend = Vec::new();
+    if !recording.layout().per_process {
+        return Ok(legend);
+    }
+    let top = recording.top_processes(PROCESS_COLORS.len());
+    for (process, &color) in top.into_iter().zip(&PROCESS_COLORS) {
+        for run in runs(&process.points, recording.samples()) {
+            chart.draw_series(LineSeries::new(axes.scaled(&run), color.stroke_width(1)))?;
+        }
+        legend.push(LegendEntry {
+            label: format!("{} ({})", printable(&process.command), process.pid),
+            color,
+            width: 1,
+        });
+    }
+    Ok(legend)
+}
+
+/// The RSS of the tree and the peak so far; their legend entries.
+fn draw_totals(
+    chart: &mut Chart<'_, '_>,
+    recording: &Recording,
+    axes: &Axes,
+) -> Result<Vec<LegendEntry>> {
+    let samples = recording.samples();
+    let per_process = recording.layout().per_process;
     // Under the RSS line: where the two are equal, RSS shows.
     chart.draw_series(LineSeries::new(
-        scaled(&decimate(&peak_steps(samples), MAX_BUCKETS), time, bytes),
+        axes.scaled(&peak_steps(samples)),
         RED.stroke_width(1),
     ))?;
-
     let rss: Vec<(f64, f64)> = samples
         .iter()
         .map(|sample| (sample.elapsed_s, sample.rss_bytes as f64))
         .collect();
     let rss_color = if per_process { BLACK } else { BLUE };
     chart.draw_series(LineSeries::new(
-        scaled(&decimate(&rss, MAX_BUCKETS), time, bytes),
+        axes.scaled(&rss),
         rss_color.stroke_width(2),
     ))?;
-    legend.push(LegendEntry {
-        label: if per_process { "RSS, total" } else { "RSS" }.into(),
-        color: rss_color,
-        width: 2,
-    });
+    Ok(vec![
+        LegendEntry {
+            label: if per_process { "RSS, total" } else { "RSS" }.into(),
+            color: rss_color,
+            width: 2,
+        },
+        LegendEntry {
+            label: format!("peak so far: {}", format_bytes(axes.highest)),
+            color: RED,
+            width: 1,
+        },
+    ])
+}
 
-    legend.push(LegendEntry {
-        label: format!("peak so far: {}", format_bytes(highest)),
-        color: RED,
-        width: 1,
-    });
-
-    // The label goes on the side of the peak with more room.
-    let peak_x = peak.elapsed_s / time.divisor;
-    let right_half = peak_x > x_start.midpoint(x_end);
+/// The peak, marked and labelled on the side with more room.
+fn draw_peak(chart: &mut Chart<'_, '_>, peak: &Sample, axes: &Axes) -> Result<()> {
+    let peak_x = peak.elapsed_s / axes.time.divisor;
+    let right_half = peak_x > axes.x.start.midpoint(axes.x.end);
     let (anchor, offset) = if right_half {
         (HPos::Right, -8)
     } else {
@@ -316,20 +368,24 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
     );
     let style = TextStyle::from(("sans-serif", 16).into_font()).pos(Pos::new(anchor, VPos::Bottom));
     chart.draw_series(std::iter::once(
-        EmptyElement::at((peak_x, peak.rss_bytes as f64 / bytes.divisor))
+        EmptyElement::at((peak_x, peak.rss_bytes as f64 / axes.bytes.divisor))
             + Circle::new((0, 0), 5, RED.filled())
             + Text::new(label, (offset, -8), style),
     ))?;
+    Ok(())
+}
 
+/// The legend, in its panel right of the plot.
+fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, legend: &[LegendEntry]) -> Result<()> {
     let text_style =
         TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-    for (row, entry) in (0i32..).zip(&legend) {
+    for (row, entry) in (0i32..).zip(legend) {
         let y = 30 + row * 22;
-        legend_area.draw(&PathElement::new(
+        area.draw(&PathElement::new(
             vec![(0, y), (24, y)],
             entry.color.stroke_width(entry.width + 1),
         ))?;
-        legend_area.draw(&Text::new(
+        area.draw(&Text::new(
             shortened(&entry.label, LEGEND_CHARS),
             (32, y),
             text_style.clone(),

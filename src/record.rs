@@ -1,5 +1,5 @@
 //! A recording: spawn or attach, sample at start and on every tick into the
-//! CSV, react to signals and to the target's end, print the summary, and
+//! recording, react to signals and to the target's end, print the summary, and
 //! say how memsample should exit.
 //!
 //! Threads: the interval thread takes the samples; a signal thread, a waiter
@@ -19,11 +19,14 @@ use crate::cli::{Backend, RecordArgs};
 use crate::console::{self, say};
 use crate::error::{EXIT_FAILURE, RecordError};
 use crate::interval::{Interval, TickKind};
-use crate::output::{CsvOutput, Destination, OutputError, Row, Schema, Trigger};
+use crate::output::{Destination, OutputError};
 use crate::probe::procfs::ProcProbe;
 use crate::probe::sysinfo::SysinfoProbe;
 use crate::probe::{AttachError, Probe, ProbeConfig};
+use crate::schema::{Layout, Row, Trigger};
 use crate::signals::{self, Received};
+use crate::sink::{self, Format, Sink};
+use crate::stats::raise_peak;
 use crate::summary::{Ending, Summary};
 use crate::target::{self, ExitStatus, Spawned};
 use crate::units::{format_bytes, format_duration, format_seconds};
@@ -54,7 +57,7 @@ enum Event {
 /// The state the interval thread and the main thread share.
 struct Recorder {
     probe: Box<dyn Probe>,
-    output: CsvOutput,
+    output: Box<dyn Sink>,
     summary: Summary,
     /// The instant of the start sample: elapsed_s counts from here.
     origin: Instant,
@@ -96,11 +99,11 @@ impl Recorder {
         } else {
             now.duration_since(self.origin).as_secs_f64()
         };
-        let peak_rss_bytes = self
-            .summary
-            .peak_rss_bytes()
-            .max(sample.rss_bytes())
-            .max(sample.main_hwm_bytes.unwrap_or(0));
+        let peak_rss_bytes = raise_peak(
+            self.summary.peak_rss_bytes(),
+            sample.rss_bytes(),
+            sample.main_hwm_bytes,
+        );
         let row = Row {
             wall_clock,
             elapsed_s,
@@ -108,7 +111,7 @@ impl Recorder {
             sample: &sample,
             peak_rss_bytes,
         };
-        if let Err(err) = self.output.write_sample(&row) {
+        if let Err(err) = self.output.write(&row) {
             self.active = false;
             let _ = self.events.send(Event::OutputFailed(err));
             return ControlFlow::Break(());
@@ -153,14 +156,15 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                 .into(),
         ));
     }
-    let schema = Schema {
+    let layout = Layout {
         per_process: args.per_process,
         pss: args.pss,
     };
+    let format = Format::resolve(args.format, args.output.as_deref());
     let (events, received) = mpsc::channel::<Event>();
 
     // Attach mode checks the pid before anything is created, so that a typo
-    // leaves no empty CSV behind.
+    // leaves no empty recording behind.
     let mut probe = match attach_pid {
         Some(pid) => Some(make_probe(&args, pid, None)?),
         None => None,
@@ -171,7 +175,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     if let Some(svg) = &args.plot {
         check_plot_destination(svg, &destination, args.output.as_deref())?;
     }
-    let output = CsvOutput::create(&destination, schema)?;
+    let output = sink::open(&destination, format, layout)?;
 
     let signal_events = events.clone();
     signals::listen(move |received| {
@@ -427,6 +431,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                 .filter(|peak| spawn_mode && target::own_max_rss().is_some_and(|own| *peak > own)),
             left_running,
             file: recorder.output.name().to_string(),
+            format: recorder.output.format(),
         };
         for line in recorder.summary.lines(&ending) {
             console::line(line);
@@ -435,8 +440,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
 
     let mut chart_failed = false;
     if let Some(svg) = &args.plot {
-        let csv = std::path::PathBuf::from(recorder.output.name());
-        match crate::plot::write_chart(&csv, svg) {
+        let recording = std::path::PathBuf::from(recorder.output.name());
+        match crate::plot::write_chart(&recording, svg) {
             Ok(()) if !args.quiet => say!("chart in {}", svg.display()),
             Ok(()) => {}
             Err(err) => {
@@ -469,17 +474,17 @@ fn cancel(interval: &mut Option<Interval>) {
     }
 }
 
-/// `--plot` reads the CSV back from its file, so it needs one, and a chart
+/// `--plot` reads the recording back from its file, so it needs one, and a chart
 /// that cannot be written should be known before the command runs.
 fn check_plot_destination(
     svg: &std::path::Path,
-    csv: &Destination,
+    recording: &Destination,
     output: Option<&std::path::Path>,
 ) -> Result<(), RecordError> {
-    if !csv.is_readable_back() {
+    if !recording.is_readable_back() {
         let given = output.map_or("-".into(), |path| path.display().to_string());
         return Err(RecordError::Usage(format!(
-            "--plot needs the CSV in a file: give -o FILE instead of -o {given}"
+            "--plot needs the recording in a file: give -o FILE instead of -o {given}"
         )));
     }
     crate::chart_file::check_writable(svg).map_err(RecordError::Usage)

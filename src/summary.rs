@@ -1,6 +1,8 @@
 //! The figures memsample prints on stderr when a recording ends.
 
 use crate::probe::Sample;
+use crate::sink::Format;
+use crate::stats::{Running, raise_peak};
 use crate::units::{format_bytes, format_seconds};
 
 /// Running figures of a recording, updated once per sample.
@@ -9,13 +11,12 @@ pub struct Summary {
     pub samples: u64,
     pub last_elapsed_s: f64,
     pub skipped_ticks: u64,
-    /// The highest summed RSS sampled, and when.
-    pub peak_sampled_bytes: u64,
+    /// The summed RSS of the samples: peak, mean, last.
+    pub(crate) rss: Running,
+    /// When the first sample at the peak was taken.
     pub peak_sampled_at_s: f64,
     /// The main process's kernel high-water mark, the highest seen.
     pub main_hwm_bytes: u64,
-    rss_total: u128,
-    pub last_rss_bytes: u64,
     pub max_procs: usize,
     /// Processes counted in the last sample.
     pub last_procs: usize,
@@ -31,31 +32,28 @@ impl Summary {
         if self.main_command.is_none() {
             self.main_command = sample.processes.first().map(|p| p.command.clone());
         }
-        if rss > self.peak_sampled_bytes || self.samples == 1 {
-            self.peak_sampled_bytes = rss;
+        if self.rss.push(rss) {
             self.peak_sampled_at_s = elapsed_s;
         }
-        if let Some(hwm) = sample.main_hwm_bytes {
-            self.main_hwm_bytes = self.main_hwm_bytes.max(hwm);
-        }
-        self.rss_total += u128::from(rss);
-        self.last_rss_bytes = rss;
+        self.main_hwm_bytes = raise_peak(self.main_hwm_bytes, 0, sample.main_hwm_bytes);
         self.max_procs = self.max_procs.max(sample.procs());
         self.last_procs = sample.procs();
     }
 
-    /// `peak_rss_bytes` as the contract defines it: the larger of the
-    /// highest summed RSS sampled and the main process's high-water mark.
+    /// `peak_rss_bytes` by the peak rule (README, "The CSV"): the larger of
+    /// the highest summed RSS sampled and the main process's high-water mark.
     pub fn peak_rss_bytes(&self) -> u64 {
-        self.peak_sampled_bytes.max(self.main_hwm_bytes)
+        raise_peak(self.rss.peak, 0, Some(self.main_hwm_bytes))
     }
 
+    /// The highest summed RSS sampled.
+    pub fn peak_sampled_bytes(&self) -> u64 {
+        self.rss.peak
+    }
+
+    /// Rounded to the nearest byte, as `report`'s.
     pub fn mean_rss_bytes(&self) -> u64 {
-        if self.samples == 0 {
-            0
-        } else {
-            (self.rss_total / u128::from(self.samples)) as u64
-        }
+        self.rss.mean()
     }
 
     /// The lines printed at the end, without the `memsample: ` prefix.
@@ -81,17 +79,17 @@ impl Summary {
                 self.samples,
                 format_seconds(self.last_elapsed_s)
             ));
-            let peak = if self.main_hwm_bytes > self.peak_sampled_bytes {
+            let peak = if self.main_hwm_bytes > self.rss.peak {
                 format!(
                     "peak RSS {} (kernel high-water mark; highest sample {} at {})",
                     format_bytes(self.main_hwm_bytes),
-                    format_bytes(self.peak_sampled_bytes),
+                    format_bytes(self.rss.peak),
                     format_seconds(self.peak_sampled_at_s)
                 )
             } else {
                 format!(
                     "peak RSS {} at {}",
-                    format_bytes(self.peak_sampled_bytes),
+                    format_bytes(self.rss.peak),
                     format_seconds(self.peak_sampled_at_s)
                 )
             };
@@ -102,7 +100,7 @@ impl Summary {
             lines.push(format!(
                 "{peak}, mean {}, last {}, {procs}",
                 format_bytes(self.mean_rss_bytes()),
-                format_bytes(self.last_rss_bytes)
+                format_bytes(self.rss.last)
             ));
         }
         let mut end = ending.outcome.clone();
@@ -119,7 +117,7 @@ impl Summary {
                 ending.left_running
             ));
         }
-        end.push_str(&format!("; CSV in {}", ending.file));
+        end.push_str(&format!("; {} in {}", ending.format.name(), ending.file));
         lines.push(end);
         lines
     }
@@ -134,6 +132,7 @@ pub struct Ending {
     pub kernel_peak_bytes: Option<u64>,
     pub left_running: usize,
     pub file: String,
+    pub format: Format,
 }
 
 #[cfg(test)]
@@ -164,7 +163,7 @@ mod tests {
         summary.record(1.0, &sample(60 << 20, 250 << 20));
         summary.record(2.0, &sample(40 << 20, 250 << 20));
         assert_eq!(summary.peak_rss_bytes(), 250 << 20);
-        assert_eq!(summary.peak_sampled_bytes, 60 << 20);
+        assert_eq!(summary.peak_sampled_bytes(), 60 << 20);
         assert_eq!(summary.peak_sampled_at_s, 1.0);
         assert_eq!(summary.mean_rss_bytes(), 50 << 20);
         let lines = summary.lines(&Ending {
@@ -172,6 +171,7 @@ mod tests {
             kernel_peak_bytes: Some(250 << 20),
             left_running: 0,
             file: "mem.csv".into(),
+            format: Format::Csv,
         });
         assert_eq!(lines[0], "3 samples over 2s");
         assert_eq!(

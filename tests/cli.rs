@@ -176,7 +176,7 @@ fn plot_needs_a_csv_file_and_a_directory_for_the_chart() {
     let stderr = fails_with(&["-o", "-", "--plot", "mem.svg", "--", "true"], 125);
     assert_eq!(
         stderr,
-        "memsample: --plot needs the CSV in a file: give -o FILE instead of -o -\n"
+        "memsample: --plot needs the recording in a file: give -o FILE instead of -o -\n"
     );
     let stderr = fails_with(
         &["-o", "mem.csv", "--plot", "missing/mem.svg", "--", "true"],

@@ -23,7 +23,8 @@ const LIMIT: Duration = Duration::from_secs(20);
 /// ticks at the 2 ms interval these tests use.
 const QUIET_WINDOW: Duration = Duration::from_millis(100);
 
-/// Checks that a CSV holds only complete rows and returns them.
+/// Checks that a recording (CSV or JSON Lines) holds only complete rows
+/// and returns them.
 fn complete_rows(path: &Path) -> Vec<Row> {
     let text = std::fs::read_to_string(path).expect("csv");
     assert!(
@@ -32,7 +33,7 @@ fn complete_rows(path: &Path) -> Vec<Row> {
         path.display(),
         &text[text.len().saturating_sub(80)..]
     );
-    let (_, rows) = parse_csv(&text);
+    let (_, rows) = parse_recording(&text);
     rows
 }
 
@@ -71,6 +72,7 @@ fn non_summary_lines(stderr: &str) -> Vec<&str> {
                 || line.contains(" sample over ")
                 || line.starts_with("memsample: peak RSS ")
                 || line.contains("; CSV in ")
+                || line.contains("; JSON Lines in ")
                 || line.starts_with("memsample: warning: --pss every "))
         })
         .collect()
@@ -81,13 +83,14 @@ fn non_summary_lines(stderr: &str) -> Vec<&str> {
 
 /// A file size limit (RLIMIT_FSIZE) hit after some rows: one line naming the
 /// file, sampling stops, the command is left to finish, memsample exits
-/// with its status (125 when it is 0), and the CSV holds complete rows.
+/// with its status (125 when it is 0), and the recording holds complete
+/// rows, in either format.
 #[test]
 fn a_full_output_file_mid_run() {
     const FILE_LIMIT: u64 = 4096;
-    for command_code in [3, 0] {
+    for (command_code, name) in [(3, "mem.csv"), (0, "mem.csv"), (0, "mem.jsonl")] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let csv = dir.path().join("mem.csv");
+        let csv = dir.path().join(name);
         let go = dir.path().join("go");
         let done = dir.path().join("done");
         let mut command = memsample();
@@ -147,10 +150,11 @@ fn a_full_output_file_mid_run() {
         let size = std::fs::metadata(&csv).expect("csv").len();
         assert!(size <= FILE_LIMIT, "{size}");
         let rows = complete_rows(&csv);
-        // It failed mid-run, not at the header: about 50 rows fit.
-        assert!(rows.len() >= 20, "{} rows", rows.len());
+        // It failed mid-run, not at the header: about 50 rows fit (about
+        // 20 of JSON Lines, whose rows are longer).
+        assert!(rows.len() >= 15, "{} rows", rows.len());
         assert!(
-            size + 100 > FILE_LIMIT,
+            size + 250 > FILE_LIMIT,
             "the file was cut further back than the last complete row: {size} bytes"
         );
     }
@@ -194,7 +198,10 @@ fn the_reader_of_stdout_goes_away() {
     for _ in 0..2 {
         reader.read_line(&mut first_lines).expect("a line");
     }
-    assert!(first_lines.starts_with(DEFAULT_HEADER), "{first_lines}");
+    assert!(
+        first_lines.starts_with(&layout_header(false, false)),
+        "{first_lines}"
+    );
     drop(reader);
 
     wait_until("the line about the reader", LIMIT, || {
@@ -241,7 +248,7 @@ fn the_reader_of_stdout_is_head() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let (header, rows) = parse_csv(&stdout);
-    assert_eq!(header.join(","), DEFAULT_HEADER);
+    assert_eq!(header.join(","), layout_header(false, false));
     assert_eq!(rows.len(), 1, "{stdout}");
     assert_eq!(
         std::fs::read_to_string(&status_file)

@@ -153,9 +153,7 @@ fn per_process_chart_has_a_line_per_process() {
 fn units_follow_the_data() {
     let dir = TempDir::new().expect("temp dir");
     // 50 minutes, in KiB.
-    let mut csv = String::from(
-        "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes\n",
-    );
+    let mut csv = format!("{}\n", common::layout_header(false, false));
     for minute in 0..=50u32 {
         let rss = 200_000 + u64::from(minute) * 1000;
         csv.push_str(&format!(

@@ -6,12 +6,17 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use memsample::output::{CsvOutput, Destination, Row, Schema, Trigger};
+use memsample::output::Destination;
 use memsample::probe::{ProcessSample, Sample};
-use memsample::report::{Format, Recording, Report};
+use memsample::recording::Recording;
+use memsample::report::Report;
+use memsample::schema::{Layout, Row, Trigger};
+use memsample::sink::{self, Format};
 use memsample::units::{MIN_DURATION, format_duration, parse_duration, parse_size};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
+
+mod common;
 
 /// Modest case counts keep the file to a few seconds; no regression files
 /// are written into the tree (a failure prints its minimal input).
@@ -203,6 +208,12 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         "stop",
         "pss_bytes",
         "rss_bytes,",
+        "{",
+        "}",
+        ":",
+        "null",
+        "\"rss_bytes\":",
+        "[1]",
         "2026-13-45T99:99:99.999Z",
     ]);
     prop_oneof![
@@ -270,14 +281,16 @@ proptest! {
         SCRATCH.with(|scratch| read_back(&scratch.path, &file));
     }
 
-    /// Arbitrary changes to a real recording: an error or a recording,
-    /// never a panic.
+    /// Arbitrary changes to a real recording, CSV or JSON Lines: an error
+    /// or a recording, never a panic.
     #[test]
     fn reading_mutated_recordings_never_panics(
         seed in prop::sample::select(SEEDS.to_vec()),
+        as_jsonl in prop::bool::ANY,
         mutations in prop::collection::vec(mutation(), 1..6),
     ) {
         thread_local!(static SCRATCH: Scratch = Scratch::new());
+        let seed = if as_jsonl { common::csv_to_jsonl(seed) } else { seed.to_string() };
         let mut bytes = seed.as_bytes().to_vec();
         for mutation in &mutations {
             apply(&mut bytes, mutation);
@@ -334,6 +347,7 @@ fn samples() -> impl Strategy<Value = Vec<Written>> {
                 Trigger::Interval,
                 Trigger::Manual,
                 Trigger::Stop,
+                Trigger::Exit,
             ]),
             prop::collection::vec(process(), 1..5),
             0u64..(1 << 50),
@@ -345,19 +359,20 @@ fn samples() -> impl Strategy<Value = Vec<Written>> {
 proptest! {
     #![proptest_config(config(128))]
 
-    /// Rows written by memsample's CSV writer, in either format, with or
-    /// without PSS, read back as the same samples.
+    /// Rows written by memsample's writers, CSV or JSON Lines, in either
+    /// layout, with or without PSS, read back as the same samples.
     #[test]
     fn written_recordings_read_back_the_same(
         written in samples(),
         per_process in prop::bool::ANY,
         pss in prop::bool::ANY,
+        format in prop::sample::select(vec![Format::Csv, Format::Jsonl]),
     ) {
         thread_local!(static SCRATCH: Scratch = Scratch::new());
         SCRATCH.with(|scratch| -> Result<(), TestCaseError> {
-            let schema = Schema { per_process, pss };
-            let mut output = CsvOutput::create(&Destination::File(scratch.path.clone()), schema)
-                .expect("creates");
+            let layout = Layout { per_process, pss };
+            let destination = Destination::File(scratch.path.clone());
+            let mut output = sink::open(&destination, format, layout).expect("creates");
             let mut elapsed_us = 0u64;
             let mut expected = Vec::new();
             let mut tree_peak = 0u64;
@@ -370,7 +385,7 @@ proptest! {
                 let wall_clock = SystemTime::UNIX_EPOCH + Duration::from_millis(*wall_ms);
                 let elapsed_s = elapsed_us as f64 / 1e6;
                 output
-                    .write_sample(&Row {
+                    .write(&Row {
                         wall_clock,
                         elapsed_s,
                         trigger: *trigger,
@@ -401,7 +416,7 @@ proptest! {
             let text = std::fs::read_to_string(&scratch.path).unwrap_or_default();
             prop_assert!(recording.is_ok(), "{:?}\n{}", recording.err(), text);
             let Ok(recording) = recording else { return Ok(()) };
-            let format = if per_process { Format::PerProcess } else { Format::Default };
+            prop_assert_eq!(recording.layout(), layout);
             prop_assert_eq!(recording.format(), format);
             let read = recording.samples();
             prop_assert_eq!(read.len(), expected.len(), "{}", text);

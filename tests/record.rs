@@ -24,7 +24,7 @@ fn steady_memory_is_sampled_on_schedule() {
         .expect("runs");
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let (header, rows) = read_csv(&csv);
-    assert_eq!(header.join(","), DEFAULT_HEADER);
+    assert_eq!(header.join(","), layout_header(false, false));
     // 1.5 s at 100 ms: the start row plus about 15 ticks (the machine may
     // be slow to start the fixture or late on a tick).
     assert!((13..=18).contains(&rows.len()), "{} rows", rows.len());
@@ -471,7 +471,7 @@ fn csv_to_stdout() {
         .expect("runs");
     assert_eq!(output.status.code(), Some(0));
     let (header, rows) = parse_csv(&String::from_utf8_lossy(&output.stdout));
-    assert_eq!(header.join(","), DEFAULT_HEADER);
+    assert_eq!(header.join(","), layout_header(false, false));
     assert!(rows.len() >= 4);
     assert!(output.stderr.is_empty());
 }

@@ -8,10 +8,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 mod common;
-use common::{DEFAULT_HEADER, MIB, Run, data, run};
-
-const PER_PROCESS_HEADER: &str =
-    "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes";
+use common::{MIB, Run, data, layout_header, run};
 
 fn memsample(args: &[&str]) -> Run {
     run(None, args)
@@ -53,7 +50,8 @@ fn write_recording(
     name: &str,
     samples: impl IntoIterator<Item = (f64, u64)>,
 ) -> PathBuf {
-    let mut text = format!("{DEFAULT_HEADER}\n");
+    let default_header = layout_header(false, false);
+    let mut text = format!("{default_header}\n");
     let mut peak = 0;
     for (elapsed, rss) in samples {
         peak = peak.max(rss);
@@ -352,7 +350,7 @@ fn pss_column_is_optional_and_may_be_empty() {
     assert_eq!(line(&text, "peak PSS"), "peak PSS      4.0 MiB");
 
     let dir = TempDir::new().expect("temp dir");
-    let header = PER_PROCESS_HEADER.replace("rss_bytes,", "rss_bytes,pss_bytes,");
+    let header = layout_header(true, true);
     let path = write(
         &dir,
         "pp-pss.csv",
@@ -387,6 +385,8 @@ fn single_row_still_reports() {
 
 #[test]
 fn bad_input_is_one_line_naming_file_and_line() {
+    let default_header = layout_header(false, false);
+    let per_process_header = layout_header(true, false);
     let dir = TempDir::new().expect("temp dir");
     let good = row(0.0, 100, 100);
     let cases: Vec<(&str, String, &str)> = vec![
@@ -397,7 +397,7 @@ fn bad_input_is_one_line_naming_file_and_line() {
         ),
         (
             "header-only.csv",
-            format!("{DEFAULT_HEADER}\n"),
+            format!("{default_header}\n"),
             "header-only.csv: no samples",
         ),
         (
@@ -407,28 +407,28 @@ fn bad_input_is_one_line_naming_file_and_line() {
         ),
         (
             "extra-column.csv",
-            format!("{DEFAULT_HEADER},gpu_bytes\n{good},1\n"),
+            format!("{default_header},gpu_bytes\n{good},1\n"),
             "extra-column.csv:1: not a memsample recording: unexpected column \"gpu_bytes\" (column 9)",
         ),
         (
             "missing-column.csv",
-            format!("{}\n", DEFAULT_HEADER.replace(",peak_rss_bytes", "")),
+            format!("{}\n", default_header.replace(",peak_rss_bytes", "")),
             "missing-column.csv:1: not a memsample recording: missing column peak_rss_bytes",
         ),
         (
             "short.csv",
-            format!("{DEFAULT_HEADER}\n{good}\n2026-11-25T10:15:01.000Z,1.000000,interval,1,100\n"),
+            format!("{default_header}\n{good}\n2026-11-25T10:15:01.000Z,1.000000,interval,1,100\n"),
             "short.csv:3: row cut short: 5 fields, the header has 8",
         ),
         (
             "long.csv",
-            format!("{DEFAULT_HEADER}\n{good},9\n"),
+            format!("{default_header}\n{good},9\n"),
             "long.csv:2: row too long: 9 fields, the header has 8",
         ),
         (
             "letters.csv",
             format!(
-                "{DEFAULT_HEADER}\n{good}\n{}\n",
+                "{default_header}\n{good}\n{}\n",
                 row(1.0, 100, 100).replace(",100,", ",12a,")
             ),
             "letters.csv:3: field rss_bytes is not a number: \"12a\"",
@@ -436,7 +436,7 @@ fn bad_input_is_one_line_naming_file_and_line() {
         (
             "nan.csv",
             format!(
-                "{DEFAULT_HEADER}\n{}\n",
+                "{default_header}\n{}\n",
                 row(0.0, 100, 100).replace(",100,", ",NaN,")
             ),
             "nan.csv:2: field rss_bytes is not a number: \"NaN\"",
@@ -444,14 +444,14 @@ fn bad_input_is_one_line_naming_file_and_line() {
         (
             "negative.csv",
             format!(
-                "{DEFAULT_HEADER}\n{good}\n{good}\n2026-11-25T10:15:01.000Z,1.000000,interval,1,-100,200,1.0,100\n"
+                "{default_header}\n{good}\n{good}\n2026-11-25T10:15:01.000Z,1.000000,interval,1,-100,200,1.0,100\n"
             ),
             "negative.csv:4: field rss_bytes is negative: \"-100\"",
         ),
         (
             "fraction.csv",
             format!(
-                "{DEFAULT_HEADER}\n{}\n",
+                "{default_header}\n{}\n",
                 row(0.0, 100, 100).replace(",100,", ",1.5,")
             ),
             "fraction.csv:2: field rss_bytes is not a whole number of bytes: \"1.5\"",
@@ -459,41 +459,41 @@ fn bad_input_is_one_line_naming_file_and_line() {
         (
             "elapsed-nan.csv",
             format!(
-                "{DEFAULT_HEADER}\n{}\n",
+                "{default_header}\n{}\n",
                 row(0.0, 100, 100).replace("0.000000", "nan")
             ),
             "elapsed-nan.csv:2: field elapsed_s is not a number: \"nan\"",
         ),
         (
             "timestamp.csv",
-            format!("{DEFAULT_HEADER}\nyesterday,0.000000,start,1,100,200,0.0,100\n"),
+            format!("{default_header}\nyesterday,0.000000,start,1,100,200,0.0,100\n"),
             "timestamp.csv:2: field timestamp is not an RFC 3339 UTC time: \"yesterday\"",
         ),
         (
             "trigger.csv",
-            format!("{DEFAULT_HEADER}\n{}\n", good.replace("interval", "tick")),
-            "trigger.csv:2: field trigger is not start, interval, manual or stop: \"tick\"",
+            format!("{default_header}\n{}\n", good.replace("interval", "tick")),
+            "trigger.csv:2: field trigger is not start, interval, manual, stop or exit: \"tick\"",
         ),
         (
             "backwards.csv",
-            format!("{DEFAULT_HEADER}\n{}\n{}\n", row(2.0, 1, 1), row(1.0, 1, 1)),
+            format!("{default_header}\n{}\n{}\n", row(2.0, 1, 1), row(1.0, 1, 1)),
             "backwards.csv:3: elapsed_s goes back in time: 1.000000 after 2.000000",
         ),
         (
             // A quoted field may hold a newline: the message must not.
             "newline.csv",
-            format!("{DEFAULT_HEADER}\n{good}\n\"2026\n\",1.0,interval,1,1,1,1.0,1\n"),
+            format!("{default_header}\n{good}\n\"2026\n\",1.0,interval,1,1,1,1.0,1\n"),
             "newline.csv:3: field timestamp is not an RFC 3339 UTC time: \"2026\\n\"",
         ),
         (
             "per-process-short.csv",
-            format!("{PER_PROCESS_HEADER}\n2026-11-25T10:15:00.000Z,0.000000,start,7,1,sh,100\n"),
+            format!("{per_process_header}\n2026-11-25T10:15:00.000Z,0.000000,start,7,1,sh,100\n"),
             "per-process-short.csv:2: row cut short: 7 fields, the header has 10",
         ),
         (
             "pid.csv",
             format!(
-                "{PER_PROCESS_HEADER}\n2026-11-25T10:15:00.000Z,0.000000,start,x,1,sh,1,1,0.0,1\n"
+                "{per_process_header}\n2026-11-25T10:15:00.000Z,0.000000,start,x,1,sh,1,1,0.0,1\n"
             ),
             "pid.csv:2: field pid is not a whole number: \"x\"",
         ),
@@ -513,7 +513,7 @@ fn bad_input_is_one_line_naming_file_and_line() {
     }
 
     let utf8 = dir.path().join("latin1.csv");
-    let mut latin1 = format!("{DEFAULT_HEADER}\n{good}\n").into_bytes();
+    let mut latin1 = format!("{default_header}\n{good}\n").into_bytes();
     latin1.extend_from_slice(b"2026-11-25T10:15:01.000Z,1.000000,int\xe9rval,1,1,1,1.0,1\n");
     std::fs::write(&utf8, latin1).expect("fixture written");
     let run = report(&utf8, &[]);

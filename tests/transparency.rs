@@ -53,7 +53,10 @@ fn run(command: &mut Command) -> Output {
 /// The CSV is a header and complete rows, with nothing else in it.
 fn assert_clean_csv(path: &Path) {
     let text = std::fs::read_to_string(path).expect("the CSV");
-    assert!(text.starts_with(&format!("{DEFAULT_HEADER}\n")), "{text}");
+    assert!(
+        text.starts_with(&format!("{}\n", layout_header(false, false))),
+        "{text}"
+    );
     assert!(!text.contains("memsample"), "stray text in the CSV: {text}");
     let (_, rows) = parse_csv(&text);
     assert!(!rows.is_empty(), "no rows: {text}");
@@ -123,7 +126,7 @@ fn the_command_inherits_closed_descriptors_closed() {
     let output = run(&mut command);
     assert_eq!(output.status.code(), Some(3), "{output:?}");
     let text = std::fs::read_to_string(&csv).expect("the CSV");
-    assert!(text.starts_with(DEFAULT_HEADER), "{text}");
+    assert!(text.starts_with(&layout_header(false, false)), "{text}");
     assert!(!text.contains("memsample"), "{text}");
 }
 
@@ -187,7 +190,7 @@ fn csv_to_dev_stdout_or_stderr_appends_to_the_inherited_log() {
             .strip_prefix("earlier line\n")
             .unwrap_or_else(|| panic!("{output} truncated the log: {text:?}"));
         let (header, rows) = parse_csv(csv);
-        assert_eq!(header.join(","), DEFAULT_HEADER, "{output}");
+        assert_eq!(header.join(","), layout_header(false, false), "{output}");
         assert_eq!(rows.len(), 2, "{output}: {csv}");
     }
 }
@@ -209,7 +212,7 @@ fn plot_problems_show_before_the_command_starts() {
         (
             &["-o", "/dev/null", "--plot"],
             svg.to_str().expect("utf-8"),
-            "memsample: --plot needs the CSV in a file: give -o FILE instead of -o /dev/null\n"
+            "memsample: --plot needs the recording in a file: give -o FILE instead of -o /dev/null\n"
                 .into(),
         ),
         (

@@ -117,6 +117,89 @@ pub fn parse_csv(text: &str) -> (Vec<String>, Vec<Row>) {
     (header, rows)
 }
 
+/// Reads a recording in either format (JSON Lines when its first
+/// non-blank character is `{`) as the header and rows of CSV text: a JSON
+/// number is its text, `null` is empty. Checks that every JSON Lines row
+/// has the same keys.
+pub fn parse_recording(text: &str) -> (Vec<String>, Vec<Row>) {
+    if !text.trim_start().starts_with('{') {
+        return parse_csv(text);
+    }
+    let mut header: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line:?}"));
+        let keys = json_keys(line);
+        match &header {
+            Some(header) => assert_eq!(header, &keys, "{line}"),
+            None => header = Some(keys.clone()),
+        }
+        let row = keys
+            .iter()
+            .map(|key| {
+                let text = match &object[key] {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                (key.clone(), text)
+            })
+            .collect();
+        rows.push(row);
+    }
+    (header.unwrap_or_default(), rows)
+}
+
+/// The keys of one JSON object, in the order of the text (serde_json's map
+/// sorts them).
+pub fn json_keys(line: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(line).into_iter::<serde_json::Value>();
+    if let Some(Ok(serde_json::Value::Object(object))) = stream.next() {
+        // Find each key in the text and sort by position.
+        let mut found: Vec<(usize, String)> = object
+            .keys()
+            .map(|key| {
+                let quoted = serde_json::to_string(key).expect("a key");
+                (
+                    line.find(&format!("{quoted}:")).expect("key in text"),
+                    key.clone(),
+                )
+            })
+            .collect();
+        found.sort();
+        keys = found.into_iter().map(|(_, key)| key).collect();
+    }
+    keys
+}
+
+/// Writes a CSV recording as JSON Lines, as memsample would have: the
+/// header's names as keys, in order; timestamp, trigger and command as
+/// strings; empty fields as null; other fields as numbers, their text kept.
+pub fn csv_to_jsonl(csv: &str) -> String {
+    let (header, rows) = parse_csv(csv);
+    let mut out = String::new();
+    for row in rows {
+        let fields: Vec<String> = header
+            .iter()
+            .map(|key| {
+                let text = &row[key];
+                let value = match key.as_str() {
+                    "timestamp" | "trigger" | "command" => {
+                        serde_json::to_string(text).expect("a string")
+                    }
+                    _ if text.is_empty() => "null".to_string(),
+                    _ => text.clone(),
+                };
+                format!("{}:{value}", serde_json::to_string(key).expect("a key"))
+            })
+            .collect();
+        out.push_str(&format!("{{{}}}\n", fields.join(",")));
+    }
+    out
+}
+
 /// Number of complete lines in a file that is being written.
 pub fn line_count(path: &Path) -> usize {
     std::fs::read_to_string(path)
@@ -143,8 +226,13 @@ pub fn pid_from_start_line(stderr: &str) -> u32 {
     stderr[start..end].parse().expect("pid")
 }
 
-pub const DEFAULT_HEADER: &str =
-    "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes";
+/// The header memsample writes with these options, from its own column
+/// registry (the one list of columns; its unit tests pin the exact text).
+pub fn layout_header(per_process: bool, pss: bool) -> String {
+    memsample::schema::Layout { per_process, pss }
+        .header()
+        .join(",")
+}
 
 /// A memsample started in the background, its stdout and stderr collected
 /// as they come.

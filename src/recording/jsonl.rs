@@ -1,0 +1,196 @@
+//! A JSON Lines recording: the first object's keys tell the layout, every
+//! object must have the same ones; each value is turned into the text CSV
+//! would hold (`null` empty) and checked as a CSV field is.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::BufRead;
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
+use super::build::Builder;
+use super::fields::Fields;
+use crate::reason::reason;
+use crate::schema::{Column, Layout, quoted};
+
+pub(crate) fn read(path: &Path, mut input: impl BufRead) -> Result<Builder> {
+    let mut state: Option<(Vec<String>, Vec<&'static Column>, Builder)> = None;
+    let mut bytes = Vec::new();
+    let mut line = 0u64;
+    loop {
+        bytes.clear();
+        let read = input
+            .read_until(b'\n', &mut bytes)
+            .map_err(|err| anyhow!("cannot read {}: {}", path.display(), reason(&err)))?;
+        if read == 0 {
+            break;
+        }
+        line += 1;
+        let here = |reason: String| anyhow!("{}:{line}: {reason}", path.display());
+        let text = std::str::from_utf8(&bytes).map_err(|_| here("not valid UTF-8".into()))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let Entries(entries) =
+            serde_json::from_str(text).map_err(|err| here(format!("not a JSON object: {err}")))?;
+        let keys: Vec<&str> = entries.iter().map(|(key, _)| key.as_str()).collect();
+        let (first_keys, columns, builder) = match &mut state {
+            Some(state) => state,
+            None => {
+                let layout = Layout::from_header(&keys).ok_or_else(|| {
+                    here(format!(
+                        "not a memsample recording: {}",
+                        Layout::header_problem(&keys)
+                    ))
+                })?;
+                let first = keys.iter().map(|key| key.to_string()).collect();
+                state.insert((first, layout.columns(), Builder::new(layout)))
+            }
+        };
+        if *first_keys != keys {
+            return Err(here(keys_problem(first_keys, &keys)));
+        }
+        let texts = texts(columns, &entries).map_err(here)?;
+        let texts: Vec<&str> = texts.iter().map(|text| text.as_ref()).collect();
+        builder.push(&Fields {
+            path,
+            line,
+            columns,
+            texts: &texts,
+        })?;
+    }
+    state
+        .map(|(_, _, builder)| builder)
+        .ok_or_else(|| anyhow!("{}: empty file, no rows", path.display()))
+}
+
+/// How a row's keys differ from the first row's.
+fn keys_problem(first: &[String], keys: &[&str]) -> String {
+    let differs = first
+        .iter()
+        .zip(keys)
+        .position(|(expected, key)| expected != key)
+        .unwrap_or(first.len().min(keys.len()));
+    match (keys.get(differs), first.get(differs)) {
+        (Some(key), Some(expected)) => format!(
+            "field {} (field {}) where the first row has {expected}",
+            quoted(key),
+            differs + 1
+        ),
+        (Some(key), None) => format!("field {} not in the first row", quoted(key)),
+        (None, Some(expected)) => format!("field {expected} missing"),
+        (None, None) => "fields differ from the first row's".into(),
+    }
+}
+
+/// The values as CSV would hold them: numbers for numeric columns, strings
+/// for text ones, `null` as an empty field.
+fn texts<'a>(
+    columns: &[&'static Column],
+    entries: &'a [(String, Value)],
+) -> Result<Vec<Cow<'a, str>>, String> {
+    columns
+        .iter()
+        .zip(entries)
+        .map(|(column, (_, value))| match value {
+            Value::Null => Ok(Cow::Borrowed("")),
+            Value::String(text) if column.kind.is_text() => Ok(Cow::Borrowed(text.as_str())),
+            Value::Number(number) if !column.kind.is_text() => Ok(Cow::Owned(number.to_string())),
+            other => {
+                let expected = if column.kind.is_text() {
+                    "a string"
+                } else {
+                    "a number"
+                };
+                Err(format!(
+                    "field {} is not {expected}: {}",
+                    column.name,
+                    quoted(&other.to_string())
+                ))
+            }
+        })
+        .collect()
+}
+
+/// A JSON object's entries in the order of the line (a map would sort
+/// them, and the order is part of the format).
+struct Entries(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Entries, D::Error> {
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+struct EntriesVisitor;
+
+impl<'de> Visitor<'de> for EntriesVisitor {
+    type Value = Entries;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry::<String, Value>()? {
+            entries.push(entry);
+        }
+        Ok(Entries(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_text(text: &str) -> Result<Builder> {
+        read(Path::new("m.jsonl"), text.as_bytes())
+    }
+
+    const ROW: &str = "{\"timestamp\":\"2026-11-25T10:15:00.000Z\",\"elapsed_s\":0.000000,\
+        \"trigger\":\"start\",\"procs\":1,\"rss_bytes\":100,\"vsz_bytes\":200,\
+        \"cpu_percent\":0.0,\"peak_rss_bytes\":150}";
+
+    #[test]
+    fn rows_read_as_samples() {
+        let builder =
+            read_text(&format!("{ROW}\n\n{}\n", ROW.replace("start", "exit"))).expect("reads");
+        assert_eq!(builder.samples.len(), 2);
+        assert_eq!(builder.samples[1].rss_bytes, 100);
+        assert_eq!(builder.samples[1].peak_rss_bytes, 150);
+        assert_eq!(builder.layout, Layout::default());
+    }
+
+    #[test]
+    fn bad_rows_name_file_and_line() {
+        let error = |text: &str| read_text(text).err().expect("refused").to_string();
+        assert_eq!(
+            error(&format!("{ROW}\n{}\n", ROW.replace("100", "\"100\""))),
+            "m.jsonl:2: field rss_bytes is not a number: \"\\\"100\\\"\""
+        );
+        assert_eq!(
+            error(&format!("{ROW}\n{}\n", ROW.replace("\"procs\":1,", ""))),
+            "m.jsonl:2: field \"rss_bytes\" (field 4) where the first row has procs"
+        );
+        assert!(
+            error(&format!("{ROW}\n{{\"timest\n")).starts_with("m.jsonl:2: not a JSON object: ")
+        );
+        assert_eq!(
+            error(&ROW.replace("\"procs\"", "\"gpus\"")),
+            "m.jsonl:1: not a memsample recording: unexpected column \"gpus\" (column 4), expected procs"
+        );
+        assert_eq!(
+            error(&ROW.replace("100", "-1")),
+            "m.jsonl:1: field rss_bytes is negative: \"-1\""
+        );
+        assert_eq!(
+            error(&format!("{ROW}\n{}\n", ROW.replace("}", ",\"x\":1}"))),
+            "m.jsonl:2: field \"x\" not in the first row"
+        );
+        assert_eq!(error("\n"), "m.jsonl: empty file, no rows");
+    }
+}

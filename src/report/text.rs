@@ -1,0 +1,247 @@
+//! `report` as text for people: the figures, one per line, with a
+//! sparkline of RSS over time.
+
+use std::fmt::Write as _;
+
+use super::Report;
+use crate::recording::{Recording, Sample, printable};
+use crate::units::{format_bytes, format_seconds};
+
+/// From this R² on, a slope is called steady.
+const STEADY_R2: f64 = 0.8;
+
+/// The longest sparkline, in characters: it fits an 80-column terminal
+/// after its label and range.
+const SPARKLINE_WIDTH: usize = 60;
+
+pub(crate) fn render(report: &Report, recording: &Recording) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_figures(report, &mut out).and_then(|()| write_shape(report, recording, &mut out));
+    out
+}
+
+fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
+    let plural = if report.samples == 1 { "" } else { "s" };
+    write!(out, "{}: {} sample{plural}", report.file, report.samples)?;
+    if let Some(interval) = report.interval_s {
+        write!(
+            out,
+            " over {}, every {}",
+            format_seconds(report.duration_s),
+            format_seconds(interval)
+        )?;
+    }
+    writeln!(out, " ({} format)", report.format)?;
+    writeln!(
+        out,
+        "peak RSS      {} at {} ({})",
+        format_bytes(report.peak_rss_bytes),
+        format_seconds(report.peak_elapsed_s),
+        report.peak_timestamp
+    )?;
+    if report.peak_between_samples {
+        writeln!(
+            out,
+            "kernel peak   {}, above every sample: a spike fell between two samples",
+            format_bytes(report.kernel_peak_rss_bytes)
+        )?;
+    } else {
+        writeln!(
+            out,
+            "kernel peak   {}, not above the sampled peak",
+            format_bytes(report.kernel_peak_rss_bytes)
+        )?;
+    }
+    writeln!(out, "mean          {}", format_bytes(report.mean_rss_bytes))?;
+    writeln!(
+        out,
+        "median        {}",
+        format_bytes(report.median_rss_bytes)
+    )?;
+    writeln!(out, "p95           {}", format_bytes(report.p95_rss_bytes))?;
+    writeln!(
+        out,
+        "first, last   {}, {}",
+        format_bytes(report.first_rss_bytes),
+        format_bytes(report.last_rss_bytes)
+    )?;
+    if let Some(pss) = report.peak_pss_bytes {
+        writeln!(out, "peak PSS      {}", format_bytes(pss))?;
+    }
+    writeln!(out, "most procs    {}", report.max_procs)?;
+    writeln!(
+        out,
+        "growth        {}",
+        growth_sentence(report.growth_mib_per_hour, report.growth_r2)
+    )?;
+    Ok(())
+}
+
+/// The sparkline, and the top processes of a per-process recording.
+fn write_shape(report: &Report, recording: &Recording, out: &mut String) -> std::fmt::Result {
+    let (line, low, high) = sparkline(recording.samples(), SPARKLINE_WIDTH);
+    writeln!(
+        out,
+        "RSS           {line}  {} to {}",
+        format_bytes(low),
+        format_bytes(high)
+    )?;
+    if let Some(top) = &report.top_processes {
+        writeln!(out, "top processes by peak RSS")?;
+        for process in top {
+            writeln!(
+                out,
+                "  {:>10}  {} ({})",
+                format_bytes(process.peak_rss_bytes),
+                printable(&process.command),
+                process.pid
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The growth rate as a plain sentence.
+fn growth_sentence(mib_per_hour: Option<f64>, r2: Option<f64>) -> String {
+    match (mib_per_hour, r2) {
+        (None, _) => {
+            "not enough samples for a growth rate (3 needed after the first 20% of the run)".into()
+        }
+        (Some(_), None) => "no steady growth (RSS flat)".into(),
+        (Some(slope), Some(r2)) if r2 >= STEADY_R2 && slope > 0.0 => {
+            format!("RSS grew {} MiB/hour, steadily (R² {r2:.2})", rate(slope))
+        }
+        (Some(slope), Some(r2)) if r2 >= STEADY_R2 && slope < 0.0 => {
+            format!(
+                "RSS shrank {} MiB/hour, steadily (R² {r2:.2})",
+                rate(-slope)
+            )
+        }
+        (Some(_), Some(r2)) => format!("no steady growth (R² {r2:.2})"),
+    }
+}
+
+/// A rate with about three significant digits, so that a slow leak does
+/// not print as 0.0.
+fn rate(value: f64) -> String {
+    if value >= 10.0 {
+        format!("{value:.1}")
+    } else if value >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+/// RSS over time in at most `width` characters: time is cut into equal
+/// buckets, each showing its highest sample (so a spike is never averaged
+/// away); a bucket without samples repeats the one before. Scaled from the
+/// lowest bucket to the highest, which are returned with the line.
+fn sparkline(samples: &[Sample], width: usize) -> (String, u64, u64) {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return (String::new(), 0, 0);
+    };
+    let span = last.elapsed_s - first.elapsed_s;
+    let width = if span > 0.0 {
+        width.min(samples.len()).max(1)
+    } else {
+        1
+    };
+    let mut buckets: Vec<Option<u64>> = vec![None; width];
+    for sample in samples {
+        let position = if span > 0.0 {
+            ((sample.elapsed_s - first.elapsed_s) / span * width as f64) as usize
+        } else {
+            0
+        };
+        let bucket = &mut buckets[position.min(width - 1)];
+        *bucket = Some(bucket.map_or(sample.rss_bytes, |high| high.max(sample.rss_bytes)));
+    }
+    let mut previous = first.rss_bytes;
+    let values: Vec<u64> = buckets
+        .into_iter()
+        .map(|bucket| {
+            previous = bucket.unwrap_or(previous);
+            previous
+        })
+        .collect();
+    let low = values.iter().copied().min().unwrap_or(0);
+    let high = values.iter().copied().max().unwrap_or(0);
+    let line = values
+        .into_iter()
+        .map(|value| {
+            if high == low {
+                BARS[0]
+            } else {
+                let level = (value - low) as f64 / (high - low) as f64 * (BARS.len() - 1) as f64;
+                BARS[(level.round() as usize).min(BARS.len() - 1)]
+            }
+        })
+        .collect();
+    (line, low, high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn sample(elapsed_s: f64, rss_bytes: u64) -> Sample {
+        Sample {
+            timestamp: UNIX_EPOCH + Duration::from_secs_f64(elapsed_s),
+            elapsed_s,
+            procs: 1,
+            rss_bytes,
+            pss_bytes: None,
+            peak_rss_bytes: rss_bytes,
+        }
+    }
+
+    #[test]
+    fn sentences() {
+        assert_eq!(
+            growth_sentence(Some(12.34), Some(0.97)),
+            "RSS grew 12.3 MiB/hour, steadily (R² 0.97)"
+        );
+        assert_eq!(
+            growth_sentence(Some(-4.0), Some(0.9)),
+            "RSS shrank 4.00 MiB/hour, steadily (R² 0.90)"
+        );
+        assert_eq!(
+            growth_sentence(Some(5.0), Some(0.12)),
+            "no steady growth (R² 0.12)"
+        );
+        assert_eq!(
+            growth_sentence(Some(0.0), None),
+            "no steady growth (RSS flat)"
+        );
+        assert!(growth_sentence(None, None).starts_with("not enough samples"));
+    }
+
+    #[test]
+    fn sparkline_keeps_spikes_and_width() {
+        let mut samples: Vec<Sample> = (0..1000).map(|t| sample(t as f64, 100)).collect();
+        samples[500].rss_bytes = 1000;
+        let (line, low, high) = sparkline(&samples, 60);
+        assert_eq!(line.chars().count(), 60);
+        assert_eq!(line.chars().filter(|&c| c == '█').count(), 1, "{line}");
+        assert_eq!((low, high), (100, 1000));
+        assert_eq!(sparkline(&samples[..1], 60), ("▁".into(), 100, 100));
+        let rising: Vec<Sample> = (0..8).map(|t| sample(t as f64, t as u64)).collect();
+        assert_eq!(sparkline(&rising, 60).0, "▁▂▃▄▅▆▇█");
+    }
+
+    #[test]
+    fn sparkline_fills_gaps_with_the_previous_value() {
+        // Buckets of 2.5 s: [0, 0.5], nothing, nothing, [9, 10].
+        let gap = [
+            sample(0.0, 10),
+            sample(0.5, 20),
+            sample(9.0, 10),
+            sample(10.0, 0),
+        ];
+        assert_eq!(sparkline(&gap, 4), ("███▁".into(), 10, 20));
+    }
+}

@@ -1,0 +1,521 @@
+//! The columns of a recording, each named once, here: the writers (CSV and
+//! JSON Lines), the reader, `report`, `plot`, the error messages and the
+//! tests all take them from this registry. `docs/format.md` states the
+//! schema for users.
+//!
+//! Adding a column is one entry in [`COLUMNS`] (its name, kind, the rows it
+//! belongs to, the option that turns it on) plus the probe code that fills
+//! the figure its `value` function reads.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use crate::probe::{ProcessSample, Sample};
+use crate::stats;
+
+/// How a column's values are written and checked when read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Wall clock, RFC 3339 UTC with milliseconds (a string in JSON Lines).
+    Timestamp,
+    /// Seconds, written with 6 decimals.
+    Seconds,
+    /// A [`Trigger`] name.
+    Trigger,
+    /// A whole number of things.
+    Count,
+    /// A process id.
+    Pid,
+    /// A whole number of bytes.
+    Bytes,
+    /// A percentage, written with 1 decimal.
+    Percent,
+    /// Free text (a command name).
+    Text,
+}
+
+impl Kind {
+    /// Whether JSON Lines holds this kind as a string (else as a number).
+    pub fn is_text(self) -> bool {
+        matches!(self, Kind::Timestamp | Kind::Trigger | Kind::Text)
+    }
+}
+
+/// Which rows a column belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Both layouts.
+    All,
+    /// Only the default layout (one row per sample, summed over the tree).
+    Tree,
+    /// Only `--per-process` rows.
+    Process,
+}
+
+/// An option that adds columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opt {
+    /// `--pss`.
+    Pss,
+}
+
+/// One column of the registry.
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub rows: Rows,
+    /// The option that adds it; `None` for the columns always present.
+    pub option: Option<Opt>,
+    /// Its value in one row: a process's row with `Some(process)`, the
+    /// tree's row otherwise.
+    pub(crate) value: for<'a> fn(&'a Row<'a>, Option<&'a ProcessSample>) -> Value<'a>,
+}
+
+impl fmt::Debug for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl PartialEq for Column {
+    fn eq(&self, other: &Column) -> bool {
+        self.name == other.name
+    }
+}
+
+/// One value, before a format writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Time(SystemTime),
+    Text(&'a str),
+    Int(u64),
+    /// A float with this many decimals.
+    Fixed(f64, usize),
+    /// An empty field: a figure that could not be read.
+    Empty,
+}
+
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Time(time) => write!(f, "{}", humantime::format_rfc3339_millis(*time)),
+            Value::Text(text) => f.write_str(text),
+            Value::Int(value) => write!(f, "{value}"),
+            Value::Fixed(value, decimals) => write!(f, "{value:.decimals$}"),
+            Value::Empty => Ok(()),
+        }
+    }
+}
+
+/// What one sample's row(s) hold beyond the probe's figures.
+pub struct Row<'a> {
+    pub wall_clock: SystemTime,
+    pub elapsed_s: f64,
+    pub trigger: Trigger,
+    pub sample: &'a Sample,
+    /// The tree's peak so far (see [`stats::raise_peak`]).
+    pub peak_rss_bytes: u64,
+}
+
+fn bytes<'a>(value: Option<u64>) -> Value<'a> {
+    value.map_or(Value::Empty, Value::Int)
+}
+
+pub const TIMESTAMP: Column = Column {
+    name: "timestamp",
+    kind: Kind::Timestamp,
+    rows: Rows::All,
+    option: None,
+    value: |row, _| Value::Time(row.wall_clock),
+};
+pub const ELAPSED_S: Column = Column {
+    name: "elapsed_s",
+    kind: Kind::Seconds,
+    rows: Rows::All,
+    option: None,
+    value: |row, _| Value::Fixed(row.elapsed_s, 6),
+};
+pub const TRIGGER: Column = Column {
+    name: "trigger",
+    kind: Kind::Trigger,
+    rows: Rows::All,
+    option: None,
+    value: |row, _| Value::Text(row.trigger.as_str()),
+};
+pub const PROCS: Column = Column {
+    name: "procs",
+    kind: Kind::Count,
+    rows: Rows::Tree,
+    option: None,
+    value: |row, _| Value::Int(row.sample.procs() as u64),
+};
+pub const PID: Column = Column {
+    name: "pid",
+    kind: Kind::Pid,
+    rows: Rows::Process,
+    option: None,
+    value: |_, process| process.map_or(Value::Empty, |p| Value::Int(p.pid.into())),
+};
+pub const PPID: Column = Column {
+    name: "ppid",
+    kind: Kind::Pid,
+    rows: Rows::Process,
+    option: None,
+    value: |_, process| process.map_or(Value::Empty, |p| Value::Int(p.ppid.into())),
+};
+pub const COMMAND: Column = Column {
+    name: "command",
+    kind: Kind::Text,
+    rows: Rows::Process,
+    option: None,
+    value: |_, process| process.map_or(Value::Empty, |p| Value::Text(&p.command)),
+};
+pub const RSS_BYTES: Column = Column {
+    name: "rss_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: None,
+    value: |row, process| {
+        Value::Int(process.map_or_else(|| row.sample.rss_bytes(), |p| p.rss_bytes))
+    },
+};
+pub const PSS_BYTES: Column = Column {
+    name: "pss_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Pss),
+    value: |row, process| bytes(process.map_or_else(|| row.sample.pss_bytes(), |p| p.pss_bytes)),
+};
+pub const VSZ_BYTES: Column = Column {
+    name: "vsz_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: None,
+    value: |row, process| {
+        Value::Int(process.map_or_else(|| row.sample.vsz_bytes(), |p| p.vsz_bytes))
+    },
+};
+pub const CPU_PERCENT: Column = Column {
+    name: "cpu_percent",
+    kind: Kind::Percent,
+    rows: Rows::All,
+    option: None,
+    value: |row, process| {
+        let cpu = process.map_or_else(|| row.sample.cpu_percent(), |p| p.cpu_percent);
+        Value::Fixed(cpu, 1)
+    },
+};
+pub const PEAK_RSS_BYTES: Column = Column {
+    name: "peak_rss_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: None,
+    value: |row, process| {
+        Value::Int(process.map_or(row.peak_rss_bytes, |p| {
+            stats::raise_peak(0, p.rss_bytes, p.hwm_bytes)
+        }))
+    },
+};
+
+/// Every column, in the order of the header.
+pub const COLUMNS: [&Column; 12] = [
+    &TIMESTAMP,
+    &ELAPSED_S,
+    &TRIGGER,
+    &PROCS,
+    &PID,
+    &PPID,
+    &COMMAND,
+    &RSS_BYTES,
+    &PSS_BYTES,
+    &VSZ_BYTES,
+    &CPU_PERCENT,
+    &PEAK_RSS_BYTES,
+];
+
+/// Which columns a recording has: its layout and its options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Layout {
+    /// One row per process per sample, instead of one per sample.
+    pub per_process: bool,
+    pub pss: bool,
+}
+
+impl Layout {
+    /// The layout's name in `report`: `default` or `per-process`.
+    pub fn name(self) -> &'static str {
+        if self.per_process {
+            "per-process"
+        } else {
+            "default"
+        }
+    }
+
+    fn fits(self, column: &Column) -> bool {
+        self.fits_rows(column) && column.option.is_none_or(|option| self.has(option))
+    }
+
+    fn fits_rows(self, column: &Column) -> bool {
+        match column.rows {
+            Rows::All => true,
+            Rows::Tree => !self.per_process,
+            Rows::Process => self.per_process,
+        }
+    }
+
+    pub fn has(self, option: Opt) -> bool {
+        match option {
+            Opt::Pss => self.pss,
+        }
+    }
+
+    fn enable(&mut self, option: Opt) {
+        match option {
+            Opt::Pss => self.pss = true,
+        }
+    }
+
+    /// This layout's columns, in order.
+    pub fn columns(self) -> Vec<&'static Column> {
+        COLUMNS.into_iter().filter(|c| self.fits(c)).collect()
+    }
+
+    /// The column names, in order: the CSV header, the JSON Lines keys.
+    pub fn header(self) -> Vec<&'static str> {
+        self.columns().into_iter().map(|c| c.name).collect()
+    }
+
+    /// Recognizes one of memsample's headers exactly: an unknown column
+    /// means a file from something else, or from a newer memsample whose
+    /// figures this one cannot vouch for.
+    pub fn from_header(names: &[&str]) -> Option<Layout> {
+        [false, true].into_iter().find_map(|per_process| {
+            let mut layout = Layout {
+                per_process,
+                ..Layout::default()
+            };
+            let shape = layout;
+            let mut names = names.iter().peekable();
+            for column in COLUMNS.into_iter().filter(|c| shape.fits_rows(c)) {
+                match (names.peek(), column.option) {
+                    (Some(name), option) if **name == column.name => {
+                        names.next();
+                        if let Some(option) = option {
+                            layout.enable(option);
+                        }
+                    }
+                    (_, Some(_)) => {}
+                    (_, None) => return None,
+                }
+            }
+            names.next().is_none().then_some(layout)
+        })
+    }
+
+    /// What is wrong with a header that is not one of memsample's: the
+    /// first column that differs from the closest layout, or the whole
+    /// header when it is not memsample's at all.
+    pub fn header_problem(names: &[&str]) -> String {
+        if names.first() != Some(&TIMESTAMP.name) {
+            return format!("unexpected header {}", quoted(&names.join(",")));
+        }
+        let mut layout = Layout {
+            per_process: names.contains(&PID.name),
+            ..Layout::default()
+        };
+        for column in COLUMNS {
+            if let Some(option) = column.option
+                && names.contains(&column.name)
+            {
+                layout.enable(option);
+            }
+        }
+        let expected = layout.header();
+        let differs = names
+            .iter()
+            .zip(&expected)
+            .position(|(name, column)| name != column)
+            .unwrap_or(names.len().min(expected.len()));
+        match (names.get(differs), expected.get(differs)) {
+            (Some(name), Some(column)) => format!(
+                "unexpected column {} (column {}), expected {column}",
+                quoted(name),
+                differs + 1
+            ),
+            (Some(name), None) => format!(
+                "unexpected column {} (column {}) after {}",
+                quoted(name),
+                differs + 1,
+                expected.last().copied().unwrap_or_default()
+            ),
+            (None, Some(column)) => format!("missing column {column}"),
+            (None, None) => format!("unexpected header {}", quoted(&names.join(","))),
+        }
+    }
+}
+
+/// A field as it appears in an error: quoted, escaped (a field may hold a
+/// newline, the message must stay on one line) and cut when long.
+pub(crate) fn quoted(text: &str) -> String {
+    const LONGEST: usize = 60;
+    if text.chars().count() > LONGEST {
+        let cut: String = text.chars().take(LONGEST).collect();
+        format!("{cut:?}…")
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// Why a row was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Start,
+    Interval,
+    /// `SIGUSR1`.
+    Manual,
+    /// memsample stopped while the target lives.
+    Stop,
+    /// The target has just ended.
+    Exit,
+}
+
+impl Trigger {
+    pub const ALL: [Trigger; 5] = [
+        Trigger::Start,
+        Trigger::Interval,
+        Trigger::Manual,
+        Trigger::Stop,
+        Trigger::Exit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Start => "start",
+            Trigger::Interval => "interval",
+            Trigger::Manual => "manual",
+            Trigger::Stop => "stop",
+            Trigger::Exit => "exit",
+        }
+    }
+
+    /// `start, interval, manual, stop or exit`, for error messages.
+    pub fn choices() -> String {
+        let names: Vec<&str> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
+        match names.split_last() {
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text is not a trigger's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("is not {}", Trigger::choices())]
+pub struct UnknownTrigger;
+
+impl FromStr for Trigger {
+    type Err = UnknownTrigger;
+
+    fn from_str(text: &str) -> Result<Trigger, UnknownTrigger> {
+        Trigger::ALL
+            .into_iter()
+            .find(|trigger| trigger.as_str() == text)
+            .ok_or(UnknownTrigger)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_layouts() -> Vec<Layout> {
+        let mut layouts = Vec::new();
+        for per_process in [false, true] {
+            for pss in [false, true] {
+                layouts.push(Layout { per_process, pss });
+            }
+        }
+        layouts
+    }
+
+    #[test]
+    fn headers_for_every_option() {
+        let header = |per_process, pss| Layout { per_process, pss }.header().join(",");
+        assert_eq!(
+            header(false, false),
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+        );
+        assert_eq!(
+            header(false, true),
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+        );
+        assert_eq!(
+            header(true, false),
+            "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+        );
+        assert_eq!(
+            header(true, true),
+            "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+        );
+    }
+
+    #[test]
+    fn every_header_is_recognized_as_its_layout() {
+        for layout in all_layouts() {
+            assert_eq!(Layout::from_header(&layout.header()), Some(layout));
+        }
+        assert_eq!(Layout::from_header(&["timestamp", "x"]), None);
+        let mut extra = Layout::default().header();
+        extra.push("gpu_bytes");
+        assert_eq!(Layout::from_header(&extra), None);
+        let mut moved = Layout::default().header();
+        moved.swap(4, 5);
+        assert_eq!(Layout::from_header(&moved), None);
+    }
+
+    #[test]
+    fn header_problems_name_the_column() {
+        let mut header = Layout::default().header();
+        header.pop();
+        assert_eq!(
+            Layout::header_problem(&header),
+            "missing column peak_rss_bytes"
+        );
+        assert_eq!(
+            Layout::header_problem(&["name", "size"]),
+            "unexpected header \"name,size\""
+        );
+        let mut swapped = Layout::default().header();
+        swapped.swap(4, 5);
+        assert_eq!(
+            Layout::header_problem(&swapped),
+            "unexpected column \"vsz_bytes\" (column 5), expected rss_bytes"
+        );
+    }
+
+    #[test]
+    fn column_names_are_unique() {
+        for (index, column) in COLUMNS.iter().enumerate() {
+            assert!(!COLUMNS[..index].contains(column), "{column:?} twice");
+        }
+    }
+
+    #[test]
+    fn triggers_parse_from_their_names() {
+        for trigger in Trigger::ALL {
+            assert_eq!(trigger.to_string().parse(), Ok(trigger));
+        }
+        assert_eq!("tick".parse::<Trigger>(), Err(UnknownTrigger));
+        assert_eq!(
+            UnknownTrigger.to_string(),
+            "is not start, interval, manual, stop or exit"
+        );
+    }
+}

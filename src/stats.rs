@@ -1,0 +1,226 @@
+//! The one statistics engine: the peak rule, the running figures and the
+//! distribution of RSS, and the growth rate. The end-of-recording summary
+//! and `report` both compute with it, so they cannot disagree.
+
+/// The part of the run left out of the growth rate, so that start-up
+/// (loading, warming caches) does not pass for a leak.
+pub(crate) const GROWTH_SKIP: f64 = 0.2;
+
+/// The peak rule (README, "The CSV": `peak_rss_bytes`): the highest memory
+/// known so far is the largest of the peak before, the RSS sampled now and
+/// the kernel's high-water mark, when one was read. It never decreases.
+pub(crate) fn raise_peak(so_far: u64, rss_bytes: u64, hwm_bytes: Option<u64>) -> u64 {
+    so_far.max(rss_bytes).max(hwm_bytes.unwrap_or(0))
+}
+
+/// Running figures of RSS, one value per sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Running {
+    pub count: u64,
+    total: u128,
+    pub first: u64,
+    pub last: u64,
+    /// The highest value, and the index of the first sample at it: a
+    /// plateau is reached when it starts.
+    pub peak: u64,
+    pub peak_index: u64,
+}
+
+impl Running {
+    /// Adds one value; true when it is the first at a new peak.
+    pub fn push(&mut self, value: u64) -> bool {
+        let new_peak = self.count == 0 || value > self.peak;
+        if self.count == 0 {
+            self.first = value;
+        }
+        if new_peak {
+            self.peak = value;
+            self.peak_index = self.count;
+        }
+        self.count += 1;
+        self.total += u128::from(value);
+        self.last = value;
+        new_peak
+    }
+
+    /// The mean, rounded to the nearest byte (halves up), computed on
+    /// integers so that no byte is lost however long the recording.
+    pub fn mean(&self) -> u64 {
+        match u128::from(self.count) {
+            0 => 0,
+            count => u64::try_from((self.total + count / 2) / count).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// The value at percentile `p` (0 to 100) of sorted values, interpolated
+/// linearly between the two nearest ranks (as numpy and spreadsheets do).
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let rank = (p / 100.0).clamp(0.0, 1.0) * last as f64;
+    let below = rank.floor() as usize;
+    let above = rank.ceil() as usize;
+    let (low, high) = (*sorted.get(below)?, *sorted.get(above)?);
+    Some(low + (high - low) * (rank - below as f64))
+}
+
+/// A percentile of sorted byte counts, rounded to the nearest byte.
+pub(crate) fn percentile_u64(sorted: &[u64], p: f64) -> u64 {
+    let values: Vec<f64> = sorted.iter().map(|&value| value as f64).collect();
+    percentile(&values, p).map_or(0, |value| value.round() as u64)
+}
+
+pub(crate) fn median(sorted: &[f64]) -> Option<f64> {
+    percentile(sorted, 50.0)
+}
+
+/// A least-squares line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Fit {
+    /// Units of y per unit of x.
+    pub slope: f64,
+    /// Coefficient of determination; `None` when y does not vary at all.
+    pub r2: Option<f64>,
+}
+
+/// Fits y = a + b·x; `None` with fewer than 3 points or a single x.
+pub(crate) fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
+    if points.len() < 3 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    // Centred sums: bytes are large (1e9) and x·y sums would lose digits.
+    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
+    for &(x, y) in points {
+        let (dx, dy) = (x - mean_x, y - mean_y);
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    if sxx <= 0.0 {
+        return None;
+    }
+    let r2 = (syy > 0.0).then(|| (sxy * sxy / (sxx * syy)).clamp(0.0, 1.0));
+    Some(Fit {
+        slope: sxy / sxx,
+        r2,
+    })
+}
+
+/// The growth of a value in units per second, from (elapsed_s, value)
+/// points in time order, over the points after the first [`GROWTH_SKIP`]
+/// of the duration.
+pub(crate) fn growth(points: &[(f64, u64)]) -> Option<Fit> {
+    let first = points.first()?.0;
+    let last = points.last()?.0;
+    let start = first + (last - first) * GROWTH_SKIP;
+    let kept: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|point| point.0 >= start)
+        .map(|&(elapsed, value)| (elapsed, value as f64))
+        .collect();
+    least_squares(&kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_rule_takes_the_largest_and_never_decreases() {
+        assert_eq!(raise_peak(0, 10, None), 10);
+        assert_eq!(raise_peak(0, 10, Some(25)), 25);
+        assert_eq!(raise_peak(30, 10, Some(25)), 30);
+    }
+
+    #[test]
+    fn running_figures() {
+        let mut running = Running::default();
+        assert_eq!(running.mean(), 0);
+        assert!(running.push(5));
+        assert!(running.push(9));
+        assert!(!running.push(9), "a plateau keeps its first sample");
+        assert!(!running.push(2));
+        assert_eq!((running.first, running.last), (5, 2));
+        assert_eq!((running.peak, running.peak_index), (9, 1));
+        // 25 / 4 = 6.25 -> 6; below, 13 / 2 = 6.5 -> 7: halves round up.
+        assert_eq!(running.mean(), 6);
+        let mut half = Running::default();
+        for value in [6, 7] {
+            half.push(value);
+        }
+        assert_eq!(half.mean(), 7);
+        let mut huge = Running::default();
+        for _ in 0..3 {
+            huge.push(u64::MAX);
+        }
+        assert_eq!(huge.mean(), u64::MAX, "no overflow, no precision lost");
+    }
+
+    #[test]
+    fn percentiles_interpolate() {
+        let values = [10.0, 20.0, 30.0, 40.0, 50.0];
+        assert_eq!(percentile(&values, 0.0), Some(10.0));
+        assert_eq!(percentile(&values, 50.0), Some(30.0));
+        assert_eq!(percentile(&values, 100.0), Some(50.0));
+        assert_eq!(percentile(&values, 95.0), Some(48.0));
+        assert_eq!(median(&[1.0, 2.0, 3.0, 4.0]), Some(2.5));
+        assert_eq!(median(&[7.0]), Some(7.0));
+        assert_eq!(median(&[]), None);
+        assert_eq!(percentile_u64(&[1, 2], 50.0), 2, "1.5 rounds up");
+    }
+
+    #[test]
+    fn least_squares_exact_line() {
+        let points: Vec<(f64, f64)> = (0..10).map(|x| (x as f64, 3.0 + 2.0 * x as f64)).collect();
+        let fit = least_squares(&points).expect("a fit");
+        assert!((fit.slope - 2.0).abs() < 1e-12);
+        assert!((fit.r2.expect("r2") - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn least_squares_large_values_keep_precision() {
+        // 4 GiB baseline, 1 byte per second: naive sums of x·y would lose it.
+        let points: Vec<(f64, f64)> = (0..1000)
+            .map(|x| (1e6 + x as f64, 4e9 + x as f64))
+            .collect();
+        let fit = least_squares(&points).expect("a fit");
+        assert!((fit.slope - 1.0).abs() < 1e-9, "{fit:?}");
+    }
+
+    #[test]
+    fn least_squares_degenerate() {
+        assert_eq!(least_squares(&[(0.0, 1.0), (1.0, 2.0)]), None);
+        assert_eq!(least_squares(&[(5.0, 1.0), (5.0, 2.0), (5.0, 3.0)]), None);
+        let flat = least_squares(&[(0.0, 7.0), (1.0, 7.0), (2.0, 7.0)]).expect("a fit");
+        assert_eq!(
+            flat,
+            Fit {
+                slope: 0.0,
+                r2: None
+            }
+        );
+    }
+
+    #[test]
+    fn least_squares_noise_has_low_r2() {
+        let points: Vec<(f64, f64)> = (0..100)
+            .map(|x| (x as f64, if x % 2 == 0 { 100.0 } else { 200.0 }))
+            .collect();
+        let fit = least_squares(&points).expect("a fit");
+        assert!(fit.r2.expect("r2") < 0.01, "{fit:?}");
+    }
+
+    #[test]
+    fn growth_skips_start_up() {
+        // A jump during the first 20 %, flat afterwards: no growth.
+        let points: Vec<(f64, u64)> = (0..100u64)
+            .map(|t| (t as f64, if t < 10 { t * 1000 } else { 1 << 30 }))
+            .collect();
+        let fit = growth(&points).expect("a fit");
+        assert_eq!(fit.slope, 0.0);
+        assert_eq!(growth(&points[..1]), None);
+    }
+}
