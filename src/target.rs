@@ -144,7 +144,10 @@ impl Spawned {
     /// without `#!` with `/bin/sh`, as `env` does) in a process group of its
     /// own, given the terminal when memsample holds it. Returns once the
     /// program has been exec'd.
-    pub(crate) fn start(command: &[OsString], inherited: Inherited) -> Result<Spawned, RecordError> {
+    pub(crate) fn start(
+        command: &[OsString],
+        inherited: Inherited,
+    ) -> Result<Spawned, RecordError> {
         let Some((program, args)) = command.split_first() else {
             return Err(RecordError::Usage(
                 "no command given after --: name a program to run, or use --pid PID".into(),
@@ -246,7 +249,9 @@ impl Job {
     /// Sends `signal` to the command's whole group, as it would have got it
     /// from a group kill or a terminal when run alone.
     pub(crate) fn relay(&self, signal: i32) {
-        if let (Some(pgid), Some(signal)) = (Pid::from_raw(self.pgid), Signal::from_named_raw(signal)) {
+        if let (Some(pgid), Some(signal)) =
+            (Pid::from_raw(self.pgid), Signal::from_named_raw(signal))
+        {
             let _ = rustix::process::kill_process_group(pgid, signal);
         }
     }

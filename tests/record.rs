@@ -347,6 +347,7 @@ fn a_sigkilled_memsample_leaves_only_complete_rows() {
             .args(["hold", "5", "sleep", "60000"]),
     );
     let command = running.command_pid();
+    let _cleanup = KillGroupOnDrop(command);
     wait_until("50 rows", LIMIT, || line_count(&csv) > 50);
     send(running.pid(), libc::SIGKILL);
     wait_child(&mut running.child, LIMIT);
@@ -357,9 +358,11 @@ fn a_sigkilled_memsample_leaves_only_complete_rows() {
     for row in &rows {
         assert!(num(row, "rss_bytes") > 0);
     }
-    // memsample could not clean up after SIGKILL: the command lives on.
-    assert!(is_alive(command));
-    send(command, libc::SIGKILL);
+    // memsample could not clean up after SIGKILL, but the command never
+    // outlives it: the kernel kills it too (its parent-death signal).
+    wait_until("the command to die with memsample", LIMIT, || {
+        !is_alive(command)
+    });
 }
 
 #[test]

@@ -355,10 +355,10 @@ impl ProcProbe {
             let Ok(text) = std::fs::read(format!("/proc/{pid}/stat")) else {
                 continue;
             };
-            if let Some(parsed) = parse_stat(&text) {
-                if !parsed.is_gone() {
-                    others.push((pid, parsed.ppid));
-                }
+            if let Some(parsed) = parse_stat(&text)
+                && !parsed.is_gone()
+            {
+                others.push((pid, parsed.ppid));
             }
         }
         loop {
