@@ -44,8 +44,8 @@ impl fmt::Display for ExitStatus {
     }
 }
 
-/// A pid plus a pidfd when the kernel has them: signals sent through a pidfd
-/// can never reach a recycled pid.
+/// A pid plus a pidfd when the kernel has them: a pidfd tells when the
+/// process exits without polling, and can never refer to a recycled pid.
 #[derive(Debug)]
 pub struct Handle {
     pub pid: u32,
@@ -57,23 +57,6 @@ impl Handle {
         let pidfd = Pid::from_raw(pid as i32)
             .and_then(|raw| rustix::process::pidfd_open(raw, PidfdFlags::empty()).ok());
         Handle { pid, pidfd }
-    }
-
-    /// Sends `signal` to the process; a process that is gone is not an error.
-    pub fn signal(&self, signal: i32) {
-        let Some(signal) = Signal::from_named_raw(signal) else {
-            return;
-        };
-        match &self.pidfd {
-            Some(pidfd) => {
-                let _ = rustix::process::pidfd_send_signal(pidfd, signal);
-            }
-            None => {
-                if let Some(pid) = Pid::from_raw(self.pid as i32) {
-                    let _ = rustix::process::kill_process(pid, signal);
-                }
-            }
-        }
     }
 
     /// Calls `on_exit` on a thread of its own once the process has exited
@@ -180,9 +163,10 @@ impl Spawned {
             }
         })?;
         // The child did it too; doing it here as well (as shells do) means
-        // the terminal is the command's whichever ran first.
-        if let Some(fd) = foreground {
-            terminal::set_foreground(fd, child.id() as i32);
+        // the terminal is the command's whichever ran first, unless
+        // memsample has lost the foreground meanwhile.
+        if let Some(terminal) = &terminal {
+            terminal.give_if_foreground(child.id() as i32);
         }
         // Still our unreaped child: the pid cannot have been recycled yet.
         let handle = Handle::open(child.id());
@@ -292,12 +276,6 @@ impl Job {
 /// Opens a handle to a running process for attach mode.
 pub fn attach(pid: u32) -> Handle {
     Handle::open(pid)
-}
-
-/// The largest kernel high-water mark (ru_maxrss) among the children memsample
-/// has waited for, in bytes.
-pub fn children_max_rss() -> Option<u64> {
-    max_rss(libc::RUSAGE_CHILDREN)
 }
 
 /// memsample's own high-water mark, in bytes.
