@@ -58,7 +58,8 @@ pub(crate) struct Inherited {
 }
 
 /// Starts a thread that passes every handled signal to `deliver`; with
-/// `job_control` (spawn mode), SIGTSTP and SIGCONT too. Signals ignored at
+/// `job_control` (spawn mode), SIGTSTP and SIGCONT too, and SIGTTOU is
+/// blocked. Signals ignored at
 /// start stay ignored and are never delivered.
 ///
 /// Also installs a do-nothing handler for SIGXFSZ (unless it is ignored), so
@@ -74,6 +75,9 @@ where
     };
     if inherited.sigchld_ignored {
         set_default(SIGCHLD);
+    }
+    if job_control {
+        block_ttou();
     }
     let extra: &[i32] = if job_control { &JOB_CONTROL } else { &[] };
     let wanted: Vec<i32> = HANDLED
@@ -111,6 +115,20 @@ fn is_ignored(signal: i32) -> bool {
         let mut current: libc::sigaction = std::mem::zeroed();
         libc::sigaction(signal, std::ptr::null(), &mut current) == 0
             && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Blocks SIGTTOU in the calling thread and every thread it starts later.
+/// While the command's group holds the terminal memsample is a background
+/// process, and with `stty tostop` its own lines on stderr would stop it.
+/// The command does not inherit the mask: std empties it before exec.
+fn block_ttou() {
+    // SAFETY: changes only the calling thread's signal mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTTOU);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 

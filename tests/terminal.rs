@@ -379,3 +379,29 @@ fn ctrl_z_stops_the_command_and_memsample_and_sigcont_continues_both() {
     );
     assert!(output.contains("exited with code 5"), "{output}");
 }
+
+#[test]
+fn with_tostop_memsample_writes_while_the_command_holds_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    // `stty tostop`: a background process that writes to the terminal is
+    // stopped; memsample is one while the command's group holds it.
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "stty tostop && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_memsample"))
+        .args(["-i", "20ms", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(fixture())
+        .args(["sleep", "300", "exit", "4"]);
+    let mut session = in_terminal(command);
+    let status = wait_terminal(&session, LIMIT);
+    let output = rest_of_output(&mut session);
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 4)),
+        "memsample ended with {status:?}: {output}"
+    );
+    assert!(output.contains("recording "), "{output}");
+    assert!(output.contains("exited with code 4"), "{output}");
+}
