@@ -321,8 +321,27 @@ fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
     target.release_and_check_no_signal();
 }
 
+/// How the stop is asked for.
+enum Stop {
+    /// Ctrl-Z: the line discipline sends SIGTSTP to the command's group.
+    CtrlZ,
+    /// `kill -TSTP` of memsample alone: relayed to the command's group.
+    KillMemsample,
+}
+
 #[test]
 fn ctrl_z_stops_the_command_and_memsample_and_sigcont_continues_both() {
+    stop_and_continue(Stop::CtrlZ);
+}
+
+#[test]
+fn sigtstp_sent_to_memsample_stops_both_through_the_command() {
+    stop_and_continue(Stop::KillMemsample);
+}
+
+/// The command and memsample stop together, the terminal is memsample's while
+/// they are stopped, and a SIGCONT to memsample continues both.
+fn stop_and_continue(stop: Stop) {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("mem.csv");
     let (ready, go) = (dir.path().join("ready"), dir.path().join("go"));
@@ -349,8 +368,10 @@ fn ctrl_z_stops_the_command_and_memsample_and_sigcont_continues_both() {
     let memsample_pid = ppid_of(command);
     let state = |pid| stat_field(pid, 0).unwrap_or_default();
 
-    // Ctrl-Z: the line discipline sends SIGTSTP to the command's group.
-    session.send_control('z').expect("Ctrl-Z");
+    match stop {
+        Stop::CtrlZ => session.send_control('z').expect("Ctrl-Z"),
+        Stop::KillMemsample => send(memsample_pid, libc::SIGTSTP),
+    }
     wait_until("the command and memsample to stop", LIMIT, || {
         state(command) == "T" && state(memsample_pid) == "T"
     });
@@ -404,4 +425,23 @@ fn with_tostop_memsample_writes_while_the_command_holds_the_terminal() {
     );
     assert!(output.contains("recording "), "{output}");
     assert!(output.contains("exited with code 4"), "{output}");
+}
+
+#[test]
+fn a_sigstop_of_the_command_does_not_stop_memsample() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_session, memsample_pid, command) = start_catching_fixture(dir.path());
+    let rows = line_count(&dir.path().join("mem.csv"));
+    // A debugger's stop: nothing would continue memsample, so it runs on.
+    send(command, libc::SIGSTOP);
+    wait_until("the command to stop", LIMIT, || {
+        stat_field(command, 0).as_deref() == Some("T")
+    });
+    wait_until("sampling to go on", LIMIT, || {
+        line_count(&dir.path().join("mem.csv")) > rows + 3
+    });
+    assert_ne!(stat_field(memsample_pid, 0).as_deref(), Some("T"));
+    send(command, libc::SIGCONT);
+    send(command, libc::SIGINT);
+    wait_until("the command to end", LIMIT, || !is_alive(command));
 }
