@@ -265,3 +265,46 @@ fn adopted_orphans_are_reaped_as_soon_as_they_exit() {
     let status = wait_child(&mut running.child, LIMIT);
     assert_eq!(status.code(), Some(0), "{}", running.stderr());
 }
+
+#[test]
+fn without_a_terminal_sigtstp_and_sigcont_are_relayed_and_memsample_keeps_sampling() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let (ready, go) = (dir.path().join("ready"), dir.path().join("go"));
+    let mut command = memsample();
+    command
+        .args(["-i", "20ms", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(fixture())
+        .arg("touch")
+        .arg(&ready)
+        .arg("wait-file")
+        .arg(&go);
+    // SAFETY: setsid(2) is async-signal-safe: a new session has no
+    // controlling terminal, whatever the test runs under.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut running = Running::start(&mut command);
+    let command = running.command_pid();
+    let _cleanup = KillGroupOnDrop(command);
+    wait_until("the fixture to be ready", LIMIT, || ready.exists());
+    let state = |pid| stat_field(pid, 0).unwrap_or_default();
+
+    send(running.pid(), libc::SIGTSTP);
+    wait_until("the command to stop", LIMIT, || state(command) == "T");
+    // No job control to mirror: memsample samples the stopped command.
+    let rows = line_count(&csv);
+    wait_until("sampling to go on", LIMIT, || line_count(&csv) > rows + 3);
+    assert_ne!(state(running.pid()), "T");
+
+    send(running.pid(), libc::SIGCONT);
+    wait_until("the command to run again", LIMIT, || state(command) != "T");
+    std::fs::write(&go, b"").expect("go");
+    let status = wait_child(&mut running.child, LIMIT);
+    assert_eq!(status.code(), Some(0), "{}", running.stderr());
+}
