@@ -256,13 +256,11 @@ fn sigterm_kills_the_command_and_memsample_dies_of_it_leaving_nothing_behind() {
     let (status, _, stderr) = running.finish(LIMIT);
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{stderr}");
     assert!(!is_alive(command), "the command was left running");
-    // The command's own children got no signal from anyone: they are the
-    // command's business (here, orphans that the test cleans up).
-    for child in children {
-        if is_alive(child) {
-            send(child, libc::SIGKILL);
-        }
-    }
+    // The signal went to the command's process group, which its children
+    // share: they got it too, as from a kill of the job's group.
+    wait_until("the command's children to die of it", LIMIT, || {
+        children.iter().all(|child| !is_alive(*child))
+    });
 }
 
 /// Pids whose parent is `pid`.
