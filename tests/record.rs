@@ -120,7 +120,8 @@ fn death_by_a_signal_is_passed_on() {
             .current_dir(dir.path())
             .args(["-o", "out.csv", "--"])
             .arg(fixture())
-            .args(["hold", "5", "kill", name])
+            // Alive long enough for the start sample, even on a busy machine.
+            .args(["hold", "5", "sleep", "100", "kill", name])
             .output()
             .expect("runs");
         assert_eq!(output.status.signal(), Some(signal), "{output:?}");
