@@ -16,6 +16,8 @@
 //! - `children N MIB MS`: start N copies of itself that each hold MIB MiB for MS ms;
 //! - `daemonize MIB MS`: start a child that starts a grandchild holding MIB MiB
 //!   for MS ms and exits at once, orphaning it;
+//! - `orphans N`: double-fork N grandchildren, one after the other, each
+//!   orphaned at once and exiting a few ms later (a build's helpers);
 //! - `fork-share MIB N MS`: map MIB MiB shared, touch it, and fork N children
 //!   that read every page of it (so it counts in each one's RSS) and keep it MS ms;
 //! - `wait`: wait for the children started so far;
@@ -118,6 +120,24 @@ fn wait_for_file(path: &str) {
     }
 }
 
+/// Forks a child that forks a grandchild and exits at once; the grandchild
+/// sleeps 2 ms and exits, an orphan by then.
+fn orphan_one() {
+    // SAFETY: the fixture is single-threaded; the forked processes only
+    // fork, sleep and call _exit.
+    unsafe {
+        let middle = libc::fork();
+        assert!(middle >= 0, "fixture: fork failed");
+        if middle == 0 {
+            if libc::fork() == 0 {
+                libc::usleep(2000);
+            }
+            libc::_exit(0);
+        }
+        libc::waitpid(middle, std::ptr::null_mut(), 0);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let me = std::env::current_exe().expect("fixture: own path");
@@ -171,6 +191,11 @@ fn main() {
                     .spawn()
                     .expect("fixture: spawn grandchild");
                 std::process::exit(0);
+            }
+            "orphans" => {
+                for _ in 0..number(steps.next()) {
+                    orphan_one();
+                }
             }
             "fork-share" => {
                 let len = number(steps.next()) as usize * MIB;

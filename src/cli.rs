@@ -19,8 +19,11 @@ Examples:
   memsample report mem.csv                            peak, mean, growth rate
   memsample plot mem.csv                              mem.svg, no Python needed
 
-Signals: a Ctrl-C at the terminal reaches the command directly; the same signal sent to
-memsample alone (kill) is relayed to it once; memsample waits for the command to end.
+Signals: the command runs in a process group of its own and is given the terminal, so
+Ctrl-C, Ctrl-\\ and Ctrl-Z reach it once; INT, TERM, HUP, QUIT and TSTP sent to memsample
+(alone or with its group) are relayed once to the command's group, repeats from one sender
+within 1 s folded; Ctrl-Z stops memsample too, fg/bg continue both. Signals ignored at
+start stay ignored. The command dies with memsample (even kill -9); memsample waits for it.
 In attach mode the target is never signalled. `kill -USR1 <memsample's pid>` samples now.
 
 Exit status (recording): the command's own status (or death by the same signal);

@@ -24,11 +24,11 @@ use crate::probe::procfs::ProcProbe;
 use crate::probe::sysinfo::SysinfoProbe;
 use crate::probe::{AttachError, Probe, ProbeConfig};
 use crate::schema::{Layout, Row, Trigger};
-use crate::signals::{self, Received};
+use crate::signals::{self, Folding, Received};
 use crate::sink::{self, Format, Sink};
 use crate::stats::raise_peak;
 use crate::summary::{Ending, Summary};
-use crate::target::{self, ExitStatus, Spawned};
+use crate::target::{self, Change, ExitStatus, Spawned};
 use crate::units::{format_bytes, format_duration, format_seconds};
 
 /// Below this interval `--pss` gets a warning: reading `smaps_rollup` walks
@@ -47,8 +47,14 @@ pub enum Exit {
 #[derive(Debug)]
 enum Event {
     Signal(Received),
-    /// The target ended; its status when memsample is its parent.
-    Exited(Option<ExitStatus>),
+    /// The target ended; its status when memsample is its parent, and the
+    /// kernel's high-water mark for it.
+    Exited {
+        status: Option<ExitStatus>,
+        max_rss: Option<u64>,
+    },
+    /// The command was stopped by this signal.
+    Stopped(i32),
     /// `--samples` reached.
     SamplesDone,
     OutputFailed(OutputError),
@@ -177,16 +183,15 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     }
     let output = sink::open(&destination, format, layout)?;
 
+    let spawn_mode = attach_pid.is_none();
     let signal_events = events.clone();
-    signals::listen(move |received| {
+    let inherited = signals::listen(spawn_mode, move |received| {
         let _ = signal_events.send(Event::Signal(received));
     })
     .map_err(|err| RecordError::system("cannot install signal handlers", err))?;
-
-    let spawn_mode = attach_pid.is_none();
     let adopted_parent = if spawn_mode && !args.no_children {
         // Orphaned descendants are re-parented to memsample instead of init,
-        // so they stay in the tree; they are reaped by the probe.
+        // so they stay in the tree; the waiter thread reaps them.
         rustix::process::set_child_subreaper(rustix::process::Pid::from_raw(
             std::process::id() as i32
         ))
@@ -199,7 +204,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     let (pid, spawned, target_name) = match attach_pid {
         Some(pid) => (pid, None, None),
         None => {
-            let child = Spawned::start(&args.command)?;
+            let child = Spawned::start(&args.command, inherited)?;
             let pid = child.handle.pid;
             // A command that is already gone cannot be sampled, but its
             // status still comes through.
@@ -264,20 +269,31 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     // The target's end is watched first: whatever fails after the command
     // has started, memsample must still wait for it.
     let exit_events = events.clone();
-    let relay = match spawned {
-        Some(child) => child
-            .wait_in_background(move |status| {
-                let _ = exit_events.send(Event::Exited(Some(status)));
-            })
-            .map_err(|err| RecordError::system("cannot start the waiting thread", err))?,
+    let job = match spawned {
+        Some(child) => Some(
+            child
+                .wait_in_background(move |change| {
+                    let _ = exit_events.send(match change {
+                        Change::Exited { status, max_rss } => Event::Exited {
+                            status: Some(status),
+                            max_rss,
+                        },
+                        Change::Stopped(signal) => Event::Stopped(signal),
+                        Change::Continued => return,
+                    });
+                })
+                .map_err(|err| RecordError::system("cannot start the waiting thread", err))?,
+        ),
         None => {
-            let handle = target::attach(pid);
-            handle
+            target::attach(pid)
                 .watch_exit(move || {
-                    let _ = exit_events.send(Event::Exited(None));
+                    let _ = exit_events.send(Event::Exited {
+                        status: None,
+                        max_rss: None,
+                    });
                 })
                 .map_err(|err| RecordError::system("cannot watch the process", err))?;
-            handle
+            None
         }
     };
 
@@ -318,6 +334,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     let mut output_failed = interval.is_none();
     let mut stop_signal = None;
     let mut status = None;
+    let mut command_max_rss = None;
+    let mut folding = Folding::default();
     let mut target_exited = false;
     let mut stop_sample_wanted = false;
     loop {
@@ -350,19 +368,35 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                     interval.trigger();
                 }
             }
-            Some(Event::Signal(received)) if spawn_mode => {
-                // The terminal already delivered it to the command.
-                if !received.from_terminal {
-                    relay.signal(received.signal);
+            Some(Event::Signal(received)) => match &job {
+                // The command is in a group of its own: whatever memsample
+                // receives, the command has not.
+                Some(job) if received.signal == libc::SIGCONT => job.continued(),
+                Some(job) => {
+                    if folding.keep(&received) {
+                        job.relay(received.signal);
+                    }
+                }
+                None => {
+                    stop_signal = Some(received.signal);
+                    stop_sample_wanted = sampling;
+                    break;
+                }
+            },
+            Some(Event::Stopped(signal)) => {
+                if let Some(job) = &job {
+                    job.stopped(signal);
                 }
             }
-            Some(Event::Signal(received)) => {
-                stop_signal = Some(received.signal);
-                stop_sample_wanted = sampling;
-                break;
-            }
-            Some(Event::Exited(exit)) => {
+            Some(Event::Exited {
+                status: exit,
+                max_rss,
+            }) => {
+                if let Some(job) = &job {
+                    job.ended();
+                }
                 status = exit;
+                command_max_rss = max_rss;
                 target_exited = true;
                 break;
             }
@@ -427,7 +461,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
             // The child's ru_maxrss includes the memsample pages it ran on
             // between fork and exec; at or below memsample's own peak it
             // says nothing about the command.
-            kernel_peak_bytes: target::children_max_rss()
+            kernel_peak_bytes: command_max_rss
                 .filter(|peak| spawn_mode && target::own_max_rss().is_some_and(|own| *peak > own)),
             left_running,
             file: recorder.output.name().to_string(),

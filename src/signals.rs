@@ -1,60 +1,161 @@
 //! Signals, with where they came from.
 //!
-//! In spawn mode, a Ctrl-C typed at the terminal reaches the command directly
-//! (it shares memsample's foreground process group), so memsample must not
-//! send it a second one; but the same SIGINT sent by `kill` to memsample alone
-//! must be passed on. Only the signal's origin (`si_code`: `SI_KERNEL` for the
-//! terminal, `SI_USER` for `kill`) tells the two apart, which `signal-hook`
-//! exposes and `ctrlc` does not.
+//! In spawn mode the command runs in a process group of its own (see
+//! README, "Exit status and signals"), so nothing sent to memsample's group
+//! reaches it: every SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGTSTP memsample
+//! receives is relayed once to the command's group. A sender that signals
+//! memsample and then its own group (which holds memsample), as `timeout`
+//! does, makes two arrivals of one intent: [`Folding`] keeps one. Only the
+//! sender's pid tells them apart, which `signal-hook` exposes and `ctrlc`
+//! does not.
+//!
+//! A signal that is ignored when memsample starts (`nohup`, a background job
+//! of a non-interactive shell) gets no handler: a handler would be reset to
+//! the default action when the command is exec'd, and the command would lose
+//! the immunity it has when run alone.
 
+use std::collections::HashMap;
 use std::io;
 use std::thread;
+use std::time::{Duration, Instant};
 
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGXFSZ};
+use signal_hook::consts::{
+    SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP, SIGUSR1, SIGXFSZ,
+};
 use signal_hook::iterator::SignalsInfo;
 use signal_hook::iterator::exfiltrator::WithOrigin;
-use signal_hook::low_level::siginfo::Cause;
 
-/// The signals memsample acts on.
+/// The signals memsample acts on in every mode.
 pub const HANDLED: [i32; 5] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1];
+
+/// Also handled in spawn mode: a SIGTSTP sent to memsample is relayed, and a
+/// SIGCONT (`fg`, `bg`) continues the command too.
+const JOB_CONTROL: [i32; 2] = [SIGTSTP, SIGCONT];
 
 /// SIGUSR1: take a sample now.
 pub const TRIGGER: i32 = SIGUSR1;
+
+/// Two arrivals of the same signal from the same sender closer than this are
+/// one intent.
+pub(crate) const FOLD_WINDOW: Duration = Duration::from_secs(1);
 
 /// A signal memsample received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {
     pub signal: i32,
-    /// Sent by the kernel (a terminal's Ctrl-C, Ctrl-\ or hang-up), which
-    /// already delivered it to the whole foreground process group.
-    pub from_terminal: bool,
+    /// The pid of the process that sent it; `None` when the kernel did
+    /// (a terminal's hang-up) or the sender is not known.
+    pub sender: Option<i32>,
+    pub at: Instant,
 }
 
-/// Starts a thread that passes every handled signal to `deliver`.
+/// What memsample found at start that the command must see as it was.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Inherited {
+    /// SIGCHLD was ignored: memsample resets it (its waits would fail with
+    /// ECHILD) and the command gets it ignored again before exec.
+    pub(crate) sigchld_ignored: bool,
+}
+
+/// Starts a thread that passes every handled signal to `deliver`; with
+/// `job_control` (spawn mode), SIGTSTP and SIGCONT too, and SIGTTOU is
+/// blocked. Signals ignored at
+/// start stay ignored and are never delivered.
 ///
-/// Also installs a do-nothing handler for SIGXFSZ, so that a write past a
-/// file-size limit fails with EFBIG (and is reported) instead of killing
-/// memsample; a handler, unlike SIG_IGN, is reset when the command is exec'd.
-pub fn listen<F>(deliver: F) -> io::Result<()>
+/// Also installs a do-nothing handler for SIGXFSZ (unless it is ignored), so
+/// that a write past a file-size limit fails with EFBIG (and is reported)
+/// instead of killing memsample; a handler, unlike SIG_IGN, is reset when the
+/// command is exec'd.
+pub(crate) fn listen<F>(job_control: bool, deliver: F) -> io::Result<Inherited>
 where
     F: Fn(Received) + Send + 'static,
 {
-    let mut signals = SignalsInfo::<WithOrigin>::new(HANDLED)?;
-    signal_hook::flag::register(
-        SIGXFSZ,
-        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
-    )?;
+    let inherited = Inherited {
+        sigchld_ignored: is_ignored(SIGCHLD),
+    };
+    if inherited.sigchld_ignored {
+        set_default(SIGCHLD);
+    }
+    if job_control {
+        block_ttou();
+    }
+    let extra: &[i32] = if job_control { &JOB_CONTROL } else { &[] };
+    let wanted: Vec<i32> = HANDLED
+        .iter()
+        .chain(extra)
+        .copied()
+        .filter(|signal| !is_ignored(*signal))
+        .collect();
+    let mut signals = SignalsInfo::<WithOrigin>::new(wanted)?;
+    if !is_ignored(SIGXFSZ) {
+        signal_hook::flag::register(
+            SIGXFSZ,
+            std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        )?;
+    }
     thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
             for origin in signals.forever() {
                 deliver(Received {
                     signal: origin.signal,
-                    from_terminal: origin.cause == Cause::Kernel,
+                    sender: origin.process.map(|process| process.pid),
+                    at: Instant::now(),
                 });
             }
         })?;
-    Ok(())
+    Ok(inherited)
+}
+
+/// Whether `signal`'s disposition is SIG_IGN (inherited through exec).
+fn is_ignored(signal: i32) -> bool {
+    // SAFETY: with a null new action, sigaction only reads the current one
+    // into the zeroed struct we pass.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Blocks SIGTTOU in the calling thread and every thread it starts later.
+/// While the command's group holds the terminal memsample is a background
+/// process, and with `stty tostop` its own lines on stderr would stop it.
+/// The command does not inherit the mask: std empties it before exec.
+fn block_ttou() {
+    // SAFETY: changes only the calling thread's signal mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTTOU);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+fn set_default(signal: i32) {
+    // SAFETY: setting the default disposition runs no handler code.
+    unsafe { libc::signal(signal, libc::SIG_DFL) };
+}
+
+/// Keeps one of several arrivals of a signal that mean one intent: the same
+/// signal from the same sender within [`FOLD_WINDOW`] of the last one kept.
+#[derive(Debug, Default)]
+pub(crate) struct Folding {
+    kept: HashMap<(i32, Option<i32>), Instant>,
+}
+
+impl Folding {
+    /// Whether `received` is to be acted on (false: a repeat, folded).
+    pub(crate) fn keep(&mut self, received: &Received) -> bool {
+        let key = (received.signal, received.sender);
+        if let Some(last) = self.kept.get(&key)
+            && received.at.saturating_duration_since(*last) < FOLD_WINDOW
+        {
+            return false;
+        }
+        self.kept.insert(key, received.at);
+        true
+    }
 }
 
 /// The signal's name for messages: `SIGTERM`.
@@ -88,4 +189,44 @@ pub fn die_of(signal: i32) -> ! {
         libc::raise(signal);
     }
     std::process::exit(128 + signal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arrival(signal: i32, sender: Option<i32>, at: Instant) -> Received {
+        Received { signal, sender, at }
+    }
+
+    #[test]
+    fn a_repeat_from_the_same_sender_within_the_window_is_folded() {
+        let start = Instant::now();
+        let mut folding = Folding::default();
+        assert!(folding.keep(&arrival(SIGTERM, Some(42), start)));
+        let soon = start + Duration::from_millis(5);
+        assert!(!folding.keep(&arrival(SIGTERM, Some(42), soon)));
+    }
+
+    #[test]
+    fn another_sender_or_another_signal_is_kept() {
+        let start = Instant::now();
+        let mut folding = Folding::default();
+        assert!(folding.keep(&arrival(SIGTERM, Some(42), start)));
+        assert!(folding.keep(&arrival(SIGTERM, Some(43), start)));
+        assert!(folding.keep(&arrival(SIGINT, Some(42), start)));
+        assert!(folding.keep(&arrival(SIGTERM, None, start)));
+    }
+
+    #[test]
+    fn a_repeat_after_the_window_is_kept() {
+        let start = Instant::now();
+        let mut folding = Folding::default();
+        assert!(folding.keep(&arrival(SIGTERM, Some(42), start)));
+        let later = start + FOLD_WINDOW;
+        assert!(folding.keep(&arrival(SIGTERM, Some(42), later)));
+        // The window counts from the last arrival kept.
+        let again = later + Duration::from_millis(500);
+        assert!(!folding.keep(&arrival(SIGTERM, Some(42), again)));
+    }
 }

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::thread;
 use std::time::Duration;
@@ -12,6 +12,13 @@ use std::time::Duration;
 use rustix::process::{Pid, PidfdFlags, Signal};
 
 use crate::error::RecordError;
+use crate::signals::Inherited;
+
+mod terminal;
+mod waiter;
+
+use terminal::Terminal;
+pub(crate) use waiter::Change;
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,16 +28,6 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    fn from_std(status: std::process::ExitStatus) -> ExitStatus {
-        match (status.code(), status.signal()) {
-            (Some(code), _) => ExitStatus::Code(code),
-            (None, Some(signal)) => ExitStatus::Signal(signal),
-            // Neither code nor signal only happens for a stopped process,
-            // which `wait` does not report.
-            (None, None) => ExitStatus::Code(crate::error::EXIT_FAILURE.into()),
-        }
-    }
-
     pub fn is_success(&self) -> bool {
         *self == ExitStatus::Code(0)
     }
@@ -47,8 +44,8 @@ impl fmt::Display for ExitStatus {
     }
 }
 
-/// A pid plus a pidfd when the kernel has them: signals sent through a pidfd
-/// can never reach a recycled pid.
+/// A pid plus a pidfd when the kernel has them: a pidfd tells when the
+/// process exits without polling, and can never refer to a recycled pid.
 #[derive(Debug)]
 pub struct Handle {
     pub pid: u32,
@@ -60,23 +57,6 @@ impl Handle {
         let pidfd = Pid::from_raw(pid as i32)
             .and_then(|raw| rustix::process::pidfd_open(raw, PidfdFlags::empty()).ok());
         Handle { pid, pidfd }
-    }
-
-    /// Sends `signal` to the process; a process that is gone is not an error.
-    pub fn signal(&self, signal: i32) {
-        let Some(signal) = Signal::from_named_raw(signal) else {
-            return;
-        };
-        match &self.pidfd {
-            Some(pidfd) => {
-                let _ = rustix::process::pidfd_send_signal(pidfd, signal);
-            }
-            None => {
-                if let Some(pid) = Pid::from_raw(self.pid as i32) {
-                    let _ = rustix::process::kill_process(pid, signal);
-                }
-            }
-        }
     }
 
     /// Calls `on_exit` on a thread of its own once the process has exited
@@ -134,67 +114,168 @@ fn poll_until_gone(pid: u32) {
     }
 }
 
-/// A command memsample started.
+/// A command memsample started, in a process group of its own.
 pub struct Spawned {
     pub handle: Handle,
-    child: Child,
+    /// Dropped without waiting: [`waiter`] does all the waiting.
+    _child: Child,
+    terminal: Option<Terminal>,
 }
 
 impl Spawned {
-    /// Starts `command` (not through a shell) in memsample's own process
-    /// group, so that the terminal's Ctrl-C reaches it directly. Returns once
-    /// the program has been exec'd.
-    pub fn start(command: &[OsString]) -> Result<Spawned, RecordError> {
+    /// Starts `command` (not through a shell; glibc's `execvp` runs a script
+    /// without `#!` with `/bin/sh`, as `env` does) in a process group of its
+    /// own, given the terminal when memsample holds it. Returns once the
+    /// program has been exec'd.
+    pub(crate) fn start(
+        command: &[OsString],
+        inherited: Inherited,
+    ) -> Result<Spawned, RecordError> {
         let Some((program, args)) = command.split_first() else {
             return Err(RecordError::Usage(
                 "no command given after --: name a program to run, or use --pid PID".into(),
             ));
         };
-        let child =
-            Command::new(program)
-                .args(args)
-                .spawn()
-                .map_err(|source| RecordError::Spawn {
-                    program: program.to_string_lossy().into_owned(),
-                    source,
-                })?;
+        let terminal = Terminal::open();
+        let foreground = terminal
+            .as_ref()
+            .filter(|terminal| terminal.is_foreground())
+            .map(Terminal::raw_fd);
+        let mut builder = Command::new(program);
+        builder.args(args).process_group(0);
+        let parent = std::process::id() as i32;
+        // SAFETY: the closure runs in the forked child before exec and only
+        // makes async-signal-safe calls (signal, prctl, getppid, getpid,
+        // _exit, sigmask changes, tcsetpgrp); it allocates nothing.
+        unsafe {
+            builder.pre_exec(move || prepare_child(parent, inherited, foreground));
+        }
+        let child = builder.spawn().map_err(|source| {
+            // A child that took the terminal and then failed to exec leaves
+            // it to a group that is gone.
+            if let Some(fd) = foreground {
+                // SAFETY: getpgrp has no preconditions.
+                terminal::set_foreground(fd, unsafe { libc::getpgrp() });
+            }
+            RecordError::Spawn {
+                program: program.to_string_lossy().into_owned(),
+                source,
+            }
+        })?;
+        // The child did it too; doing it here as well (as shells do) means
+        // the terminal is the command's whichever ran first, unless
+        // memsample has lost the foreground meanwhile.
+        if let Some(terminal) = &terminal {
+            terminal.give_if_foreground(child.id() as i32);
+        }
         // Still our unreaped child: the pid cannot have been recycled yet.
         let handle = Handle::open(child.id());
-        Ok(Spawned { handle, child })
+        Ok(Spawned {
+            handle,
+            _child: child,
+            terminal,
+        })
     }
 
-    /// Waits for the command on a thread of its own and passes its status
-    /// to `on_exit`. Only this pid is waited for.
-    pub fn wait_in_background<F>(self, on_exit: F) -> std::io::Result<Handle>
+    /// Waits for the command (and reaps every adopted orphan) on a thread of
+    /// its own, passing the command's changes to `on_change`.
+    pub(crate) fn wait_in_background<F>(self, on_change: F) -> std::io::Result<Job>
     where
-        F: FnOnce(ExitStatus) + Send + 'static,
+        F: FnMut(Change) + Send + 'static,
     {
-        let Spawned { handle, mut child } = self;
-        thread::Builder::new().name("wait".into()).spawn(move || {
-            let status = loop {
-                match child.wait() {
-                    Ok(status) => break ExitStatus::from_std(status),
-                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                    // ECHILD: it was reaped elsewhere, which memsample never
-                    // does; report a failure rather than hang.
-                    Err(_) => break ExitStatus::Code(crate::error::EXIT_FAILURE.into()),
-                }
-            };
-            on_exit(status);
-        })?;
-        Ok(handle)
+        let pgid = self.handle.pid as i32;
+        thread::Builder::new()
+            .name("wait".into())
+            .spawn(move || waiter::run(pgid, on_change))?;
+        Ok(Job {
+            pgid,
+            terminal: self.terminal,
+        })
+    }
+}
+
+/// In the forked child, before exec: what the command would have had run
+/// alone, plus a death signal so that it never outlives memsample (a group
+/// SIGKILL cannot be relayed).
+fn prepare_child(
+    parent: i32,
+    inherited: Inherited,
+    foreground: Option<i32>,
+) -> std::io::Result<()> {
+    // SAFETY: async-signal-safe calls on this process only.
+    unsafe {
+        if inherited.sigchld_ignored {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+        }
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // memsample died before the death signal was set: nobody would
+        // deliver it.
+        if libc::getppid() != parent {
+            libc::_exit(crate::error::EXIT_FAILURE.into());
+        }
+        if let Some(fd) = foreground {
+            terminal::set_foreground(fd, libc::getpid());
+        }
+    }
+    Ok(())
+}
+
+/// The command's process group, as memsample's main thread acts on it.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pgid: i32,
+    terminal: Option<Terminal>,
+}
+
+impl Job {
+    /// Sends `signal` to the command's whole group, as it would have got it
+    /// from a group kill or a terminal when run alone.
+    pub(crate) fn relay(&self, signal: i32) {
+        if let (Some(pgid), Some(signal)) =
+            (Pid::from_raw(self.pgid), Signal::from_named_raw(signal))
+        {
+            let _ = rustix::process::kill_process_group(pgid, signal);
+        }
+    }
+
+    /// The command was stopped by `signal`. A job-control stop (Ctrl-Z, a
+    /// read from the terminal in the background) stops memsample too, after
+    /// taking the terminal back, so that the shell sees the job stopped. A
+    /// SIGSTOP (a debugger) is not mirrored: nothing would continue
+    /// memsample. Without a terminal there is no job control to mirror.
+    pub(crate) fn stopped(&self, signal: i32) {
+        let Some(terminal) = &self.terminal else {
+            return;
+        };
+        if ![libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU].contains(&signal) {
+            return;
+        }
+        terminal.take_back_from(self.pgid);
+        let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::STOP);
+    }
+
+    /// memsample was continued (`fg`, `bg`): the terminal goes back to the
+    /// command if memsample is in the foreground, and the command goes on.
+    pub(crate) fn continued(&self) {
+        if let Some(terminal) = &self.terminal {
+            terminal.give_if_foreground(self.pgid);
+        }
+        self.relay(libc::SIGCONT);
+    }
+
+    /// The command ended: the terminal is memsample's again for the summary.
+    pub(crate) fn ended(&self) {
+        if let Some(terminal) = &self.terminal {
+            terminal.take_back_from(self.pgid);
+        }
     }
 }
 
 /// Opens a handle to a running process for attach mode.
 pub fn attach(pid: u32) -> Handle {
     Handle::open(pid)
-}
-
-/// The largest kernel high-water mark (ru_maxrss) among the children memsample
-/// has waited for, in bytes.
-pub fn children_max_rss() -> Option<u64> {
-    max_rss(libc::RUSAGE_CHILDREN)
 }
 
 /// memsample's own high-water mark, in bytes.

@@ -120,7 +120,8 @@ fn death_by_a_signal_is_passed_on() {
             .current_dir(dir.path())
             .args(["-o", "out.csv", "--"])
             .arg(fixture())
-            .args(["hold", "5", "kill", name])
+            // Alive long enough for the start sample, even on a busy machine.
+            .args(["hold", "5", "sleep", "100", "kill", name])
             .output()
             .expect("runs");
         assert_eq!(output.status.signal(), Some(signal), "{output:?}");
@@ -256,13 +257,11 @@ fn sigterm_kills_the_command_and_memsample_dies_of_it_leaving_nothing_behind() {
     let (status, _, stderr) = running.finish(LIMIT);
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{stderr}");
     assert!(!is_alive(command), "the command was left running");
-    // The command's own children got no signal from anyone: they are the
-    // command's business (here, orphans that the test cleans up).
-    for child in children {
-        if is_alive(child) {
-            send(child, libc::SIGKILL);
-        }
-    }
+    // The signal went to the command's process group, which its children
+    // share: they got it too, as from a kill of the job's group.
+    wait_until("the command's children to die of it", LIMIT, || {
+        children.iter().all(|child| !is_alive(*child))
+    });
 }
 
 /// Pids whose parent is `pid`.
@@ -347,6 +346,7 @@ fn a_sigkilled_memsample_leaves_only_complete_rows() {
             .args(["hold", "5", "sleep", "60000"]),
     );
     let command = running.command_pid();
+    let _cleanup = KillGroupOnDrop(command);
     wait_until("50 rows", LIMIT, || line_count(&csv) > 50);
     send(running.pid(), libc::SIGKILL);
     wait_child(&mut running.child, LIMIT);
@@ -357,9 +357,11 @@ fn a_sigkilled_memsample_leaves_only_complete_rows() {
     for row in &rows {
         assert!(num(row, "rss_bytes") > 0);
     }
-    // memsample could not clean up after SIGKILL: the command lives on.
-    assert!(is_alive(command));
-    send(command, libc::SIGKILL);
+    // memsample could not clean up after SIGKILL, but the command never
+    // outlives it: the kernel kills it too (its parent-death signal).
+    wait_until("the command to die with memsample", LIMIT, || {
+        !is_alive(command)
+    });
 }
 
 #[test]

@@ -1,14 +1,16 @@
-//! memsample under a real terminal: Ctrl-C typed at a pseudo-terminal reaches
-//! the whole foreground process group (memsample and the command it spawned)
-//! with a kernel origin, so memsample must not relay it; the same SIGINT sent
-//! by `kill` to memsample alone must be relayed once. In attach mode on a
-//! terminal the live line is drawn and Ctrl-C ends the recording with a
-//! `stop` row, leaving the target alone.
+//! memsample under a real terminal: the command runs in a process group of its
+//! own, which memsample makes the terminal's foreground group, so Ctrl-C
+//! typed at a pseudo-terminal reaches the command once, from the kernel, and
+//! not memsample; the same SIGINT sent by `kill` to memsample alone is relayed
+//! once. Ctrl-Z stops the command, and memsample with it (as a shell's job);
+//! a SIGCONT to memsample (what `fg` and `bg` send) continues both. In attach
+//! mode on a terminal the live line is drawn and Ctrl-C ends the recording
+//! with a `stop` row, leaving the target alone.
 //!
 //! Why `rexpect` (and not `portable-pty` or hand-written `openpty` code):
 //! it gives exactly what these tests check, with little code: the program is
-//! the session leader of a fresh pty (so it and the command it spawns form
-//! the terminal's foreground process group), its output is read by a thread
+//! the session leader of a fresh pty (so memsample starts in the terminal's
+//! foreground process group, as a shell's foreground job does), its output is read by a thread
 //! and matched with deadlines (`exp_*` with a timeout, no sleeping), and
 //! `status()` returns the raw wait status, `Signaled(pid, SIGINT, _)`, which
 //! is what "memsample dies of SIGINT" means. `portable-pty` turns a death by
@@ -81,6 +83,13 @@ fn pgrp_of(pid: u32) -> u32 {
         .expect("pgrp in stat")
 }
 
+/// The terminal's foreground process group, as `pid` sees it (`tpgid`).
+fn foreground_of(pid: u32) -> u32 {
+    stat_field(pid, 5)
+        .and_then(|tpgid| tpgid.parse().ok())
+        .expect("tpgid in stat")
+}
+
 /// The counts the fixture printed at exit (`SIGINT 1`), as (name, count).
 fn signal_counts(output: &str) -> Vec<(String, u64)> {
     output
@@ -142,9 +151,10 @@ fn start_catching_fixture(dir: &Path) -> (PtySession, u32, u32) {
     wait_until("the fixture to be ready", LIMIT, || ready.exists());
     wait_until("the start row", LIMIT, || line_count(&csv) >= 2);
     let memsample_pid = ppid_of(command);
-    // The terminal's foreground group is memsample's, and the command is in it.
+    // The command has a group of its own, and the terminal is given to it.
     assert_eq!(pgrp_of(memsample_pid), memsample_pid);
-    assert_eq!(pgrp_of(command), memsample_pid);
+    assert_eq!(pgrp_of(command), command);
+    assert_eq!(foreground_of(command), command);
     (session, memsample_pid, command)
 }
 
@@ -312,4 +322,129 @@ fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
     // The target lives on and got no signal at all.
     assert!(is_alive(target.pid()));
     target.release_and_check_no_signal();
+}
+
+/// How the stop is asked for.
+enum Stop {
+    /// Ctrl-Z: the line discipline sends SIGTSTP to the command's group.
+    CtrlZ,
+    /// `kill -TSTP` of memsample alone: relayed to the command's group.
+    KillMemsample,
+}
+
+#[test]
+fn ctrl_z_stops_the_command_and_memsample_and_sigcont_continues_both() {
+    stop_and_continue(Stop::CtrlZ);
+}
+
+#[test]
+fn sigtstp_sent_to_memsample_stops_both_through_the_command() {
+    stop_and_continue(Stop::KillMemsample);
+}
+
+/// The command and memsample stop together, the terminal is memsample's while
+/// they are stopped, and a SIGCONT to memsample continues both.
+fn stop_and_continue(stop: Stop) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let (ready, go) = (dir.path().join("ready"), dir.path().join("go"));
+    let mut session = in_terminal(spawn_mode(
+        &csv,
+        &[
+            "touch".as_ref(),
+            ready.as_os_str(),
+            "wait-file".as_ref(),
+            go.as_os_str(),
+            "exit".as_ref(),
+            "5".as_ref(),
+        ],
+    ));
+    let (_, pid_text) = session
+        .exp_regex(r"\(pid [0-9]+\)")
+        .expect("the start line");
+    let command: u32 = pid_text
+        .trim_start_matches("(pid ")
+        .trim_end_matches(')')
+        .parse()
+        .expect("pid");
+    wait_until("the fixture to be ready", LIMIT, || ready.exists());
+    let memsample_pid = ppid_of(command);
+    let state = |pid| stat_field(pid, 0).unwrap_or_default();
+
+    match stop {
+        Stop::CtrlZ => session.send_control('z').expect("Ctrl-Z"),
+        Stop::KillMemsample => send(memsample_pid, libc::SIGTSTP),
+    }
+    wait_until("the command and memsample to stop", LIMIT, || {
+        state(command) == "T" && state(memsample_pid) == "T"
+    });
+    // memsample took the terminal back before it stopped.
+    assert_eq!(foreground_of(command), memsample_pid);
+    let rows_stopped = line_count(&csv);
+
+    // `fg` (or `bg`) sends SIGCONT to memsample's group: memsample alone here.
+    send(memsample_pid, libc::SIGCONT);
+    wait_until("both to run again", LIMIT, || {
+        state(command) != "T" && state(memsample_pid) != "T"
+    });
+    wait_until("the terminal to be the command's again", LIMIT, || {
+        foreground_of(command) == command
+    });
+    wait_until("sampling to go on", LIMIT, || {
+        line_count(&csv) > rows_stopped + 2
+    });
+
+    std::fs::write(&go, b"").expect("go");
+    let status = wait_terminal(&session, LIMIT);
+    let output = rest_of_output(&mut session);
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 5)),
+        "memsample ended with {status:?}: {output}"
+    );
+    assert!(output.contains("exited with code 5"), "{output}");
+}
+
+#[test]
+fn with_tostop_memsample_writes_while_the_command_holds_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    // `stty tostop`: a background process that writes to the terminal is
+    // stopped; memsample is one while the command's group holds it.
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "stty tostop && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_memsample"))
+        .args(["-i", "20ms", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(fixture())
+        .args(["sleep", "300", "exit", "4"]);
+    let mut session = in_terminal(command);
+    let status = wait_terminal(&session, LIMIT);
+    let output = rest_of_output(&mut session);
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 4)),
+        "memsample ended with {status:?}: {output}"
+    );
+    assert!(output.contains("recording "), "{output}");
+    assert!(output.contains("exited with code 4"), "{output}");
+}
+
+#[test]
+fn a_sigstop_of_the_command_does_not_stop_memsample() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_session, memsample_pid, command) = start_catching_fixture(dir.path());
+    let rows = line_count(&dir.path().join("mem.csv"));
+    // A debugger's stop: nothing would continue memsample, so it runs on.
+    send(command, libc::SIGSTOP);
+    wait_until("the command to stop", LIMIT, || {
+        stat_field(command, 0).as_deref() == Some("T")
+    });
+    wait_until("sampling to go on", LIMIT, || {
+        line_count(&dir.path().join("mem.csv")) > rows + 3
+    });
+    assert_ne!(stat_field(memsample_pid, 0).as_deref(), Some("T"));
+    send(command, libc::SIGCONT);
+    send(command, libc::SIGINT);
+    wait_until("the command to end", LIMIT, || !is_alive(command));
 }

@@ -319,8 +319,7 @@ impl ProcProbe {
             return;
         }
         if parsed.is_gone() {
-            let ppid = parsed.ppid;
-            self.reap_if_adopted(pid, ppid);
+            // An adopted orphan that exited is reaped by the waiter thread.
             return;
         }
         let command = String::from_utf8_lossy(parsed.command).into_owned();
@@ -356,12 +355,10 @@ impl ProcProbe {
             let Ok(text) = std::fs::read(format!("/proc/{pid}/stat")) else {
                 continue;
             };
-            if let Some(parsed) = parse_stat(&text) {
-                if parsed.is_gone() {
-                    self.reap_if_adopted(pid, parsed.ppid);
-                } else {
-                    others.push((pid, parsed.ppid));
-                }
+            if let Some(parsed) = parse_stat(&text)
+                && !parsed.is_gone()
+            {
+                others.push((pid, parsed.ppid));
             }
         }
         loop {
@@ -379,18 +376,6 @@ impl ProcProbe {
             if self.members.len() == before {
                 break;
             }
-        }
-    }
-
-    /// memsample is the subreaper in spawn mode: an orphan that exited is its
-    /// child now, and waits to be reaped by its own pid (never `waitpid(-1)`,
-    /// which could take the main command's status).
-    fn reap_if_adopted(&self, pid: u32, ppid: u32) {
-        if Some(ppid) == self.config.adopted_parent
-            && pid != self.config.pid
-            && let Some(pid) = rustix::process::Pid::from_raw(pid as i32)
-        {
-            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG);
         }
     }
 
@@ -574,7 +559,6 @@ impl Probe for ProcProbe {
                 ReadOutcome::Gone => {
                     let gone = self.members.remove(index);
                     self.member_pids.remove(&gone.pid);
-                    self.reap_if_adopted(gone.pid, gone.ppid);
                 }
             }
         }

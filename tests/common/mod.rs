@@ -512,3 +512,10 @@ impl Waiting {
         assert_eq!(stdout, "", "the target received signals");
     }
 }
+
+/// Sends `signal` to the process group `pgid` (`kill -SIG -- -PGID`).
+pub fn send_group(pgid: u32, signal: i32) {
+    // SAFETY: kill(2) of a process group this test created.
+    let rc = unsafe { libc::kill(-(pgid as i32), signal) };
+    assert_eq!(rc, 0, "kill(-{pgid}, {signal})");
+}
