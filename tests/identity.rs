@@ -165,7 +165,12 @@ fn a_thread_id_is_refused_with_its_process() {
     assert_ne!(tid, pid);
     let run = run(
         None,
-        &["--pid", &tid.to_string(), "-o", out.to_str().expect("utf-8")],
+        &[
+            "--pid",
+            &tid.to_string(),
+            "-o",
+            out.to_str().expect("utf-8"),
+        ],
     );
     assert_eq!(run.code, 125, "{}", run.stderr);
     assert_eq!(
@@ -207,7 +212,14 @@ wait
 fn a_pid_that_changes_hands_while_the_output_opens_is_not_recorded() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "sh", "-c", PID_REUSE_SCRIPT])
+        .args([
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "sh",
+            "-c",
+            PID_REUSE_SCRIPT,
+        ])
         .env("DIR", dir.path())
         .env("FIXTURE", fixture())
         .env("MEMSAMPLE", env!("CARGO_BIN_EXE_memsample"))

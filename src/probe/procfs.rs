@@ -947,6 +947,66 @@ mod tests {
     }
 
     #[test]
+    fn an_exited_member_is_no_parent_to_the_next_owner_of_its_pid() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id();
+        let mut probe = ProcProbe::new(ProbeConfig {
+            pid: std::process::id(),
+            children: true,
+            every_hwm: false,
+            pss: false,
+            adopted_parent: None,
+            just_started: false,
+        })
+        .expect("own process is readable");
+        assert!(probe.sample().has_pid(pid));
+        let start = start_time_of(pid).expect("alive");
+        assert!(probe.is_member(pid, start));
+        // Alive: the parent of what it starts, not of what is older than it.
+        assert!(probe.is_parent_in_tree(pid, start));
+        assert!(!probe.is_parent_in_tree(pid, start - 1));
+        assert!(!probe.is_member(pid, start + 1));
+        child.kill().expect("kill");
+        child.wait().expect("reap");
+        // Still listed until its next read fails, yet whoever gets its pid
+        // next, and that one's children, are strangers.
+        assert!(probe.is_member(pid, start));
+        assert!(!probe.is_parent_in_tree(pid, start + 1));
+    }
+
+    #[test]
+    fn kept_files_stay_within_the_limit() {
+        assert_eq!(kept_limit(1024, false), 496);
+        assert_eq!(kept_limit(1024, true), 330);
+        assert_eq!(kept_limit(16, false), 0);
+    }
+
+    #[test]
+    fn thread_ids_name_their_process() {
+        assert_eq!(thread_owner(std::process::id()), None);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            // SAFETY: gettid has no arguments and cannot fail.
+            let _ = sender.send(unsafe { libc::gettid() } as u32);
+            let _ = stopped.recv();
+        });
+        let tid = receiver.recv().expect("tid");
+        let owner = thread_owner(tid).expect("a thread");
+        assert_eq!(owner.0, std::process::id());
+        let _ = stop.send(());
+        thread.join().expect("join");
+    }
+
+    #[test]
+    fn own_proc_is_own_pid_namespace() {
+        assert_eq!(check_pid_namespace(), Ok(()));
+    }
+
+    #[test]
     fn refuses_kernel_threads_and_missing_pids() {
         let kthreadd = ProcProbe::new(ProbeConfig {
             pid: 2,
