@@ -231,3 +231,111 @@ fn a_pid_that_changes_hands_while_the_output_opens_is_not_recorded() {
     // Nothing of the stranger was recorded: the header only.
     assert_eq!(line_count(&dir.path().join("out.csv")), 1);
 }
+
+/// The only child of `parent`, waited for.
+fn only_child(parent: u32) -> u32 {
+    let mut child = None;
+    wait_until("a child process", LIMIT, || {
+        child = processes()
+            .into_iter()
+            .find(|&(_, ppid, _)| ppid == parent)
+            .map(|(pid, _, _)| pid);
+        child.is_some()
+    });
+    child.expect("found")
+}
+
+/// The pid of `pid` in its own (innermost) pid namespace.
+fn pid_inside(pid: u32) -> u32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("NSpid:"))
+        .and_then(|pids| pids.split_whitespace().last())
+        .and_then(|pid| pid.parse().ok())
+        .expect("NSpid")
+}
+
+/// Takes a manual sample and returns its row.
+fn sample_now(memsample: u32, out: &std::path::Path) -> Row {
+    let before = line_count(out);
+    send(memsample, libc::SIGUSR1);
+    wait_until("a manual sample", LIMIT, || line_count(out) > before);
+    read_csv(out).1.pop().expect("a row")
+}
+
+/// In a pid namespace of its own, memsample (its init) records a fixture
+/// whose child M exits; a stranger S, outside the tree, is steered to M's
+/// pid and starts a child holding 40 MiB. Neither is in the tree.
+#[test]
+fn a_stranger_with_an_exited_members_pid_is_not_counted_nor_its_children() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name);
+    let (out, ready, go, released) = (path("out.csv"), path("ready"), path("go"), path("released"));
+    let mut unshare = Command::new("unshare");
+    unshare
+        .args(["--pid", "--fork", "--mount-proc", "--"])
+        .arg(env!("CARGO_BIN_EXE_memsample"))
+        .args(["-q", "-i", "1h", "-o"])
+        .arg(&out)
+        .arg("--")
+        .arg(fixture())
+        .args(["forks", "1", "touch"])
+        .arg(&ready)
+        .arg("wait-file")
+        .arg(&go)
+        .args(["release-forks", "touch"])
+        .arg(&released)
+        .arg("wait-file")
+        .arg(path("end"));
+    let mut unshare = unshare.spawn().expect("unshare runs");
+    let memsample = only_child(unshare.id());
+    let command = only_child(memsample);
+    wait_until("the fixture's child", LIMIT, || ready.exists());
+    let member = only_child(command);
+    let member_inside = pid_inside(member);
+    assert_eq!(num(&sample_now(memsample, &out), "procs"), 2);
+
+    std::fs::write(&go, b"").expect("go");
+    wait_until("the child to be reaped", LIMIT, || released.exists());
+    // The stranger: forked by a shell that entered the namespace from
+    // outside, right after steering the next pid to the member's.
+    let script = format!(
+        "echo {} > /proc/sys/kernel/ns_last_pid; \"$0\" children 1 40 60000 wait & wait",
+        member_inside - 1
+    );
+    let mut stranger_shell = Command::new("nsenter")
+        .args([
+            "-t",
+            &memsample.to_string(),
+            "--pid",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .arg(fixture())
+        .spawn()
+        .expect("nsenter runs");
+    let shell = only_child(stranger_shell.id());
+    let stranger = only_child(shell);
+    assert_eq!(
+        pid_inside(stranger),
+        member_inside,
+        "the pid was not reused"
+    );
+    let grandchild = only_child(stranger);
+    wait_until("the stranger's child to hold its memory", LIMIT, || {
+        rss_bytes(grandchild) >= 40 * MIB
+    });
+
+    let row = sample_now(memsample, &out);
+    assert_eq!(num(&row, "procs"), 1, "{row:?}");
+    assert!(num(&row, "rss_bytes") < 40 * MIB, "{row:?}");
+
+    // The command ends; memsample with it, and the namespace with memsample.
+    std::fs::write(path("end"), b"").expect("end");
+    let status = wait_child(&mut unshare, LIMIT);
+    assert_eq!(status.code(), Some(0));
+    wait_child(&mut stranger_shell, LIMIT);
+}
