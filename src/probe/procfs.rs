@@ -439,18 +439,22 @@ impl ProcProbe {
         let Some(parsed) = parse_stat(&self.buf[..len]) else {
             return;
         };
-        let (ppid, start_time) = (parsed.ppid, parsed.start_time);
-        if parsed.is_thread()
-            || self.is_member(pid, start_time)
-            || !self.is_parent_in_tree(ppid, start_time)
-        {
+        let (mut ppid, start_time) = (parsed.ppid, parsed.start_time);
+        let (is_thread, is_gone) = (parsed.is_thread(), parsed.is_gone());
+        let command = String::from_utf8_lossy(parsed.command).into_owned();
+        if is_thread || self.is_member(pid, start_time) {
             return;
         }
-        if parsed.is_gone() {
+        if !self.is_parent_in_tree(ppid, start_time) {
+            match self.new_parent(pid, ppid, start_time, stat.as_ref()) {
+                Some(adopter) => ppid = adopter,
+                None => return,
+            }
+        }
+        if is_gone {
             self.reap_if_adopted(pid, ppid);
             return;
         }
-        let command = String::from_utf8_lossy(parsed.command).into_owned();
         // A pid that named an exited member now names this process.
         self.member_pids.insert(pid, start_time);
         self.kept += usize::from(stat.is_some());
@@ -468,6 +472,26 @@ impl ProcProbe {
             hwm_bytes: 0,
             pss_warned: false,
         });
+    }
+
+    /// A member that was the parent when the child's `stat` was read may
+    /// have exited since: the child has been re-parented by then (before its
+    /// old parent could be reaped), to a member or to memsample. Reads the
+    /// child's parent again, and returns it if it is in the tree.
+    fn new_parent(&mut self, pid: u32, ppid: u32, start: u64, stat: Option<&File>) -> Option<u32> {
+        if !self.member_pids.contains_key(&ppid) {
+            return None;
+        }
+        let buf = &mut self.buf[..];
+        let len = match stat {
+            Some(file) => file.read_at(buf, 0),
+            None => read_by_path(pid, "stat", buf),
+        }
+        .ok()?;
+        let now = parse_stat(&buf[..len])
+            .filter(|now| now.start_time == start)?
+            .ppid;
+        (now != ppid && self.is_parent_in_tree(now, start)).then_some(now)
     }
 
     fn warn_out_of_files(&mut self) {
