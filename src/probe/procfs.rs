@@ -271,64 +271,9 @@ impl ProcProbe {
     /// zombie, a kernel thread, or not readable.
     pub fn new(config: ProbeConfig) -> Result<ProcProbe, AttachError> {
         let pid = config.pid;
-        let stat = File::open(format!("/proc/{pid}/stat")).map_err(|err| match err.kind() {
-            io::ErrorKind::NotFound => AttachError::NoSuchProcess(pid),
-            _ => AttachError::Unreadable {
-                pid,
-                reason: err.to_string(),
-            },
-        })?;
         let mut buf = Box::new([0u8; 4096]);
-        let len = stat
-            .read_at(&mut buf[..], 0)
-            .map_err(|_| AttachError::NoSuchProcess(pid))?;
-        let parsed = parse_stat(&buf[..len]).ok_or_else(|| AttachError::Unreadable {
-            pid,
-            reason: "unexpected /proc/PID/stat".into(),
-        })?;
-        let mut command = String::from_utf8_lossy(parsed.command).into_owned();
-        if parsed.is_gone() {
-            return Err(AttachError::Zombie { pid, command });
-        }
-        if parsed.is_kernel_thread() {
-            return Err(AttachError::KernelThread { pid, command });
-        }
-        if !config.just_started
-            && let Some((owner, name)) = thread_owner(pid)
-        {
-            return Err(AttachError::Thread {
-                tid: pid,
-                pid: owner,
-                command: name,
-            });
-        }
-        let start_time = parsed.start_time;
-        let mut cpu_ticks = parsed.cpu_ticks;
-        let mut ppid = parsed.ppid;
-        let has_program = parsed.has_program();
-        if config.just_started && !has_program {
-            // `spawn` returns once the kernel has switched the child to its
-            // new, still empty, address space; the program is loaded a moment
-            // later. The start row should show the program, not the gap.
-            if let Some(loaded) = wait_for_program(&stat, &mut buf[..]) {
-                command = String::from_utf8_lossy(loaded.command).into_owned();
-                cpu_ticks = loaded.cpu_ticks;
-                ppid = loaded.ppid;
-            }
-        }
-        let main = Tracked {
-            pid,
-            ppid,
-            start_time,
-            stat: Some(stat),
-            statm: None,
-            status: None,
-            command,
-            cpu_ticks,
-            faults_at_hwm: None,
-            hwm_bytes: 0,
-            pss_warned: false,
-        };
+        let main = open_main(&config, &mut buf[..])?;
+        let start_time = main.start_time;
         let mut probe = ProcProbe {
             config,
             page_size: rustix::param::page_size() as u64,
@@ -570,34 +515,11 @@ impl ProcProbe {
         let ticks_per_second = self.ticks_per_second;
         let buf = &mut self.buf[..];
         let member = &mut self.members[index];
-        let len = match &member.stat {
-            Some(file) => file.read_at(buf, 0),
-            None => read_by_path(member.pid, "stat", buf),
-        };
-        let len = match len {
-            Ok(len) => len,
-            Err(err) if is_out_of_files(&err) => {
-                self.files_warned_pending = true;
-                return ReadOutcome::NoProgram;
-            }
-            Err(_) => return ReadOutcome::Gone,
-        };
-        let Some(stat) = parse_stat(&buf[..len]) else {
-            return ReadOutcome::Gone;
-        };
-        // Read by path, the pid may name a later process by now.
-        if stat.is_gone() || stat.start_time != member.start_time {
-            return ReadOutcome::Gone;
-        }
-        if !stat.has_program() {
-            return ReadOutcome::NoProgram;
-        }
-        if stat.command != member.command.as_bytes() {
-            // It exec'd since it was found.
-            member.command = String::from_utf8_lossy(stat.command).into_owned();
-        }
-        member.ppid = stat.ppid;
-        let (faults, cpu_ticks) = (stat.faults, stat.cpu_ticks);
+        let (faults, cpu_ticks) =
+            match read_member_stat(member, buf, &mut self.files_warned_pending) {
+                Ok(figures) => figures,
+                Err(outcome) => return outcome,
+            };
         let keep = member.stat.is_some();
         let Some((size_pages, resident_pages)) =
             read_statm(&mut member.statm, member.pid, keep, buf)
@@ -658,6 +580,106 @@ impl ProcProbe {
             pss_bytes,
         })
     }
+}
+
+/// Opens the main process and checks that it can be sampled: it exists, is
+/// no zombie, no kernel thread and no thread of another process.
+fn open_main(config: &ProbeConfig, buf: &mut [u8]) -> Result<Tracked, AttachError> {
+    let pid = config.pid;
+    let stat = File::open(format!("/proc/{pid}/stat")).map_err(|err| match err.kind() {
+        io::ErrorKind::NotFound => AttachError::NoSuchProcess(pid),
+        _ => AttachError::Unreadable {
+            pid,
+            reason: err.to_string(),
+        },
+    })?;
+    let len = stat
+        .read_at(buf, 0)
+        .map_err(|_| AttachError::NoSuchProcess(pid))?;
+    let parsed = parse_stat(&buf[..len]).ok_or_else(|| AttachError::Unreadable {
+        pid,
+        reason: "unexpected /proc/PID/stat".into(),
+    })?;
+    let mut command = String::from_utf8_lossy(parsed.command).into_owned();
+    if parsed.is_gone() {
+        return Err(AttachError::Zombie { pid, command });
+    }
+    if parsed.is_kernel_thread() {
+        return Err(AttachError::KernelThread { pid, command });
+    }
+    if !config.just_started
+        && let Some((owner, name)) = thread_owner(pid)
+    {
+        return Err(AttachError::Thread {
+            tid: pid,
+            pid: owner,
+            command: name,
+        });
+    }
+    let start_time = parsed.start_time;
+    let mut cpu_ticks = parsed.cpu_ticks;
+    let mut ppid = parsed.ppid;
+    let has_program = parsed.has_program();
+    if config.just_started && !has_program {
+        // `spawn` returns once the kernel has switched the child to its
+        // new, still empty, address space; the program is loaded a moment
+        // later. The start row should show the program, not the gap.
+        if let Some(loaded) = wait_for_program(&stat, buf) {
+            command = String::from_utf8_lossy(loaded.command).into_owned();
+            cpu_ticks = loaded.cpu_ticks;
+            ppid = loaded.ppid;
+        }
+    }
+    Ok(Tracked {
+        pid,
+        ppid,
+        start_time,
+        stat: Some(stat),
+        statm: None,
+        status: None,
+        command,
+        cpu_ticks,
+        faults_at_hwm: None,
+        hwm_bytes: 0,
+        pss_warned: false,
+    })
+}
+
+/// Reads a member's `stat`: its page faults and CPU ticks, or why it is not
+/// in this sample. Notes the command (after an `exec`) and the parent.
+fn read_member_stat(
+    member: &mut Tracked,
+    buf: &mut [u8],
+    out_of_files: &mut bool,
+) -> Result<(u64, u64), ReadOutcome> {
+    let len = match &member.stat {
+        Some(file) => file.read_at(buf, 0),
+        None => read_by_path(member.pid, "stat", buf),
+    };
+    let len = match len {
+        Ok(len) => len,
+        Err(err) if is_out_of_files(&err) => {
+            *out_of_files = true;
+            return Err(ReadOutcome::NoProgram);
+        }
+        Err(_) => return Err(ReadOutcome::Gone),
+    };
+    let Some(stat) = parse_stat(&buf[..len]) else {
+        return Err(ReadOutcome::Gone);
+    };
+    // Read by path, the pid may name a later process by now.
+    if stat.is_gone() || stat.start_time != member.start_time {
+        return Err(ReadOutcome::Gone);
+    }
+    if !stat.has_program() {
+        return Err(ReadOutcome::NoProgram);
+    }
+    if stat.command != member.command.as_bytes() {
+        // It exec'd since it was found.
+        member.command = String::from_utf8_lossy(stat.command).into_owned();
+    }
+    member.ppid = stat.ppid;
+    Ok((stat.faults, stat.cpu_ticks))
 }
 
 /// How long a just-started command may take to load its program before the
