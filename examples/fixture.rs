@@ -20,6 +20,10 @@
 //!   orphaned at once and exiting a few ms later (a build's helpers);
 //! - `fork-share MIB N MS`: map MIB MiB shared, touch it, and fork N children
 //!   that read every page of it (so it counts in each one's RSS) and keep it MS ms;
+//! - `forks N`: fork N children that block on a pipe (no memory of their own
+//!   beyond what fork shares) until `release-forks`;
+//! - `release-forks`: close that pipe, so they exit, and wait for them;
+//! - `thread`: start a thread that prints `tid TID` on stdout and parks;
 //! - `wait`: wait for the children started so far;
 //! - `ignore SIG` (INT, TERM, HUP, QUIT): ignore a signal;
 //! - `count SIG`: count deliveries of SIG; printed at exit as `SIGINT 1`;
@@ -144,6 +148,7 @@ fn main() {
     let mut held: Vec<Mapping> = Vec::new();
     let mut children: Vec<Child> = Vec::new();
     let mut forked: Vec<libc::pid_t> = Vec::new();
+    let mut release: Option<libc::c_int> = None;
     let mut steps = args.iter().map(String::as_str);
     let number = |value: Option<&str>| -> u64 {
         value
@@ -236,6 +241,57 @@ fn main() {
                     }
                     forked.push(pid);
                 }
+            }
+            "forks" => {
+                let count = number(steps.next());
+                let mut fds = [0 as libc::c_int; 2];
+                // SAFETY: pipe writes two descriptors into the array.
+                assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "fixture: pipe");
+                for _ in 0..count {
+                    // SAFETY: the fixture is single-threaded here; the child
+                    // only closes, reads and calls _exit.
+                    let pid = unsafe { libc::fork() };
+                    assert!(pid >= 0, "fixture: fork failed");
+                    if pid == 0 {
+                        let mut byte = 0u8;
+                        // SAFETY: closing our copy of the write end, then
+                        // reading one byte into a local: returns at EOF.
+                        unsafe {
+                            libc::close(fds[1]);
+                            libc::read(fds[0], (&raw mut byte).cast(), 1);
+                            libc::_exit(0);
+                        }
+                    }
+                    forked.push(pid);
+                }
+                // SAFETY: the parent keeps only the write end.
+                unsafe { libc::close(fds[0]) };
+                release = Some(fds[1]);
+            }
+            "release-forks" => {
+                if let Some(fd) = release.take() {
+                    // SAFETY: closing the write end this process holds.
+                    unsafe { libc::close(fd) };
+                }
+                for pid in forked.drain(..) {
+                    // SAFETY: waiting for a child this process forked.
+                    unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+                }
+            }
+            "thread" => {
+                let (sender, receiver) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    // SAFETY: gettid has no arguments and cannot fail.
+                    let tid = unsafe { libc::gettid() };
+                    let _ = sender.send(tid);
+                    loop {
+                        std::thread::park();
+                    }
+                });
+                let tid = receiver.recv().expect("fixture: thread id");
+                use std::io::Write;
+                println!("tid {tid}");
+                let _ = std::io::stdout().flush();
             }
             "wait" => {
                 for mut child in children.drain(..) {

@@ -84,7 +84,7 @@ pub struct RecordArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
 
-    /// Attach to a running process instead of spawning a command
+    /// Attach to a running process (a process id; a thread id is refused) instead of spawning a command
     #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "command", allow_hyphen_values = true)]
     pub pid: Option<u32>,
 

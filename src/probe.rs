@@ -104,6 +104,13 @@ pub trait Probe: Send {
     fn take_pss_warnings(&mut self) -> Vec<String> {
         Vec::new()
     }
+
+    /// The main process's start time (clock ticks since boot) as the probe
+    /// found it at attach, when the backend knows it: with the pid, the
+    /// process's identity.
+    fn main_start_time(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Why a pid cannot be attached to.
@@ -115,6 +122,10 @@ pub enum AttachError {
     Zombie { pid: u32, command: String },
     #[error("process {pid} ({command}) is a kernel thread: it has no memory of its own to sample")]
     KernelThread { pid: u32, command: String },
+    #[error("{tid} is a thread of process {pid} ({command}); attach to --pid {pid}")]
+    Thread { tid: u32, pid: u32, command: String },
+    #[error("process {pid} exited while memsample attached to it")]
+    Replaced { pid: u32 },
     #[error("cannot read process {pid}: {reason}")]
     Unreadable { pid: u32, reason: String },
 }

@@ -155,6 +155,9 @@ fn lock(recorder: &Mutex<Recorder>) -> MutexGuard<'_, Recorder> {
 
 /// The recording mode of memsample.
 pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
+    // Before anything is created or started: with another namespace's
+    // /proc, every pid would name some other process.
+    crate::probe::procfs::check_pid_namespace().map_err(RecordError::Usage)?;
     let attach_pid = args.pid;
     if attach_pid.is_none() && args.command.is_empty() {
         return Err(RecordError::Usage(
@@ -170,10 +173,17 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     let (events, received) = mpsc::channel::<Event>();
 
     // Attach mode checks the pid before anything is created, so that a typo
-    // leaves no empty recording behind.
-    let mut probe = match attach_pid {
-        Some(pid) => Some(make_probe(&args, pid, None)?),
-        None => None,
+    // leaves no empty recording behind, and pins the process (the probe's kept-open
+    // files, then the pidfd) before the output is opened: opening a FIFO
+    // blocks until a reader comes, time in which the pid may change hands.
+    let (mut probe, pinned) = match attach_pid {
+        Some(pid) => {
+            let probe = make_probe(&args, pid, None)?;
+            let handle = target::attach(pid);
+            check_same_process(probe.as_ref(), pid)?;
+            (Some(probe), Some(handle))
+        }
+        None => (None, None),
     };
 
     // A bad -o (or --plot) must show before the command is started.
@@ -285,7 +295,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
                 .map_err(|err| RecordError::system("cannot start the waiting thread", err))?,
         ),
         None => {
-            target::attach(pid)
+            let handle = pinned.unwrap_or_else(|| target::attach(pid));
+            handle
                 .watch_exit(move || {
                     let _ = exit_events.send(Event::Exited {
                         status: None,
@@ -530,6 +541,20 @@ struct NothingLeft;
 impl Probe for NothingLeft {
     fn sample(&mut self) -> crate::probe::Sample {
         crate::probe::Sample::default()
+    }
+}
+
+/// The pidfd was opened after the probe pinned the process: it is the same
+/// process if the pid still belongs to one of the same start time (a pid and
+/// a start time never name two processes).
+fn check_same_process(probe: &dyn Probe, pid: u32) -> Result<(), RecordError> {
+    let pinned = probe.main_start_time();
+    let now = crate::probe::procfs::start_time_of(pid);
+    match (pinned, now) {
+        (Some(pinned), Some(now)) if pinned != now => {
+            Err(RecordError::Attach(AttachError::Replaced { pid }))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -16,6 +16,7 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
 
 /// Pids below this are reserved for the kernel's own threads: when the pid
 /// counter wraps around `pid_max`, the kernel starts again from here (in the
@@ -77,6 +78,75 @@ pub struct PidWatch {
     loadavg: File,
     last_pid: u32,
     pid_max: u32,
+    wrap: WrapCheck,
+}
+
+/// A full wrap of the pid counter between two looks brings the last pid
+/// back to where it was, or past it: the ids in between would look like all
+/// that was handed out. The kernel's fork count (`processes` in `/proc/stat`)
+/// tells: more forks than ids looked at means some ids were not looked at.
+/// `/proc/stat` costs more than `/proc/loadavg`, so it is read only after a
+/// gap between two looks long enough for a full wrap (see [`min_wrap_time`]);
+/// the forks of shorter gaps are counted in the next reading.
+#[derive(Debug)]
+struct WrapCheck {
+    /// Forks at the last reading of `/proc/stat` (`None`: unreadable).
+    forks: Option<u64>,
+    /// Ids looked at since that reading.
+    seen: u64,
+    previous_look: Instant,
+    min_wrap: Duration,
+}
+
+/// No CPU forks faster than this (a thread's creation takes tens of
+/// microseconds in the kernel): the bound that makes a full wrap of the pid
+/// counter take a minimum time.
+const MAX_FORKS_PER_CPU_SECOND: u64 = 100_000;
+
+/// Pids the initial namespace never hands out again after a wrap, plus room
+/// for counts that move between two reads.
+const WRAP_SLACK: u64 = 300;
+
+/// The shortest time in which the pid counter can go all the way round.
+pub(crate) fn min_wrap_time(pid_max: u32, cpus: u64) -> Duration {
+    let per_second = cpus.max(1).saturating_mul(MAX_FORKS_PER_CPU_SECOND);
+    Duration::from_secs_f64(f64::from(pid_max) / per_second as f64)
+}
+
+/// Whether the fork count must be read: only after a gap in which a full
+/// wrap could happen.
+pub(crate) fn wrap_possible(gap: Duration, min_wrap: Duration) -> bool {
+    gap >= min_wrap
+}
+
+/// Whether ids were handed out that were not looked at: `forks` since the
+/// last reading against the ids `seen` since then. A full wrap hides nearly
+/// `pid_max - tasks` ids; half of that is the threshold, so that forks in
+/// other pid namespaces (counted by the kernel, invisible here) must be
+/// many before they cost a needless scan.
+pub(crate) fn ids_were_missed(forks: u64, seen: u64, pid_max: u32, tasks: u32) -> bool {
+    let hidden_by_a_wrap = u64::from(pid_max).saturating_sub(u64::from(tasks) + WRAP_SLACK);
+    forks.saturating_sub(seen) > hidden_by_a_wrap / 2
+}
+
+/// The `processes` line of `/proc/stat`: forks since boot.
+fn read_forks() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_forks(&text)
+}
+
+fn parse_forks(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix("processes "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn online_cpus() -> u64 {
+    // SAFETY: sysconf only reads a system setting.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+    u64::try_from(cpus).unwrap_or(1).max(1)
 }
 
 impl PidWatch {
@@ -92,6 +162,12 @@ impl PidWatch {
             loadavg,
             last_pid: 0,
             pid_max,
+            wrap: WrapCheck {
+                forks: read_forks(),
+                seen: 0,
+                previous_look: Instant::now(),
+                min_wrap: min_wrap_time(pid_max, online_cpus()),
+            },
         };
         let (last_pid, _) = watch.read()?;
         watch.last_pid = last_pid;
@@ -112,6 +188,13 @@ impl PidWatch {
         let Ok((last_pid, tasks)) = self.read() else {
             return NewPids::Rescan;
         };
+        let now = Instant::now();
+        let gap = now.duration_since(self.wrap.previous_look);
+        self.wrap.previous_look = now;
+        if wrap_possible(gap, self.wrap.min_wrap) && self.wrapped(tasks) {
+            self.last_pid = last_pid;
+            return NewPids::Rescan;
+        }
         if last_pid == self.last_pid {
             return NewPids::Nothing;
         }
@@ -121,11 +204,33 @@ impl PidWatch {
             pid_max: self.pid_max,
         };
         self.last_pid = last_pid;
+        self.wrap.seen = self.wrap.seen.saturating_add(range.len());
         if range.len() > u64::from(tasks) {
             NewPids::Rescan
         } else {
             NewPids::Range(range)
         }
+    }
+
+    /// Reads the fork count and says whether the pid counter may have gone
+    /// round since the previous reading; starts counting afresh.
+    fn wrapped(&mut self, tasks: u32) -> bool {
+        let Some(forks) = read_forks() else {
+            return false;
+        };
+        let missed = self.wrap.forks.is_some_and(|before| {
+            ids_were_missed(
+                // The count only grows (wrapping: a baseline set back by a
+                // test stays meaningful).
+                forks.wrapping_sub(before),
+                self.wrap.seen,
+                self.pid_max,
+                tasks,
+            )
+        });
+        self.wrap.forks = Some(forks);
+        self.wrap.seen = 0;
+        missed
     }
 
     /// The last pid handed out and the number of tasks (threads included).
@@ -192,6 +297,58 @@ mod tests {
         };
         assert_eq!(range.iter().collect::<Vec<_>>(), [32766, 32767, 1, 2]);
         assert_eq!(range.len(), 4);
+    }
+
+    #[test]
+    fn fork_count_line() {
+        let stat = "cpu  1 2 3\nintr 5 0 1\nctxt 77\nprocesses 24570\nprocs_running 1\n";
+        assert_eq!(parse_forks(stat), Some(24570));
+        assert_eq!(parse_forks("cpu 1\n"), None);
+        assert!(read_forks().is_some_and(|forks| forks > 0));
+    }
+
+    #[test]
+    fn fork_count_read_only_after_a_gap_a_wrap_fits_in() {
+        // 32768 pids, 2 CPUs: at most 200,000 forks a second, 164 ms a wrap.
+        let min_wrap = min_wrap_time(32_768, 2);
+        assert_eq!(min_wrap.as_millis(), 163);
+        assert!(!wrap_possible(Duration::from_millis(100), min_wrap));
+        assert!(wrap_possible(Duration::from_secs(1), min_wrap));
+        // The usual 4M pids take seconds to go round even on 64 CPUs.
+        assert!(min_wrap_time(4_194_304, 64) > Duration::from_millis(600));
+    }
+
+    #[test]
+    fn a_full_wrap_is_told_from_forks_elsewhere() {
+        // Every fork was looked at: nothing missed.
+        assert!(!ids_were_missed(1_000, 1_000, 32_768, 200));
+        // The counter came back to the same last pid: 32,000 forks, no id
+        // looked at.
+        assert!(ids_were_missed(32_000, 0, 32_768, 200));
+        // ... or a little past it.
+        assert!(ids_were_missed(32_100, 100, 32_768, 200));
+        // A few forks in other pid namespaces do not cost a scan.
+        assert!(!ids_were_missed(5_000, 100, 32_768, 200));
+    }
+
+    #[test]
+    fn a_wrap_in_the_gap_asks_for_a_scan() {
+        let mut watch = PidWatch::open().expect("loadavg readable");
+        // As if a whole round of pids had gone by since the last reading,
+        // long enough ago for it.
+        watch.wrap.forks = watch
+            .wrap
+            .forks
+            .map(|forks| forks.wrapping_sub(u64::from(watch.pid_max)));
+        watch.wrap.previous_look -= watch.wrap.min_wrap;
+        assert_eq!(watch.poll(), NewPids::Rescan);
+        // Read again within the minimum wrap time: no reading, no scan.
+        watch.wrap.min_wrap = Duration::from_secs(3600);
+        watch.wrap.forks = watch
+            .wrap
+            .forks
+            .map(|forks| forks.wrapping_sub(u64::from(watch.pid_max)));
+        assert_ne!(watch.poll(), NewPids::Rescan);
     }
 
     #[test]

@@ -98,7 +98,11 @@ fn the_whole_tree_is_counted_per_process_and_summed() {
         let (status, _, stderr) = running.finish(LIMIT);
         // The main command's status comes through the subreaper's reaping.
         assert_eq!(status.code(), Some(5), "{stderr}");
-        assert!(stderr.contains("up to 6 processes"), "{stderr}");
+        // 7 when a sample caught the grandchild's parent before it exited.
+        assert!(
+            stderr.contains("up to 6 processes") || stderr.contains("up to 7 processes"),
+            "{stderr}"
+        );
         // The children and the grandchild hold on: left running, said so.
         assert!(
             stderr.contains("5 descendant processes left running"),

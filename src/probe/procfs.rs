@@ -14,7 +14,7 @@
 //! with ESRCH once its process is gone, so a recycled pid is never read by
 //! mistake.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -37,6 +37,9 @@ pub struct Stat<'a> {
     pub faults: u64,
     /// User plus system time of all threads, in clock ticks.
     pub cpu_ticks: u64,
+    /// When the process started, in clock ticks since boot: with the pid,
+    /// its identity (a pid is reused, a pid and a start time are not).
+    pub start_time: u64,
     pub vsize_bytes: u64,
     /// Approximate (per-CPU counters not summed): memsample takes RSS from
     /// `statm` instead.
@@ -87,7 +90,8 @@ pub fn parse_stat(text: &[u8]) -> Option<Stat<'_>> {
     let majflt = parse_u64(next(1)?)?; // 12
     let utime = parse_u64(next(1)?)?; // 14
     let stime = parse_u64(next(0)?)?; // 15
-    let vsize_bytes = parse_u64(next(7)?)?; // 23
+    let start_time = parse_u64(next(6)?)?; // 22
+    let vsize_bytes = parse_u64(next(0)?)?; // 23
     let rss_pages = parse_u64(next(0)?)?; // 24
     let start_code = parse_u64(next(1)?)?; // 26
     let exit_signal = parse_i64(next(11)?)?; // 38
@@ -98,6 +102,7 @@ pub fn parse_stat(text: &[u8]) -> Option<Stat<'_>> {
         flags,
         faults: minflt + majflt,
         cpu_ticks: utime + stime,
+        start_time,
         vsize_bytes,
         rss_pages,
         start_code,
@@ -144,12 +149,74 @@ pub fn parse_kb_line(text: &[u8], key: &[u8]) -> Option<u64> {
     parse_u64(&digits).map(|kb| kb * 1024)
 }
 
+/// The process whose thread `tid` is, with its name, when `tid` is a thread
+/// id rather than a process id: `/proc/TID` exists for every thread (hidden
+/// from listings only), so a thread id given as `--pid` would otherwise be
+/// sampled as if it were its process, and the recording would end with the
+/// thread. Read once, at attach.
+pub(crate) fn thread_owner(tid: u32) -> Option<(u32, String)> {
+    let status = std::fs::read(format!("/proc/{tid}/status")).ok()?;
+    let tgid = parse_number_line(&status, b"\nTgid:")?;
+    if tgid == u64::from(tid) {
+        return None;
+    }
+    let tgid = u32::try_from(tgid).ok()?;
+    let name = std::fs::read_to_string(format!("/proc/{tgid}/comm"))
+        .map(|name| name.trim_end().to_string())
+        .unwrap_or_else(|_| "?".into());
+    Some((tgid, name))
+}
+
+/// The number after `key` in a `status` text (no unit).
+fn parse_number_line(text: &[u8], key: &[u8]) -> Option<u64> {
+    let start = text.windows(key.len()).position(|w| w == key)? + key.len();
+    let digits: Vec<u8> = text[start..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    parse_u64(&digits)
+}
+
+/// The start time of whatever process has `pid` now, read afresh.
+pub(crate) fn start_time_of(pid: u32) -> Option<u64> {
+    let text = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text).map(|stat| stat.start_time)
+}
+
+/// Checks that `/proc` shows memsample's own pid namespace. A `/proc` mounted
+/// for another one (`unshare --pid --fork` without `--mount-proc`) numbers
+/// processes differently: the command's pid there is some other process,
+/// which memsample would sample instead. `/proc/self` names the reader as
+/// that `/proc` numbers it; it must be memsample's own pid. A `/proc` that
+/// cannot say (not mounted) is left to the probe to report.
+pub(crate) fn check_pid_namespace() -> Result<(), String> {
+    let own = std::process::id();
+    let Ok(link) = std::fs::read_link("/proc/self") else {
+        return Ok(());
+    };
+    match link.to_str().and_then(|text| text.parse::<u32>().ok()) {
+        Some(seen) if seen == own => Ok(()),
+        seen => Err(format!(
+            "/proc is not this process's pid namespace (/proc/self is {}, memsample is pid {own}): \
+             it would sample other processes (mount a new /proc, e.g. unshare --mount-proc)",
+            seen.map_or_else(|| link.display().to_string(), |pid| format!("pid {pid}"))
+        )),
+    }
+}
+
 /// A counted process and its kept-open files.
 struct Tracked {
     pid: u32,
     ppid: u32,
-    stat: File,
-    /// Opened on first use, like `status`.
+    /// With the pid, the process's identity.
+    start_time: u64,
+    /// Kept open, or `None` when memsample is short of open files: then each
+    /// file is opened, read and closed every time, and the start time read
+    /// tells the process from a later one with the same pid.
+    stat: Option<File>,
+    /// Opened on first use, like `status` (kept open only with `stat`).
     statm: Option<File>,
     status: Option<File>,
     command: String,
@@ -178,7 +245,18 @@ pub struct ProcProbe {
     ticks_per_second: f64,
     /// The main process first, then descendants in the order they were found.
     members: Vec<Tracked>,
-    member_pids: HashSet<u32>,
+    /// The start time of each member, by pid. A member that exited stays
+    /// here until its next read fails, so its pid may meanwhile name another
+    /// process: membership is by pid and start time.
+    member_pids: HashMap<u32, u64>,
+    /// How many members may keep their files open, and how many do: the
+    /// rest is read by opening and closing (see [`FILES_SPARED`]).
+    kept_limit: usize,
+    kept: usize,
+    /// "Out of open files" was said once.
+    files_warned: bool,
+    /// A member could not be read for want of files in this sample.
+    files_warned_pending: bool,
     watch: Option<PidWatch>,
     /// Ids that could not be opened at the previous look: a pid is handed out
     /// a moment before its process appears in `/proc`, so it gets a second look.
@@ -193,66 +271,25 @@ impl ProcProbe {
     /// zombie, a kernel thread, or not readable.
     pub fn new(config: ProbeConfig) -> Result<ProcProbe, AttachError> {
         let pid = config.pid;
-        let stat = File::open(format!("/proc/{pid}/stat")).map_err(|err| match err.kind() {
-            io::ErrorKind::NotFound => AttachError::NoSuchProcess(pid),
-            _ => AttachError::Unreadable {
-                pid,
-                reason: err.to_string(),
-            },
-        })?;
         let mut buf = Box::new([0u8; 4096]);
-        let len = stat
-            .read_at(&mut buf[..], 0)
-            .map_err(|_| AttachError::NoSuchProcess(pid))?;
-        let parsed = parse_stat(&buf[..len]).ok_or_else(|| AttachError::Unreadable {
-            pid,
-            reason: "unexpected /proc/PID/stat".into(),
-        })?;
-        let mut command = String::from_utf8_lossy(parsed.command).into_owned();
-        if parsed.is_gone() {
-            return Err(AttachError::Zombie { pid, command });
-        }
-        if parsed.is_kernel_thread() {
-            return Err(AttachError::KernelThread { pid, command });
-        }
-        let mut cpu_ticks = parsed.cpu_ticks;
-        let mut ppid = parsed.ppid;
-        let has_program = parsed.has_program();
-        if config.just_started && !has_program {
-            // `spawn` returns once the kernel has switched the child to its
-            // new, still empty, address space; the program is loaded a moment
-            // later. The start row should show the program, not the gap.
-            if let Some(loaded) = wait_for_program(&stat, &mut buf[..]) {
-                command = String::from_utf8_lossy(loaded.command).into_owned();
-                cpu_ticks = loaded.cpu_ticks;
-                ppid = loaded.ppid;
-            }
-        }
-        let main = Tracked {
-            pid,
-            ppid,
-            stat,
-            statm: None,
-            status: None,
-            command,
-            cpu_ticks,
-            faults_at_hwm: None,
-            hwm_bytes: 0,
-            pss_warned: false,
-        };
+        let main = open_main(&config, &mut buf[..])?;
+        let start_time = main.start_time;
         let mut probe = ProcProbe {
             config,
             page_size: rustix::param::page_size() as u64,
             ticks_per_second: rustix::param::clock_ticks_per_second() as f64,
             members: Vec::new(),
-            member_pids: HashSet::new(),
+            member_pids: HashMap::from([(pid, start_time)]),
+            kept_limit: kept_limit(raise_open_file_limit(), config.every_hwm),
+            kept: 1,
+            files_warned: false,
+            files_warned_pending: false,
             watch: None,
             retry: Vec::new(),
             previous_sample: None,
             pss_warnings: Vec::new(),
             buf,
         };
-        probe.member_pids.insert(pid);
         probe.members.push(main);
         if config.children && config.just_started {
             probe.watch = PidWatch::open_after(pid).ok();
@@ -265,8 +302,36 @@ impl ProcProbe {
         Ok(probe)
     }
 
-    fn is_parent_in_tree(&self, ppid: u32) -> bool {
-        self.member_pids.contains(&ppid) || self.config.adopted_parent == Some(ppid)
+    /// Whether `ppid`, the parent of a process started at `child_start`, is
+    /// in the tree. A member counts only while it is alive (its kept-open
+    /// `stat` still reads, or its pid still has its start time) and if it
+    /// started no later than the child: otherwise the pid now names another
+    /// process, whose children are strangers.
+    fn is_parent_in_tree(&self, ppid: u32, child_start: u64) -> bool {
+        if self.config.adopted_parent == Some(ppid) {
+            return true;
+        }
+        let Some(&start) = self.member_pids.get(&ppid) else {
+            return false;
+        };
+        if start > child_start {
+            return false;
+        }
+        let Some(parent) = self
+            .members
+            .iter()
+            .find(|m| m.pid == ppid && m.start_time == start)
+        else {
+            return false;
+        };
+        match &parent.stat {
+            Some(stat) => stat.read_at(&mut [0u8; 64], 0).is_ok(),
+            None => start_time_of(ppid) == Some(start),
+        }
+    }
+
+    fn is_member(&self, pid: u32, start_time: u64) -> bool {
+        self.member_pids.get(&pid) == Some(&start_time)
     }
 
     /// Looks at the ids handed out since the previous tick.
@@ -300,33 +365,48 @@ impl ProcProbe {
 
     /// Opens one new id and adds it when its parent is in the tree.
     fn consider(&mut self, pid: u32, may_retry: bool) {
-        if self.member_pids.contains(&pid) {
-            return;
-        }
-        let Ok(stat) = File::open(format!("/proc/{pid}/stat")) else {
-            if may_retry {
+        let keep = self.kept < self.kept_limit;
+        let (stat, len) = match read_new_stat(pid, keep, &mut self.buf[..]) {
+            Ok(read) => read,
+            Err(err) if is_out_of_files(&err) => {
+                // Not even one more file: this one gets another look later.
+                self.warn_out_of_files();
                 self.retry.push(pid);
+                return;
             }
-            return;
-        };
-        let Ok(len) = stat.read_at(&mut self.buf[..], 0) else {
-            return;
+            Err(_) => {
+                if may_retry {
+                    self.retry.push(pid);
+                }
+                return;
+            }
         };
         let Some(parsed) = parse_stat(&self.buf[..len]) else {
             return;
         };
-        if parsed.is_thread() || !self.is_parent_in_tree(parsed.ppid) {
+        let (mut ppid, start_time) = (parsed.ppid, parsed.start_time);
+        let (is_thread, is_gone) = (parsed.is_thread(), parsed.is_gone());
+        let command = String::from_utf8_lossy(parsed.command).into_owned();
+        if is_thread || self.is_member(pid, start_time) {
             return;
         }
-        if parsed.is_gone() {
+        if !self.is_parent_in_tree(ppid, start_time) {
+            match self.new_parent(pid, ppid, start_time, stat.as_ref()) {
+                Some(adopter) => ppid = adopter,
+                None => return,
+            }
+        }
+        if is_gone {
             // An adopted orphan that exited is reaped by the waiter thread.
             return;
         }
-        let command = String::from_utf8_lossy(parsed.command).into_owned();
-        self.member_pids.insert(pid);
+        // A pid that named an exited member now names this process.
+        self.member_pids.insert(pid, start_time);
+        self.kept += usize::from(stat.is_some());
         self.members.push(Tracked {
             pid,
-            ppid: parsed.ppid,
+            ppid,
+            start_time,
             stat,
             statm: None,
             status: None,
@@ -339,34 +419,69 @@ impl ProcProbe {
         });
     }
 
+    /// A member that was the parent when the child's `stat` was read may
+    /// have exited since: the child has been re-parented by then (before its
+    /// old parent could be reaped), to a member or to memsample. Reads the
+    /// child's parent again, and returns it if it is in the tree.
+    fn new_parent(&mut self, pid: u32, ppid: u32, start: u64, stat: Option<&File>) -> Option<u32> {
+        if !self.member_pids.contains_key(&ppid) {
+            return None;
+        }
+        let buf = &mut self.buf[..];
+        let len = match stat {
+            Some(file) => file.read_at(buf, 0),
+            None => read_by_path(pid, "stat", buf),
+        }
+        .ok()?;
+        let now = parse_stat(&buf[..len])
+            .filter(|now| now.start_time == start)?
+            .ppid;
+        (now != ppid && self.is_parent_in_tree(now, start)).then_some(now)
+    }
+
+    fn warn_out_of_files(&mut self) {
+        if !self.files_warned {
+            self.files_warned = true;
+            crate::console::say!(
+                "warning: out of open files: some processes of the tree may not be counted (raise the limit: ulimit -n)"
+            );
+        }
+    }
+
     /// A full scan of `/proc`: at start, and when too many ids were handed
     /// out to look at one by one.
     fn rescan(&mut self) {
         let Ok(pids) = tree::list_pids() else {
             return;
         };
-        // (pid, ppid) of every process not yet counted; a child may be listed
-        // before its parent, so repeat until nothing more joins.
-        let mut others: Vec<(u32, u32)> = Vec::new();
+        // (pid, ppid, start time) of every process not yet counted; a child
+        // may be listed before its parent, so repeat until nothing more joins.
+        let mut others: Vec<(u32, u32, u64)> = Vec::new();
         for pid in pids {
-            if self.member_pids.contains(&pid) {
-                continue;
-            }
-            let Ok(text) = std::fs::read(format!("/proc/{pid}/stat")) else {
-                continue;
+            let text = match std::fs::read(format!("/proc/{pid}/stat")) {
+                Ok(text) => text,
+                Err(err) => {
+                    if is_out_of_files(&err) {
+                        self.warn_out_of_files();
+                    }
+                    continue;
+                }
             };
-            if let Some(parsed) = parse_stat(&text)
-                && !parsed.is_gone()
-            {
-                others.push((pid, parsed.ppid));
+            if let Some(parsed) = parse_stat(&text) {
+                if self.is_member(pid, parsed.start_time) {
+                    continue;
+                }
+                if !parsed.is_gone() {
+                    others.push((pid, parsed.ppid, parsed.start_time));
+                }
             }
         }
         loop {
             let before = self.members.len();
             let mut index = 0;
             while index < others.len() {
-                let (pid, ppid) = others[index];
-                if self.is_parent_in_tree(ppid) {
+                let (pid, ppid, start_time) = others[index];
+                if self.is_parent_in_tree(ppid, start_time) {
                     others.swap_remove(index);
                     self.consider(pid, false);
                 } else {
@@ -386,25 +501,14 @@ impl ProcProbe {
         let ticks_per_second = self.ticks_per_second;
         let buf = &mut self.buf[..];
         let member = &mut self.members[index];
-        let Ok(len) = member.stat.read_at(buf, 0) else {
-            return ReadOutcome::Gone;
-        };
-        let Some(stat) = parse_stat(&buf[..len]) else {
-            return ReadOutcome::Gone;
-        };
-        if stat.is_gone() {
-            return ReadOutcome::Gone;
-        }
-        if !stat.has_program() {
-            return ReadOutcome::NoProgram;
-        }
-        if stat.command != member.command.as_bytes() {
-            // It exec'd since it was found.
-            member.command = String::from_utf8_lossy(stat.command).into_owned();
-        }
-        member.ppid = stat.ppid;
-        let (faults, cpu_ticks) = (stat.faults, stat.cpu_ticks);
-        let Some((size_pages, resident_pages)) = read_statm(&mut member.statm, member.pid, buf)
+        let (faults, cpu_ticks) =
+            match read_member_stat(member, buf, &mut self.files_warned_pending) {
+                Ok(figures) => figures,
+                Err(outcome) => return outcome,
+            };
+        let keep = member.stat.is_some();
+        let Some((size_pages, resident_pages)) =
+            read_statm(&mut member.statm, member.pid, keep, buf)
         else {
             return ReadOutcome::Gone;
         };
@@ -423,7 +527,7 @@ impl ProcProbe {
 
         let hwm_bytes = if want_hwm {
             if member.faults_at_hwm != Some(faults)
-                && let Some(hwm) = read_status_hwm(&mut member.status, member.pid, buf)
+                && let Some(hwm) = read_status_hwm(&mut member.status, member.pid, keep, buf)
             {
                 member.hwm_bytes = hwm;
                 member.faults_at_hwm = Some(faults);
@@ -464,6 +568,106 @@ impl ProcProbe {
     }
 }
 
+/// Opens the main process and checks that it can be sampled: it exists, is
+/// no zombie, no kernel thread and no thread of another process.
+fn open_main(config: &ProbeConfig, buf: &mut [u8]) -> Result<Tracked, AttachError> {
+    let pid = config.pid;
+    let stat = File::open(format!("/proc/{pid}/stat")).map_err(|err| match err.kind() {
+        io::ErrorKind::NotFound => AttachError::NoSuchProcess(pid),
+        _ => AttachError::Unreadable {
+            pid,
+            reason: err.to_string(),
+        },
+    })?;
+    let len = stat
+        .read_at(buf, 0)
+        .map_err(|_| AttachError::NoSuchProcess(pid))?;
+    let parsed = parse_stat(&buf[..len]).ok_or_else(|| AttachError::Unreadable {
+        pid,
+        reason: "unexpected /proc/PID/stat".into(),
+    })?;
+    let mut command = String::from_utf8_lossy(parsed.command).into_owned();
+    if parsed.is_gone() {
+        return Err(AttachError::Zombie { pid, command });
+    }
+    if parsed.is_kernel_thread() {
+        return Err(AttachError::KernelThread { pid, command });
+    }
+    if !config.just_started
+        && let Some((owner, name)) = thread_owner(pid)
+    {
+        return Err(AttachError::Thread {
+            tid: pid,
+            pid: owner,
+            command: name,
+        });
+    }
+    let start_time = parsed.start_time;
+    let mut cpu_ticks = parsed.cpu_ticks;
+    let mut ppid = parsed.ppid;
+    let has_program = parsed.has_program();
+    if config.just_started && !has_program {
+        // `spawn` returns once the kernel has switched the child to its
+        // new, still empty, address space; the program is loaded a moment
+        // later. The start row should show the program, not the gap.
+        if let Some(loaded) = wait_for_program(&stat, buf) {
+            command = String::from_utf8_lossy(loaded.command).into_owned();
+            cpu_ticks = loaded.cpu_ticks;
+            ppid = loaded.ppid;
+        }
+    }
+    Ok(Tracked {
+        pid,
+        ppid,
+        start_time,
+        stat: Some(stat),
+        statm: None,
+        status: None,
+        command,
+        cpu_ticks,
+        faults_at_hwm: None,
+        hwm_bytes: 0,
+        pss_warned: false,
+    })
+}
+
+/// Reads a member's `stat`: its page faults and CPU ticks, or why it is not
+/// in this sample. Notes the command (after an `exec`) and the parent.
+fn read_member_stat(
+    member: &mut Tracked,
+    buf: &mut [u8],
+    out_of_files: &mut bool,
+) -> Result<(u64, u64), ReadOutcome> {
+    let len = match &member.stat {
+        Some(file) => file.read_at(buf, 0),
+        None => read_by_path(member.pid, "stat", buf),
+    };
+    let len = match len {
+        Ok(len) => len,
+        Err(err) if is_out_of_files(&err) => {
+            *out_of_files = true;
+            return Err(ReadOutcome::NoProgram);
+        }
+        Err(_) => return Err(ReadOutcome::Gone),
+    };
+    let Some(stat) = parse_stat(&buf[..len]) else {
+        return Err(ReadOutcome::Gone);
+    };
+    // Read by path, the pid may name a later process by now.
+    if stat.is_gone() || stat.start_time != member.start_time {
+        return Err(ReadOutcome::Gone);
+    }
+    if !stat.has_program() {
+        return Err(ReadOutcome::NoProgram);
+    }
+    if stat.command != member.command.as_bytes() {
+        // It exec'd since it was found.
+        member.command = String::from_utf8_lossy(stat.command).into_owned();
+    }
+    member.ppid = stat.ppid;
+    Ok((stat.faults, stat.cpu_ticks))
+}
+
 /// How long a just-started command may take to load its program before the
 /// start sample is taken anyway.
 const EXEC_GRACE: Duration = Duration::from_millis(100);
@@ -494,22 +698,101 @@ fn wait_for_program<'a>(stat: &File, buf: &'a mut [u8]) -> Option<Stat<'a>> {
     }
 }
 
-/// Sizes from a kept-open `statm` (opened on first use).
-fn read_statm(statm: &mut Option<File>, pid: u32, buf: &mut [u8]) -> Option<(u64, u64)> {
-    if statm.is_none() {
-        *statm = File::open(format!("/proc/{pid}/statm")).ok();
-    }
-    let len = statm.as_ref()?.read_at(buf, 0).ok()?;
+/// Sizes from a kept-open `statm` (opened on first use), or read by path.
+fn read_statm(
+    statm: &mut Option<File>,
+    pid: u32,
+    keep: bool,
+    buf: &mut [u8],
+) -> Option<(u64, u64)> {
+    let len = read_kept(statm, pid, "statm", keep, buf)?;
     parse_statm(&buf[..len])
 }
 
-/// VmHWM from a kept-open `status` (opened on first use).
-fn read_status_hwm(status: &mut Option<File>, pid: u32, buf: &mut [u8]) -> Option<u64> {
-    if status.is_none() {
-        *status = File::open(format!("/proc/{pid}/status")).ok();
-    }
-    let len = status.as_ref()?.read_at(buf, 0).ok()?;
+/// VmHWM from a kept-open `status` (opened on first use), or read by path.
+fn read_status_hwm(status: &mut Option<File>, pid: u32, keep: bool, buf: &mut [u8]) -> Option<u64> {
+    let len = read_kept(status, pid, "status", keep, buf)?;
     parse_kb_line(&buf[..len], b"VmHWM:")
+}
+
+/// Reads `/proc/PID/NAME` through `file`, opening it on first use when
+/// `keep`, else by opening and closing it.
+fn read_kept(
+    file: &mut Option<File>,
+    pid: u32,
+    name: &str,
+    keep: bool,
+    buf: &mut [u8],
+) -> Option<usize> {
+    if !keep {
+        return read_by_path(pid, name, buf).ok();
+    }
+    if file.is_none() {
+        *file = File::open(format!("/proc/{pid}/{name}")).ok();
+    }
+    file.as_ref()?.read_at(buf, 0).ok()
+}
+
+/// Opens, reads and closes `/proc/PID/NAME`: one file for a moment.
+fn read_by_path(pid: u32, name: &str, buf: &mut [u8]) -> io::Result<usize> {
+    File::open(format!("/proc/{pid}/{name}"))?.read_at(buf, 0)
+}
+
+/// Reads the `stat` of a new id into `buf`, keeping the file open when
+/// `keep` and there are files to spare, else opening and closing it.
+fn read_new_stat(pid: u32, keep: bool, buf: &mut [u8]) -> io::Result<(Option<File>, usize)> {
+    if keep {
+        match File::open(format!("/proc/{pid}/stat")) {
+            Ok(file) => {
+                let len = file.read_at(buf, 0)?;
+                return Ok((Some(file), len));
+            }
+            Err(err) if !is_out_of_files(&err) => return Err(err),
+            // Other files took the room: fall back to opening and closing.
+            Err(_) => {}
+        }
+    }
+    Ok((None, read_by_path(pid, "stat", buf)?))
+}
+
+fn is_out_of_files(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// Files memsample keeps for itself (standard streams, the output, the pidfd,
+/// `/proc/loadavg`, signal pipes, a directory being scanned, files read by
+/// path) before it gives members kept-open files.
+const FILES_SPARED: u64 = 32;
+
+/// How many members may keep their files open under a soft limit of
+/// `open_files`: each keeps `stat` and `statm`, and `status` with
+/// `--per-process`.
+fn kept_limit(open_files: u64, every_hwm: bool) -> usize {
+    let per_member = if every_hwm { 3 } else { 2 };
+    usize::try_from(open_files.saturating_sub(FILES_SPARED) / per_member).unwrap_or(usize::MAX)
+}
+
+/// Raises the soft limit on open files to the hard limit, so that a large
+/// tree can be read through kept-open files; returns the soft limit now in
+/// force. The command inherits rlimits, so this runs only once it is
+/// started: [`ProcProbe::new`] is called after the spawn (README, "Safety").
+fn raise_open_file_limit() -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let current = limit.current.unwrap_or(u64::MAX);
+    match limit.maximum {
+        Some(maximum) if maximum > current => {
+            let raised = Rlimit {
+                current: Some(maximum),
+                maximum: Some(maximum),
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => maximum,
+                Err(_) => current,
+            }
+        }
+        _ => current,
+    }
 }
 
 /// Why PSS is missing.
@@ -558,9 +841,15 @@ impl Probe for ProcProbe {
                 ReadOutcome::NoProgram => index += 1,
                 ReadOutcome::Gone => {
                     let gone = self.members.remove(index);
-                    self.member_pids.remove(&gone.pid);
+                    if self.is_member(gone.pid, gone.start_time) {
+                        self.member_pids.remove(&gone.pid);
+                    }
+                    self.kept -= usize::from(gone.stat.is_some());
                 }
             }
+        }
+        if std::mem::take(&mut self.files_warned_pending) {
+            self.warn_out_of_files();
         }
         self.previous_sample = Some(now);
         let main_hwm_bytes = processes
@@ -575,6 +864,10 @@ impl Probe for ProcProbe {
 
     fn take_pss_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.pss_warnings)
+    }
+
+    fn main_start_time(&self) -> Option<u64> {
+        self.members.first().map(|main| main.start_time)
     }
 }
 
@@ -593,6 +886,7 @@ mod tests {
         assert_eq!(stat.flags, 4194304);
         assert_eq!(stat.faults, 96);
         assert_eq!(stat.cpu_ticks, 10);
+        assert_eq!(stat.start_time, 6253);
         assert_eq!(stat.vsize_bytes, 5521408);
         assert_eq!(stat.rss_pages, 514);
         assert_eq!(stat.exit_signal, 17);
@@ -673,7 +967,74 @@ mod tests {
         child.kill().expect("kill");
         child.wait().expect("reap");
         assert_eq!(probe.sample().procs(), 0);
-        assert!(probe.members[0].stat.read_at(&mut [0u8; 64], 0).is_err());
+        assert!(
+            probe.members[0]
+                .stat
+                .as_ref()
+                .expect("kept")
+                .read_at(&mut [0u8; 64], 0)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_exited_member_is_no_parent_to_the_next_owner_of_its_pid() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id();
+        let mut probe = ProcProbe::new(ProbeConfig {
+            pid: std::process::id(),
+            children: true,
+            every_hwm: false,
+            pss: false,
+            adopted_parent: None,
+            just_started: false,
+        })
+        .expect("own process is readable");
+        assert!(probe.sample().has_pid(pid));
+        let start = start_time_of(pid).expect("alive");
+        assert!(probe.is_member(pid, start));
+        // Alive: the parent of what it starts, not of what is older than it.
+        assert!(probe.is_parent_in_tree(pid, start));
+        assert!(!probe.is_parent_in_tree(pid, start - 1));
+        assert!(!probe.is_member(pid, start + 1));
+        child.kill().expect("kill");
+        child.wait().expect("reap");
+        // Still listed until its next read fails, yet whoever gets its pid
+        // next, and that one's children, are strangers.
+        assert!(probe.is_member(pid, start));
+        assert!(!probe.is_parent_in_tree(pid, start + 1));
+    }
+
+    #[test]
+    fn kept_files_stay_within_the_limit() {
+        assert_eq!(kept_limit(1024, false), 496);
+        assert_eq!(kept_limit(1024, true), 330);
+        assert_eq!(kept_limit(16, false), 0);
+    }
+
+    #[test]
+    fn thread_ids_name_their_process() {
+        assert_eq!(thread_owner(std::process::id()), None);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            // SAFETY: gettid has no arguments and cannot fail.
+            let _ = sender.send(unsafe { libc::gettid() } as u32);
+            let _ = stopped.recv();
+        });
+        let tid = receiver.recv().expect("tid");
+        let owner = thread_owner(tid).expect("a thread");
+        assert_eq!(owner.0, std::process::id());
+        let _ = stop.send(());
+        thread.join().expect("join");
+    }
+
+    #[test]
+    fn own_proc_is_own_pid_namespace() {
+        assert_eq!(check_pid_namespace(), Ok(()));
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct SysinfoProbe {
     cpu_ms: HashMap<u32, u64>,
     previous_sample: Option<Instant>,
     pss_warned: bool,
+    /// The main process's start time in clock ticks (sysinfo's is in
+    /// seconds, too coarse to tell two processes apart).
+    main_start_ticks: Option<u64>,
 }
 
 /// At most the one page of arguments that an address space holds before a
@@ -37,6 +40,16 @@ fn refresh_kind() -> ProcessRefreshKind {
 impl SysinfoProbe {
     pub fn new(config: ProbeConfig) -> Result<SysinfoProbe, AttachError> {
         let pid = config.pid;
+        if !config.just_started
+            && let Some((owner, name)) = super::procfs::thread_owner(pid)
+        {
+            return Err(AttachError::Thread {
+                tid: pid,
+                pid: owner,
+                command: name,
+            });
+        }
+        let main_start_ticks = super::procfs::start_time_of(pid);
         let mut system = System::new().map_err(|err| AttachError::Unreadable {
             pid,
             reason: err.to_string(),
@@ -61,6 +74,7 @@ impl SysinfoProbe {
             cpu_ms: HashMap::new(),
             previous_sample: None,
             pss_warned: false,
+            main_start_ticks,
         };
         if config.children {
             probe.add_descendants();
@@ -171,5 +185,9 @@ impl Probe for SysinfoProbe {
         } else {
             Vec::new()
         }
+    }
+
+    fn main_start_time(&self) -> Option<u64> {
+        self.main_start_ticks
     }
 }
