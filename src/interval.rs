@@ -1,7 +1,7 @@
 //! A drift-free repeating timer on its own thread: `setInterval`, but
 //! cancellable and triggerable.
 //!
-//! [`Interval::start`] runs a callback at `origin + k·period` for
+//! [`Interval::start_at`] runs a callback at `origin + k·period` for
 //! `k = 1, 2, ...`, on a thread named `interval`. Every deadline is computed
 //! from the origin, never from the previous run, so however long the callback
 //! takes the schedule does not drift.
@@ -19,39 +19,7 @@
 //! - The callback stops the timer itself by returning
 //!   [`ControlFlow::Break`]; a panic in the callback ends the thread too.
 //!
-//! # Example
-//!
-//! ```
-//! use std::ops::ControlFlow;
-//! use std::sync::mpsc;
-//! use std::time::Duration;
-//!
-//! use memsample::interval::{Interval, TickKind};
-//!
-//! let period = Duration::from_millis(10);
-//! let (tx, rx) = mpsc::channel();
-//! let mut interval = Interval::start(period, move |tick| {
-//!     // Once nobody listens there is no point in going on.
-//!     match tx.send(*tick) {
-//!         Ok(()) => ControlFlow::Continue(()),
-//!         Err(_) => ControlFlow::Break(()),
-//!     }
-//! })?;
-//!
-//! let ticks: Vec<_> = rx.iter().take(3).collect();
-//! interval.cancel();
-//!
-//! assert_eq!(ticks.len(), 3);
-//! for pair in ticks.windows(2) {
-//!     assert_eq!(pair[1].kind, TickKind::Scheduled);
-//!     // Deadlines are whole periods apart whatever the callback's run time.
-//!     let periods = u128::from(pair[1].index - pair[0].index);
-//!     let apart = pair[1].scheduled - pair[0].scheduled;
-//!     assert_eq!(apart.as_nanos(), period.as_nanos() * periods);
-//! }
-//! assert!(interval.is_finished());
-//! # Ok::<(), std::io::Error>(())
-//! ```
+//! The module's tests show it at work (`a_timer_at_work` first).
 
 use std::io;
 use std::ops::ControlFlow;
@@ -128,6 +96,7 @@ impl Interval {
     ///
     /// [`io::ErrorKind::InvalidInput`] if `period` is zero; the error of
     /// [`thread::Builder::spawn`] if the thread cannot be created.
+    #[cfg(test)] // memsample aligns the schedule with its start sample: start_at.
     pub fn start<F>(period: Duration, callback: F) -> io::Result<Interval>
     where
         F: FnMut(&Tick) -> ControlFlow<()> + Send + 'static,
@@ -201,12 +170,14 @@ impl Interval {
     }
 
     /// Total deadlines skipped so far.
+    #[cfg(test)] // The tests observe the timer through it.
     #[must_use]
     pub fn skipped(&self) -> u64 {
         self.shared.lock().skipped
     }
 
     /// True once the thread has ended (cancelled, callback returned Break, or callback panicked).
+    #[cfg(test)] // The tests observe the timer through it.
     #[must_use]
     pub fn is_finished(&self) -> bool {
         self.handle.as_ref().is_none_or(JoinHandle::is_finished)
@@ -351,6 +322,34 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+
+    /// The timer at work, as a user of it sees it.
+    #[test]
+    fn a_timer_at_work() {
+        let period = Duration::from_millis(10);
+        let (tx, rx) = mpsc::channel();
+        let mut interval = Interval::start(period, move |tick| {
+            // Once nobody listens there is no point in going on.
+            match tx.send(*tick) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            }
+        })
+        .expect("starts");
+
+        let ticks: Vec<_> = rx.iter().take(3).collect();
+        interval.cancel();
+
+        assert_eq!(ticks.len(), 3);
+        for pair in ticks.windows(2) {
+            assert_eq!(pair[1].kind, TickKind::Scheduled);
+            // Deadlines are whole periods apart whatever the callback's run time.
+            let periods = u128::from(pair[1].index - pair[0].index);
+            let apart = pair[1].scheduled - pair[0].scheduled;
+            assert_eq!(apart.as_nanos(), period.as_nanos() * periods);
+        }
+        assert!(interval.is_finished());
+    }
 
     /// Long enough for a loaded 2-core machine, short next to a hung test.
     const PATIENCE: Duration = Duration::from_secs(5);

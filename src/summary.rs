@@ -46,11 +46,6 @@ impl Summary {
         raise_peak(self.rss.peak, 0, Some(self.main_hwm_bytes))
     }
 
-    /// The highest summed RSS sampled.
-    pub fn peak_sampled_bytes(&self) -> u64 {
-        self.rss.peak
-    }
-
     /// Rounded to the nearest byte, as `report`'s.
     pub fn mean_rss_bytes(&self) -> u64 {
         self.rss.mean()
@@ -163,7 +158,7 @@ mod tests {
         summary.record(1.0, &sample(60 << 20, 250 << 20));
         summary.record(2.0, &sample(40 << 20, 250 << 20));
         assert_eq!(summary.peak_rss_bytes(), 250 << 20);
-        assert_eq!(summary.peak_sampled_bytes(), 60 << 20);
+        assert_eq!(summary.rss.peak, 60 << 20);
         assert_eq!(summary.peak_sampled_at_s, 1.0);
         assert_eq!(summary.mean_rss_bytes(), 50 << 20);
         let lines = summary.lines(&Ending {

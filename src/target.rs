@@ -27,12 +27,6 @@ pub enum ExitStatus {
     Signal(i32),
 }
 
-impl ExitStatus {
-    pub fn is_success(&self) -> bool {
-        *self == ExitStatus::Code(0)
-    }
-}
-
 impl fmt::Display for ExitStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

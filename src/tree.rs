@@ -53,10 +53,6 @@ impl PidRange {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The ids in the order the kernel handed them out.
     pub fn iter(&self) -> impl Iterator<Item = u32> + use<> {
         let (after, last, pid_max) = (self.after, self.last, self.pid_max);
