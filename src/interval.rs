@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 /// Why the callback runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TickKind {
+pub(crate) enum TickKind {
     /// A deadline of the schedule came.
     Scheduled,
     /// [`Interval::trigger`] asked for a run.
@@ -38,19 +38,19 @@ pub enum TickKind {
 
 /// One run of the callback.
 #[derive(Debug, Clone, Copy)]
-pub struct Tick {
+pub(crate) struct Tick {
     /// Why the callback runs.
-    pub kind: TickKind,
+    pub(crate) kind: TickKind,
     /// The deadline this run was scheduled for (for Triggered: the instant the trigger was served).
-    pub scheduled: Instant,
+    pub(crate) scheduled: Instant,
     /// k in origin + k·period, counted from the current schedule's origin (k >= 1 for Scheduled; 0 for Triggered).
-    pub index: u64,
+    pub(crate) index: u64,
     /// How many deadlines were skipped just before this run because the thread was late.
     ///
     /// When a trigger is served while deadlines of the old schedule are
     /// already due, the triggered run stands in for the latest of them and the
     /// others are counted here, as for a scheduled run.
-    pub skipped: u64,
+    pub(crate) skipped: u64,
 }
 
 /// A repeating timer running a callback on its own thread.
@@ -60,7 +60,7 @@ pub struct Tick {
 /// it (see [`Interval::cancel`]).
 #[derive(Debug)]
 #[must_use = "dropping an Interval cancels it"]
-pub struct Interval {
+pub(crate) struct Interval {
     shared: Arc<Shared>,
     /// `None` once joined.
     handle: Option<JoinHandle<()>>,
@@ -97,7 +97,7 @@ impl Interval {
     /// [`io::ErrorKind::InvalidInput`] if `period` is zero; the error of
     /// [`thread::Builder::spawn`] if the thread cannot be created.
     #[cfg(test)] // memsample aligns the schedule with its start sample: start_at.
-    pub fn start<F>(period: Duration, callback: F) -> io::Result<Interval>
+    pub(crate) fn start<F>(period: Duration, callback: F) -> io::Result<Interval>
     where
         F: FnMut(&Tick) -> ControlFlow<()> + Send + 'static,
     {
@@ -115,7 +115,11 @@ impl Interval {
     ///
     /// [`io::ErrorKind::InvalidInput`] if `period` is zero; the error of
     /// [`thread::Builder::spawn`] if the thread cannot be created.
-    pub fn start_at<F>(origin: Instant, period: Duration, callback: F) -> io::Result<Interval>
+    pub(crate) fn start_at<F>(
+        origin: Instant,
+        period: Duration,
+        callback: F,
+    ) -> io::Result<Interval>
     where
         F: FnMut(&Tick) -> ControlFlow<()> + Send + 'static,
     {
@@ -144,7 +148,7 @@ impl Interval {
     ///
     /// A trigger that arrives while the callback runs is served as soon as it
     /// returns. After the thread has ended, this does nothing.
-    pub fn trigger(&self) {
+    pub(crate) fn trigger(&self) {
         self.shared.lock().trigger_pending = true;
         self.shared.wakeup.notify_all();
     }
@@ -155,7 +159,7 @@ impl Interval {
     ///
     /// From another thread, do not call it while holding a lock the callback
     /// takes: it waits for the callback.
-    pub fn cancel(&mut self) {
+    pub(crate) fn cancel(&mut self) {
         self.shared.lock().cancelled = true;
         self.shared.wakeup.notify_all();
         if thread::current().id() == self.thread {
@@ -172,14 +176,14 @@ impl Interval {
     /// Total deadlines skipped so far.
     #[cfg(test)] // The tests observe the timer through it.
     #[must_use]
-    pub fn skipped(&self) -> u64 {
+    pub(crate) fn skipped(&self) -> u64 {
         self.shared.lock().skipped
     }
 
     /// True once the thread has ended (cancelled, callback returned Break, or callback panicked).
     #[cfg(test)] // The tests observe the timer through it.
     #[must_use]
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.handle.as_ref().is_none_or(JoinHandle::is_finished)
     }
 }
