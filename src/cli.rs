@@ -118,7 +118,7 @@ pub(crate) struct RecordArgs {
     #[arg(long, value_enum, value_name = "BACKEND", default_value_t = Backend::Proc)]
     pub(crate) backend: Backend,
 
-    /// No start line, no live line, no summary (errors are still printed)
+    /// No start line, no live line, no warnings, no summary (errors are still printed)
     #[arg(short, long)]
     pub(crate) quiet: bool,
 
