@@ -117,8 +117,10 @@ impl Console {
         ));
     }
 
-    pub(crate) fn live(&self, now: &Live) {
+    /// Updates the live line, when there is one (`now` is only worked out then).
+    pub(crate) fn live(&self, now: impl FnOnce() -> Live) {
         if let Some(live) = &self.live {
+            let now = now();
             live.set_message(live_message(
                 &format_bytes(now.rss_bytes),
                 &format_bytes(now.peak_bytes),

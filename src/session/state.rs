@@ -233,11 +233,12 @@ impl Session {
             peak_rss_bytes,
         })?;
         self.summary.record(elapsed_s, sample);
-        self.parts.console.live(&Live {
+        let summary = &self.summary;
+        self.parts.console.live(|| Live {
             rss_bytes: sample.rss_bytes(),
-            peak_bytes: self.summary.peak_rss_bytes(),
+            peak_bytes: summary.peak_rss_bytes(),
             processes: sample.procs(),
-            samples: self.summary.samples,
+            samples: summary.samples,
             elapsed_s,
         });
         Ok(())
