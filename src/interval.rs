@@ -10,7 +10,7 @@
 //!   period runs late and the schedule goes on at its absolute deadlines. When
 //!   the thread is late by a full period or more (a slow callback, a loaded
 //!   machine, an origin in the past), it runs only the latest deadline that is
-//!   due and counts the others in [`Tick::skipped`] and [`Interval::skipped`].
+//!   due and counts the others in [`Tick::skipped`].
 //! - **[`Interval::trigger`]** runs the callback now and restarts the schedule
 //!   from that instant: the next scheduled tick is one period later.
 //! - **[`Interval::cancel`]** (or dropping the [`Interval`]) stops the thread,
@@ -55,7 +55,7 @@ pub(crate) struct Tick {
 
 /// A repeating timer running a callback on its own thread.
 ///
-/// Created by [`Interval::start`] or [`Interval::start_at`]; see the
+/// Created by [`Interval::start_at`]; see the
 /// [module documentation](self) for the schedule's rules. Dropping it cancels
 /// it (see [`Interval::cancel`]).
 #[derive(Debug)]

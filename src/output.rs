@@ -1,7 +1,7 @@
 //! Where a recording goes (`-o`), and the writes and cuts of its bytes.
 //!
 //! The rows themselves are encoded by [`crate::sink`], which keeps the
-//! whole-row guarantee on top of [`Target`].
+//! whole-row guarantee on top of `Target`.
 //!
 //! [`Destination`] and [`OutputError`] are `pub` for the benchmarks and the
 //! property tests, which open sinks on files of their own; the rest is the

@@ -21,7 +21,7 @@ pub(crate) const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
 /// otherwise humantime's syntax (`250ms`, `2s`, `1m`, `1h 30m`).
 ///
 /// Refuses zero, negatives, NaN, infinities, empty text and anything below
-/// [`MIN_DURATION`] or above [`MAX_DURATION`], with a message that says why.
+/// [`MIN_DURATION`] or above `MAX_DURATION`, with a message that says why.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
