@@ -337,10 +337,9 @@ pub struct Cgroup {
     /// Never written: the kernel's high-water mark since creation. Missing
     /// before Linux 5.19.
     peak: Option<File>,
-    /// Two more opens of `memory.peak`, each reset in turn (see
+    /// Another open of `memory.peak`, reset after each read (see
     /// [`Cgroup::interval_peak_bytes`]); `None` where the kernel cannot reset.
-    interval: Option<[File; 2]>,
-    turn: usize,
+    interval: Option<File>,
 }
 
 /// What a child needs to join the cgroup: the raw fd of `cgroup.procs`.
@@ -416,13 +415,7 @@ impl Cgroup {
         let current = at("memory.current", OFlags::RDONLY)?;
         let memory_events = at("memory.events", OFlags::RDONLY)?;
         let peak = at("memory.peak", OFlags::RDONLY).ok();
-        let interval = match (
-            at("memory.peak", OFlags::RDWR),
-            at("memory.peak", OFlags::RDWR),
-        ) {
-            (Ok(first), Ok(second)) => Some([first, second]),
-            _ => None,
-        };
+        let interval = at("memory.peak", OFlags::RDWR).ok();
         let mut cgroup = Cgroup {
             path,
             c_path,
@@ -433,12 +426,11 @@ impl Cgroup {
             memory_events,
             peak,
             interval,
-            turn: 0,
         };
         // Linux before 6.12 has a read-only `memory.peak` (opening it for
         // writing already fails); a write that fails also means no reset.
-        if let Some(files) = &cgroup.interval
-            && files.iter().any(|file| reset(file).is_err())
+        if let Some(file) = &cgroup.interval
+            && reset(file).is_err()
         {
             cgroup.interval = None;
         }
@@ -481,19 +473,19 @@ impl Cgroup {
     /// The highest the tree reached since the previous call (since creation
     /// for the first), or `None` where the kernel cannot reset the mark.
     ///
-    /// Linux ≥ 6.12 resets `memory.peak` for one open file when it is written
-    /// to. A single file read then reset would miss a spike between the read
-    /// and the reset; with two files reset in turn, the other one is reset
-    /// before this one is read, so consecutive intervals overlap by a few
-    /// microseconds instead of leaving a gap.
+    /// Linux ≥ 6.12 keeps a mark per open file of `memory.peak` once it has
+    /// been written to, and a write resets it to the usage now. One file
+    /// only: a reset also lowers the mark every other written-to file sees
+    /// (the kernel keeps one "since the last reset" watermark per cgroup), so
+    /// alternating two files would lose spikes. A spike that rises and falls
+    /// in the few microseconds between the read and the reset is missed here,
+    /// never in [`Cgroup::peak_bytes`].
     pub fn interval_peak_bytes(&mut self) -> io::Result<Option<u64>> {
-        let Some(files) = &self.interval else {
+        let Some(file) = &self.interval else {
             return Ok(None);
         };
-        let next = 1 - self.turn;
-        reset(&files[next])?;
-        let bytes = read_number(&files[self.turn])?;
-        self.turn = next;
+        let bytes = read_number(file)?;
+        reset(file)?;
         Ok(Some(bytes))
     }
 
@@ -547,10 +539,11 @@ fn open_at(dir: &File, path: &Path, name: &str, flags: OFlags) -> Result<File, C
         .map_err(|errno| failed(format!("cannot open {}", path.join(name).display()))(errno.into()))
 }
 
-/// Any non-empty write resets the mark of this open file (Linux ≥ 6.12).
+/// Resets the mark of this open file (Linux ≥ 6.12). The kernel's first
+/// version of the interface took only the word `reset`, so that is written.
 fn reset(file: &File) -> io::Result<()> {
-    file.write_at(b"0", 0).and_then(|written| {
-        if written == 1 {
+    file.write_at(b"reset", 0).and_then(|written| {
+        if written == 5 {
             Ok(())
         } else {
             Err(io::ErrorKind::WriteZero.into())
