@@ -880,6 +880,82 @@ active_anon 4096
         );
     }
 
+    /// The files of a cgroup, as plain files: enough to check what is read
+    /// from which (real cgroups are checked in the VMs, `tests/vm/`).
+    fn fake_cgroup(populated: bool) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in [
+            ("cgroup.procs", ""),
+            (
+                "cgroup.events",
+                if populated {
+                    "populated 1\nfrozen 0\n"
+                } else {
+                    "populated 0\nfrozen 0\n"
+                },
+            ),
+            ("memory.current", "1404928\n"),
+            ("memory.peak", "52953088\n"),
+            ("memory.events", MEMORY_EVENTS),
+        ] {
+            fs::write(dir.path().join(name), text).expect("cgroup file");
+        }
+        dir
+    }
+
+    #[test]
+    fn figures_are_read_from_the_kept_open_files() {
+        let dir = fake_cgroup(true);
+        let cgroup = Cgroup::open(dir.path().to_path_buf()).expect("open");
+        // A plain file takes the reset write that a pre-6.12 kernel refuses.
+        fs::write(dir.path().join("memory.peak"), "52953088\n").expect("rewrite");
+        assert_eq!(cgroup.current_bytes().expect("current"), 1_404_928);
+        assert_eq!(cgroup.peak_bytes().expect("peak"), Some(52_953_088));
+        assert_eq!(cgroup.oom_kills().expect("events"), 2);
+        assert!(cgroup.is_populated().expect("populated"));
+        // Read again at offset 0, not where the last read stopped.
+        fs::write(dir.path().join("memory.current"), "2048\n").expect("rewrite");
+        assert_eq!(cgroup.current_bytes().expect("current"), 2048);
+        assert_eq!(
+            cgroup.remove().expect("remove"),
+            Removal::Kept(dir.path().to_path_buf())
+        );
+    }
+
+    #[test]
+    fn the_child_joins_with_one_write_of_0_before_exec() {
+        let dir = fake_cgroup(false);
+        let cgroup = Cgroup::open(dir.path().to_path_buf()).expect("open");
+        let joiner = cgroup.joiner();
+        let mut command = std::process::Command::new("true");
+        // SAFETY: `Joiner::join` makes one write(2) and allocates nothing.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, move || joiner.join())
+        };
+        let status = command.status().expect("spawn true");
+        assert!(status.success());
+        let written = fs::read_to_string(dir.path().join("cgroup.procs")).expect("procs");
+        assert_eq!(written, "0");
+    }
+
+    #[test]
+    fn a_cgroup_whose_files_cannot_be_opened_is_not_left_behind() {
+        let parent = tempfile::tempdir().expect("temp dir");
+        let placement = Placement {
+            parent: parent.path().to_path_buf(),
+            enable_memory: false,
+        };
+        let err = Cgroup::create(&placement, "memsample-1").expect_err("not a cgroupfs");
+        assert!(
+            err.to_string().starts_with("cannot open ")
+                && err
+                    .to_string()
+                    .ends_with("memsample-1/cgroup.procs: No such file or directory"),
+            "{err}"
+        );
+        assert!(!parent.path().join("memsample-1").exists());
+    }
+
     #[test]
     fn an_unreadable_file_is_named() {
         let fake = Fake::new("/gone", "rw");
