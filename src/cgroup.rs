@@ -39,8 +39,10 @@ pub enum Unavailable {
     #[error("no cgroup v2 memory controller")]
     NoCgroupV2,
     /// cgroup v2 has the memory controller, but no cgroup on the way up from
-    /// memsample's own has it to give (not delegated here).
-    #[error("memory controller not delegated here")]
+    /// memsample's own can give it to a child: not delegated this far, or
+    /// held back by the "no internal processes" rule (a container whose
+    /// processes sit in the top cgroup of its cgroupfs).
+    #[error("memory controller not available here")]
     NoMemoryController,
     /// Where the memory controller could be had, memsample may not create a
     /// cgroup or move a process (the cgroup v2 delegation rule).
