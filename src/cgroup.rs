@@ -604,27 +604,80 @@ mod tests {
 22 1 259:2 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro
 26 24 0:23 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
 ";
-    const MEMORY_EVENTS: &str = "low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\noom_group_kill 0\n";
-    const MEMORY_STAT_6_1: &str = "\
-anon 52817920
-file 8192
-kernel 679936
-kernel_stack 32768
-pagetables 172032
+    /// The files of a cgroup holding the fixture's 50 MiB, as Debian's 6.12
+    /// cloud kernel wrote them (captured in the machines of `tests/vm/`).
+    const MEMORY_EVENTS: &str = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n";
+    const CGROUP_EVENTS: &str = "populated 1\nfrozen 0\n";
+    const MEMORY_PEAK: &str = "52674560\n";
+    const MEMORY_STAT_6_12: &str = "\
+anon 52510720
+file 0
+kernel 163840
+kernel_stack 0
+pagetables 143360
 sec_pagetables 0
 percpu 0
 sock 0
 vmalloc 0
-shmem 4096
+shmem 0
 file_mapped 0
 file_dirty 0
 file_writeback 0
 swapcached 0
-anon_thp 0
+anon_thp 52428800
 file_thp 0
 shmem_thp 0
-inactive_anon 52813824
-active_anon 4096
+inactive_anon 0
+active_anon 52510720
+inactive_file 0
+active_file 0
+unevictable 0
+slab_reclaimable 0
+slab_unreclaimable 5176
+slab 5176
+workingset_refault_anon 0
+workingset_refault_file 0
+workingset_activate_anon 0
+workingset_activate_file 0
+workingset_restore_anon 0
+workingset_restore_file 0
+workingset_nodereclaim 0
+pgdemote_kswapd 0
+pgdemote_direct 0
+pgdemote_khugepaged 0
+pgpromote_success 0
+pgscan 0
+pgsteal 0
+pgscan_kswapd 0
+pgscan_direct 0
+pgscan_khugepaged 0
+pgsteal_kswapd 0
+pgsteal_direct 0
+pgsteal_khugepaged 0
+pgfault 65
+pgmajfault 0
+pgrefill 0
+pgactivate 0
+pgdeactivate 0
+pglazyfree 0
+pglazyfreed 0
+swpin_zero 0
+swpout_zero 0
+thp_fault_alloc 25
+thp_collapse_alloc 0
+thp_swpout 0
+thp_swpout_fallback 0
+numa_pages_migrated 0
+numa_pte_updates 0
+numa_hint_faults 0
+";
+    /// The mount table those machines see.
+    const VM_MOUNTINFO: &str = "\
+1 1 0:2 / / rw - rootfs rootfs rw,size=358064k,nr_inodes=89516,inode64
+24 1 0:22 / /proc rw,relatime - proc proc rw
+25 1 0:6 / /dev rw,relatime - devtmpfs dev rw,size=358064k,nr_inodes=89516,mode=755,inode64
+26 1 0:23 / /sys rw,relatime - sysfs sys rw
+27 26 0:24 / /sys/fs/cgroup rw,relatime - cgroup2 none rw
 ";
 
     #[test]
@@ -645,6 +698,9 @@ active_anon 4096
         assert!(!hybrid.read_only);
         let unified = parse_cgroup2_mount(UNIFIED_MOUNTINFO, "/user.slice").expect("v2 mount");
         assert_eq!(unified.point, PathBuf::from("/sys/fs/cgroup"));
+        let vm = parse_cgroup2_mount(VM_MOUNTINFO, "/").expect("vm mount");
+        assert_eq!(vm.point, PathBuf::from("/sys/fs/cgroup"));
+        assert!(!vm.read_only);
         let ro = "30 25 0:26 / /sys/fs/cgroup ro,nosuid - cgroup2 cgroup rw\n";
         assert!(parse_cgroup2_mount(ro, "/").expect("ro mount").read_only);
         let v1_only = "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
@@ -668,20 +724,22 @@ active_anon 4096
 
     #[test]
     fn flat_keyed_files_parse() {
-        assert_eq!(parse_oom_kills(MEMORY_EVENTS), Some(2));
+        assert_eq!(parse_oom_kills(MEMORY_EVENTS), Some(0));
+        let killed = MEMORY_EVENTS.replace("oom_kill 0", "oom_kill 2");
+        assert_eq!(parse_oom_kills(&killed), Some(2));
         assert_eq!(parse_oom_kills("low 0\n"), None);
-        assert_eq!(parse_populated("populated 1\nfrozen 0\n"), Some(true));
+        assert_eq!(parse_populated(CGROUP_EVENTS), Some(true));
         assert_eq!(parse_populated("populated 0\nfrozen 0\n"), Some(false));
-        assert_eq!(parse_bytes("52953088\n"), Some(52_953_088));
+        assert_eq!(parse_bytes(MEMORY_PEAK), Some(52_674_560));
         assert_eq!(parse_bytes("max\n"), None);
-        let stat = parse_memory_stat(MEMORY_STAT_6_1);
+        let stat = parse_memory_stat(MEMORY_STAT_6_12);
         assert_eq!(
             stat,
             MemoryStat {
-                anon: Some(52_817_920),
-                file: Some(8192),
-                kernel: Some(679_936),
-                shmem: Some(4096),
+                anon: Some(52_510_720),
+                file: Some(0),
+                kernel: Some(163_840),
+                shmem: Some(0),
             }
         );
         assert_eq!(parse_memory_stat("anon_thp 5\nfile 1\n").anon, None);
@@ -891,14 +949,17 @@ active_anon 4096
             (
                 "cgroup.events",
                 if populated {
-                    "populated 1\nfrozen 0\n"
+                    CGROUP_EVENTS
                 } else {
                     "populated 0\nfrozen 0\n"
                 },
             ),
             ("memory.current", "1404928\n"),
-            ("memory.peak", "52953088\n"),
-            ("memory.events", MEMORY_EVENTS),
+            ("memory.peak", MEMORY_PEAK),
+            (
+                "memory.events",
+                "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n",
+            ),
         ] {
             fs::write(dir.path().join(name), text).expect("cgroup file");
         }
@@ -910,10 +971,10 @@ active_anon 4096
         let dir = fake_cgroup(true);
         let cgroup = Cgroup::open(dir.path().to_path_buf()).expect("open");
         // A plain file takes the reset write that a pre-6.12 kernel refuses.
-        fs::write(dir.path().join("memory.peak"), "52953088\n").expect("rewrite");
+        fs::write(dir.path().join("memory.peak"), MEMORY_PEAK).expect("rewrite");
         assert_eq!(cgroup.current_bytes().expect("current"), 1_404_928);
-        assert_eq!(cgroup.peak_bytes().expect("peak"), Some(52_953_088));
-        assert_eq!(cgroup.oom_kills().expect("events"), 2);
+        assert_eq!(cgroup.peak_bytes().expect("peak"), Some(52_674_560));
+        assert_eq!(cgroup.oom_kills().expect("events"), 1);
         assert!(cgroup.is_populated().expect("populated"));
         // Read again at offset 0, not where the last read stopped.
         fs::write(dir.path().join("memory.current"), "2048\n").expect("rewrite");
