@@ -11,9 +11,8 @@
 # Needs root the first time (apt-get install of qemu-system-x86, cpio, gcc).
 # The kernels and busybox-static are downloaded from the Debian archive apt
 # already uses and, with the builds, cached under target/vm/; VM_REFRESH=1
-# fetches them again. Ends with the line
-# `N passed, M failed` and exits 1 if any check failed or a machine did not
-# finish in time.
+# fetches them again. Ends with the line `N passed, M failed` and exits 1 if
+# any check failed or a machine did not finish within VM_TIMEOUT seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -103,7 +102,7 @@ build_static() {
 build_initramfs() {
     local root=$cache/initramfs bin=$cache/build/x86_64-unknown-linux-gnu/release
     rm -rf "$root"
-    mkdir -p "$root"/{bin,dev,proc,sys,tmp,sbin}
+    mkdir -p "$root"/{bin,dev,proc,sys,tmp}
     chmod 755 "$root"
     chmod 1777 "$root/tmp"
     cp "$cache/busybox" "$root/bin/busybox"
