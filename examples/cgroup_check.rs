@@ -6,10 +6,11 @@
 //!
 //! ```text
 //! cgroup_check run NAME FIXTURE reset|no-reset   # create, join, read, remove
+//! cgroup_check oom NAME FIXTURE                  # an OOM kill is counted
 //! cgroup_check unavailable NAME "REASON"         # Placement::find gives REASON
 //! ```
 
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -193,6 +194,41 @@ fn after_exit(
     Ok(())
 }
 
+/// A cgroup limited to 32 MiB, a child that touches 50: the kernel's OOM
+/// killer kills it inside the cgroup, and `memory.events` counts it.
+fn oom(fixture: &Path, checks: &mut Checks) -> Result<(), String> {
+    let placement = Placement::find().map_err(|why| format!("placement: {why}"))?;
+    let name = format!("memsample-{}-oom", std::process::id());
+    let cgroup = Cgroup::create(&placement, &name).map_err(|err| err.to_string())?;
+    std::fs::write(cgroup.path().join("memory.max"), "32M").map_err(|e| e.to_string())?;
+    let mut child = spawn_in(&cgroup, fixture, &["hold", "50"]).map_err(|e| e.to_string())?;
+    let status = child.wait().map_err(|e| e.to_string())?;
+    checks.check(
+        "killed",
+        ensure(status.signal() == Some(libc::SIGKILL), || {
+            format!("{status}")
+        }),
+    );
+    let kills = cgroup.oom_kills().map_err(|e| e.to_string())?;
+    checks.check(
+        "kill-counted",
+        ensure(kills == 1, || format!("oom_kill {kills}")),
+    );
+    let peak = cgroup.peak_bytes().map_err(|e| e.to_string())?;
+    checks.check(
+        "peak-within-limit",
+        ensure(peak.is_some_and(|p| p <= 32 * MIB), || {
+            format!("memory.peak {peak:?}")
+        }),
+    );
+    let removal = cgroup.remove().map_err(|e| e.to_string())?;
+    checks.check(
+        "removed",
+        ensure(removal == Removal::Removed, || format!("{removal:?}")),
+    );
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut checks = Checks {
@@ -202,6 +238,11 @@ fn main() {
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["run", _, fixture, reset] => {
             if let Err(why) = run(Path::new(fixture), reset == "reset", &mut checks) {
+                checks.check("module", Err(why));
+            }
+        }
+        ["oom", _, fixture] => {
+            if let Err(why) = oom(Path::new(fixture), &mut checks) {
                 checks.check("module", Err(why));
             }
         }
@@ -220,7 +261,8 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: cgroup_check run NAME FIXTURE reset|no-reset | unavailable NAME REASON"
+                "usage: cgroup_check run NAME FIXTURE reset|no-reset | oom NAME FIXTURE \
+                 | unavailable NAME REASON"
             );
             std::process::exit(2);
         }

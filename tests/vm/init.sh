@@ -28,6 +28,9 @@ cg=/sys/fs/cgroup
 # As root in the root cgroup: create, join, read, remove.
 cgroup_check run root /bin/fixture "$reset"
 
+# The kernel's OOM killer inside the cgroup, counted in memory.events.
+cgroup_check oom oom /bin/fixture
+
 # memsample records the fixture; its CSV's peak is the 50 MiB held.
 if memsample -i 100ms -o /tmp/rec.csv -- fixture hold 50 sleep 300 2>/tmp/rec.err; then
     peak=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "peak_rss_bytes") c = i; next }
