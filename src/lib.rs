@@ -4,6 +4,7 @@
 //! The binary is a thin wrapper around [`main_entry`]; each concern lives in a
 //! module of its own so that it can be read and tested alone:
 //!
+//! - [`cgroup`]: a cgroup v2 of the command's own, for exact whole-tree peaks;
 //! - [`cli`]: the command line (clap derive) and its value parsers;
 //! - [`interval`]: a drift-free, cancellable, triggerable repeating timer;
 //! - [`target`]: spawning a command or attaching to a pid, waiting, exit status;
@@ -20,6 +21,7 @@
 //! - [`report`] and [`plot`]: its figures and its chart;
 //! - [`units`]: parsing and printing sizes and durations.
 
+pub mod cgroup;
 mod chart_file;
 pub mod cli;
 mod console;
