@@ -6,6 +6,7 @@
 //! read and tested alone:
 //!
 //! - `app`: parse the command line, route, map errors to exit codes;
+//! - [`cgroup`]: a cgroup v2 of the command's own, for exact whole-tree peaks;
 //! - `cli`: the command line (clap derive) and its value parsers;
 //! - `config`: a recording's settings, resolved from the command line once;
 //! - `session`: the recording itself, a state machine tying the below together;
@@ -28,8 +29,11 @@
 //! (`benches/`) and the integration tests (`tests/`) use directly: the
 //! probes, the schema, the sinks and their destinations, the reader and the
 //! report, the units; `stdfds` is for the binary's load-time constructor.
+//! `cgroup` is `pub` until the recording uses it (nothing in the crate does
+//! yet, and its tests are its own).
 
 mod app;
+pub mod cgroup;
 mod chart_file;
 mod cli;
 mod config;
