@@ -534,3 +534,45 @@ fn the_sysinfo_backend_agrees_with_proc() {
     let rss = num(middle, "rss_bytes");
     assert!((70 * MIB..85 * MIB).contains(&rss), "{rss}");
 }
+
+/// The probe's warnings reach stderr through the recording, once each, and
+/// `-q` silences them: the sysinfo backend cannot read PSS at all.
+#[test]
+fn probe_warnings_are_printed_once_and_silenced_by_quiet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let warning = "memsample: warning: cannot read the PSS of every process (the sysinfo backend cannot read PSS): its pss_bytes are empty";
+    for quiet in [false, true] {
+        let mut command = memsample();
+        if quiet {
+            command.arg("-q");
+        }
+        let output = command
+            .args([
+                "--backend",
+                "sysinfo",
+                "--pss",
+                "-i",
+                "100ms",
+                "--samples",
+                "3",
+                "-o",
+            ])
+            .arg(&csv)
+            .arg("--")
+            .arg(fixture())
+            .args(["hold", "10", "sleep", "1000"])
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let (_, rows) = read_csv(&csv);
+        assert_eq!(rows.len(), 3, "{stderr}");
+        assert!(rows.iter().all(|row| row["pss_bytes"].is_empty()));
+        let printed = stderr.lines().filter(|line| *line == warning).count();
+        assert_eq!(printed, usize::from(!quiet), "{stderr}");
+        if quiet {
+            assert_eq!(stderr, "", "{stderr}");
+        }
+    }
+}
