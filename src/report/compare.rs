@@ -138,7 +138,7 @@ impl Comparison {
     /// The gate's one line, for stderr when it fails.
     pub fn verdict(&self, file: &str) -> String {
         format!(
-            "{file}: peak RSS grew {} over the baseline {}, above the limit of {}",
+            "{file}: peak RSS {} over the baseline {}, above the limit of {}",
             signed_bytes_with_percent(&self.peak_rss_bytes),
             self.file,
             self.limit_text()

@@ -95,17 +95,17 @@ fn against_baseline(reports: &[Report], baseline: &Report) -> String {
             signed_seconds(duration.change),
             signed_percent(duration.percent)
         );
-        let verdict = if comparison.above_limit {
-            "**regression**: the peak grew above the limit"
+        let (limit, verdict) = if comparison.above_limit {
+            ("above", "**regression**")
         } else {
-            "ok: the peak is within the limit"
+            ("within", "ok")
         };
         let _ = writeln!(
             verdicts,
-            "- {}: {verdict} of {} ({} over the baseline)",
+            "- {}: peak {} over the baseline, {limit} the limit of {}: {verdict}",
             cell(&report.file),
+            signed_bytes_with_percent(&comparison.peak_rss_bytes),
             comparison.limit_text(),
-            signed_bytes_with_percent(&comparison.peak_rss_bytes)
         );
     }
     out.push('\n');
