@@ -18,16 +18,16 @@ mkdir -p "$work/many"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
 
 header=timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes
-# rows N SEED: a default-layout recording of N rows at 1 s, RSS wandering
-# upwards from 100 MiB, its peak column never decreasing.
+# rows N SEED: a default-layout recording of N rows at 1 s, RSS noisy
+# between 100 and 150 MiB with a slow leak, its peak column never decreasing.
 rows() {
     awk -v n="$1" -v seed="$2" -v header="$header" 'BEGIN {
         srand(seed); print header; peak = 0; rss = 104857600
         for (i = 0; i < n; i++) {
-            rss += int((rand() - 0.45) * 1048576); if (rss < 4096) rss = 4096
+            rss = 104857600 + int(rand() * 52428800) + i * 8
             if (rss > peak) peak = rss
             s = i % 60; m = int(i / 60) % 60; h = int(i / 3600) % 24; d = 1 + int(i / 86400) % 28
-            printf "2026-11-%02dT%02d:%02d:%02d.000Z,%d.000000,%s,1,%d,%d,%.1f,%d\n",
+            printf "2026-11-%02dT%02d:%02d:%02d.000Z,%d.000000,%s,1,%.0f,%.0f,%.1f,%.0f\n",
                 d, h, m, s, i, (i == 0 ? "start" : "interval"), rss, rss * 3, rand() * 100, peak
         }
     }'
