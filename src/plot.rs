@@ -14,7 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::cli::PlotArgs;
 use crate::reason::reason;
-use crate::recording::{Peak, Recording, printable};
+use crate::recording::{Keep, Peak, Recording, printable};
 use crate::units::{format_bytes, format_seconds};
 
 mod overlay;
@@ -86,11 +86,12 @@ pub fn write_charts(files: &[PathBuf], svg: &Path) -> anyhow::Result<()> {
                 svg.display()
             );
         }
-        let recording = if files.len() == 1 {
-            Recording::read_for_chart(csv)?
-        } else {
-            Recording::read(csv)?
+        // Overlaid, a recording is drawn by its totals only.
+        let keep = Keep {
+            timeline: false,
+            process_lines: files.len() == 1,
         };
+        let recording = Recording::read_as(csv, keep)?;
         inputs.admit(&recording)?;
         recordings.push(recording);
     }

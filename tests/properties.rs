@@ -158,8 +158,10 @@ impl Scratch {
 /// report too, which must not panic either.
 fn read_back(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).expect("write");
-    if let Ok(recording) = Recording::read_for_chart(path) {
+    if let Ok(recording) = Recording::read(path) {
         assert!(recording.count() > 0);
+        let chart = Recording::read_for_chart(path).expect("read for a chart too");
+        assert_eq!(chart.count(), recording.count());
         for limit in [None, Some(0), Some(u64::MAX)] {
             let report = Report::new(recording.clone(), limit);
             let _ = report.text();

@@ -153,23 +153,41 @@ pub struct Recording {
     processes: Vec<Process>,
     /// By pid: the commands it ran and their entries in `processes`.
     process_index: HashMap<u32, Vec<(String, usize)>>,
-    /// Whether processes keep their lines (for a chart).
-    process_lines: bool,
+    keep: Keep,
+}
+
+/// What a reading keeps beyond the running figures and the chart's lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keep {
+    /// Every sample's RSS and time, for `report`'s percentiles and growth.
+    pub timeline: bool,
+    /// Each process's line, for a chart of one per-process recording.
+    pub process_lines: bool,
 }
 
 impl Recording {
     /// Reads and checks a recording written by memsample, in either format
-    /// and either layout.
+    /// and either layout, for its report.
     pub fn read(path: &Path) -> Result<Recording> {
-        Self::read_as(path, false)
+        let keep = Keep {
+            timeline: true,
+            process_lines: false,
+        };
+        Self::read_as(path, keep)
     }
 
-    /// As [`Recording::read`], keeping each process's line for a chart.
+    /// Reads a recording for its chart: each process's line is kept, not
+    /// the RSS of every sample (a [`crate::report::Report`] of it would lack
+    /// its percentiles and growth).
     pub fn read_for_chart(path: &Path) -> Result<Recording> {
-        Self::read_as(path, true)
+        let keep = Keep {
+            timeline: false,
+            process_lines: true,
+        };
+        Self::read_as(path, keep)
     }
 
-    fn read_as(path: &Path, process_lines: bool) -> Result<Recording> {
+    pub(crate) fn read_as(path: &Path, keep: Keep) -> Result<Recording> {
         let mut recording = Recording {
             path: path.to_path_buf(),
             format: Format::Csv,
@@ -191,7 +209,7 @@ impl Recording {
             cpu: Series::default(),
             processes: Vec::new(),
             process_index: HashMap::new(),
-            process_lines,
+            keep,
         };
         let (format, layout, _) = read_with(path, &mut recording)?;
         recording.format = format;
@@ -255,7 +273,9 @@ impl Visitor for Recording {
             self.peak_pss_bytes = Some(self.peak_pss_bytes.map_or(pss, |peak| peak.max(pss)));
         }
         self.max_procs = self.max_procs.max(sample.procs);
-        self.timeline.push(sample.elapsed_s, sample.rss_bytes);
+        if self.keep.timeline {
+            self.timeline.push(sample.elapsed_s, sample.rss_bytes);
+        }
         let x = sample.elapsed_s;
         self.rss.push(index, x, sample.rss_bytes as f64);
         self.peak_so_far
@@ -285,7 +305,7 @@ impl Visitor for Recording {
             return;
         };
         process.peak_rss_bytes = process.peak_rss_bytes.max(row.peak_rss_bytes);
-        if self.process_lines {
+        if self.keep.process_lines {
             process
                 .series
                 .push(row.sample_index, row.elapsed_s, row.rss_bytes as f64);
