@@ -105,8 +105,9 @@ pub(crate) struct RecordArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
 
-    /// Also write the end summary as JSON (command, host, start and end, peak, mean, exit code or
-    /// signal number...) when the recording ends, however it ends; checked before the command starts
+    /// Also write the end summary as one JSON object (command, host, start and end, peak, mean, exit
+    /// code or signal number, ...) when the recording ends, however it ends, even with -q; checked
+    /// before the command starts
     #[arg(long, value_name = "FILE")]
     pub(crate) json_summary: Option<PathBuf>,
 
