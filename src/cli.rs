@@ -110,6 +110,12 @@ pub(crate) struct RecordArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
 
+    /// Also write the end summary as one JSON object (command, host, start and end, peak, mean, exit
+    /// code or signal number, ...) when the recording ends, however it ends, even with -q; checked
+    /// before the command starts
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json_summary: Option<PathBuf>,
+
     /// Stop sampling after this long, at most 100 years (a spawned command keeps running and is waited
     /// for)
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, allow_hyphen_values = true)]
