@@ -58,6 +58,8 @@ pub enum Rows {
 pub enum Opt {
     /// `--pss`.
     Pss,
+    /// A cgroup of the command's own (`--cgroup`, where one could be made).
+    Cgroup,
 }
 
 /// One column of the registry.
@@ -116,6 +118,21 @@ pub struct Row<'a> {
     pub sample: &'a Sample,
     /// The tree's peak so far (see [`stats::raise_peak`]).
     pub peak_rss_bytes: u64,
+    /// The kernel's figures of the command's cgroup; all `None` without one.
+    pub cgroup: CgroupFigures,
+}
+
+/// One reading of the command's cgroup (README, "Exact peaks for the whole
+/// tree"); a figure that could not be read is `None`, an empty field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupFigures {
+    /// `memory.current`.
+    pub current_bytes: Option<u64>,
+    /// `memory.peak`, since the cgroup was made.
+    pub peak_bytes: Option<u64>,
+    /// The highest since the previous row; `None` where the kernel cannot
+    /// reset the mark.
+    pub interval_peak_bytes: Option<u64>,
 }
 
 fn bytes<'a>(value: Option<u64>) -> Value<'a> {
@@ -218,8 +235,31 @@ pub const PEAK_RSS_BYTES: Column = Column {
     },
 };
 
-/// Every column, in the order of the header.
-pub const COLUMNS: [&Column; 12] = [
+pub const CGROUP_BYTES: Column = Column {
+    name: "cgroup_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::Cgroup),
+    value: |row, _| bytes(row.cgroup.current_bytes),
+};
+pub const CGROUP_PEAK_BYTES: Column = Column {
+    name: "cgroup_peak_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::Cgroup),
+    value: |row, _| bytes(row.cgroup.peak_bytes),
+};
+pub const CGROUP_INTERVAL_PEAK_BYTES: Column = Column {
+    name: "cgroup_interval_peak_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::Cgroup),
+    value: |row, _| bytes(row.cgroup.interval_peak_bytes),
+};
+
+/// Every column, in the order of the header. The cgroup's figures come
+/// after the columns of every recording: they are the tree's as a whole.
+pub const COLUMNS: [&Column; 15] = [
     &TIMESTAMP,
     &ELAPSED_S,
     &TRIGGER,
@@ -232,6 +272,9 @@ pub const COLUMNS: [&Column; 12] = [
     &VSZ_BYTES,
     &CPU_PERCENT,
     &PEAK_RSS_BYTES,
+    &CGROUP_BYTES,
+    &CGROUP_PEAK_BYTES,
+    &CGROUP_INTERVAL_PEAK_BYTES,
 ];
 
 /// Which columns a recording has: its layout and its options.
@@ -240,6 +283,8 @@ pub struct Layout {
     /// One row per process per sample, instead of one per sample.
     pub per_process: bool,
     pub pss: bool,
+    /// The command's cgroup figures (default layout only).
+    pub cgroup: bool,
 }
 
 impl Layout {
@@ -267,12 +312,14 @@ impl Layout {
     pub fn has(self, option: Opt) -> bool {
         match option {
             Opt::Pss => self.pss,
+            Opt::Cgroup => self.cgroup,
         }
     }
 
     fn enable(&mut self, option: Opt) {
         match option {
             Opt::Pss => self.pss = true,
+            Opt::Cgroup => self.cgroup = true,
         }
     }
 
@@ -439,15 +486,32 @@ mod tests {
         let mut layouts = Vec::new();
         for per_process in [false, true] {
             for pss in [false, true] {
-                layouts.push(Layout { per_process, pss });
+                layouts.push(Layout {
+                    per_process,
+                    pss,
+                    ..Layout::default()
+                });
             }
+            layouts.push(Layout {
+                per_process: false,
+                pss: per_process,
+                cgroup: true,
+            });
         }
         layouts
     }
 
     #[test]
     fn headers_for_every_option() {
-        let header = |per_process, pss| Layout { per_process, pss }.header().join(",");
+        let header = |per_process, pss| {
+            Layout {
+                per_process,
+                pss,
+                ..Layout::default()
+            }
+            .header()
+            .join(",")
+        };
         assert_eq!(
             header(false, false),
             "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
@@ -464,6 +528,24 @@ mod tests {
             header(true, true),
             "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
         );
+    }
+
+    #[test]
+    fn cgroup_columns_close_the_default_layout_only() {
+        let cgroup = Layout {
+            cgroup: true,
+            ..Layout::default()
+        };
+        assert_eq!(
+            cgroup.header().join(","),
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes,\
+             cgroup_bytes,cgroup_peak_bytes,cgroup_interval_peak_bytes"
+        );
+        let per_process = Layout {
+            per_process: true,
+            ..cgroup
+        };
+        assert!(!per_process.header().contains(&"cgroup_bytes"));
     }
 
     #[test]

@@ -372,7 +372,11 @@ proptest! {
     ) {
         thread_local!(static SCRATCH: Scratch = Scratch::new());
         SCRATCH.with(|scratch| -> Result<(), TestCaseError> {
-            let layout = Layout { per_process, pss };
+            let layout = Layout {
+                per_process,
+                pss,
+                ..Layout::default()
+            };
             let destination = Destination::File(scratch.path.clone());
             let mut output = sink::open(&destination, format, layout).expect("creates");
             let mut elapsed_us = 0u64;
@@ -393,6 +397,7 @@ proptest! {
                         trigger: *trigger,
                         sample: &sample,
                         peak_rss_bytes: *peak_column,
+                        cgroup: Default::default(),
                     })
                     .expect("writes");
                 let rss: u64 = processes.iter().map(|p| p.rss_bytes).sum();

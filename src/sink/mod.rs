@@ -234,6 +234,7 @@ pub(crate) mod tests {
             trigger: Trigger::Interval,
             sample,
             peak_rss_bytes: 10_000,
+            cgroup: Default::default(),
         }
     }
 
@@ -241,7 +242,11 @@ pub(crate) mod tests {
     pub(crate) fn written(format: Format, per_process: bool, pss: bool) -> String {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("out");
-        let layout = Layout { per_process, pss };
+        let layout = Layout {
+            per_process,
+            pss,
+            ..Layout::default()
+        };
         let mut sink = open(&Destination::File(path.clone()), format, layout).expect("creates");
         let sample = sample();
         sink.write(&row(&sample)).expect("writes");
