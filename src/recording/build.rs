@@ -9,8 +9,9 @@ use anyhow::Result;
 use super::fields::Fields;
 use super::{ProcessRow, Sample, Visitor};
 use crate::schema::{
-    COMMAND, CPU_PERCENT, ELAPSED_S, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES,
-    RSS_BYTES, TIMESTAMP,
+    CGROUP_BYTES, CGROUP_INTERVAL_PEAK_BYTES, CGROUP_PEAK_BYTES, COMMAND, CPU_PERCENT, CgroupFigures,
+    ELAPSED_S, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES, RSS_BYTES, TIMESTAMP, TRIGGER,
+    Trigger,
 };
 use crate::stats::raise_peak;
 
@@ -49,6 +50,12 @@ impl<'v, V: Visitor + ?Sized> Builder<'v, V> {
             pss_bytes: fields.optional_bytes(&PSS_BYTES)?,
             cpu_percent: fields.float(&CPU_PERCENT)?,
             peak_rss_bytes: fields.bytes(&PEAK_RSS_BYTES)?,
+            exit: fields.trigger(&TRIGGER)? == Trigger::Exit,
+            cgroup: CgroupFigures {
+                current_bytes: fields.optional_bytes(&CGROUP_BYTES)?,
+                peak_bytes: fields.optional_bytes(&CGROUP_PEAK_BYTES)?,
+                interval_peak_bytes: fields.optional_bytes(&CGROUP_INTERVAL_PEAK_BYTES)?,
+            },
         };
         if let Some(previous) = self.last_elapsed
             && sample.elapsed_s < previous

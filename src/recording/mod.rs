@@ -23,7 +23,7 @@ use std::time::SystemTime;
 use anyhow::{Result, anyhow, bail};
 
 use crate::reason::reason;
-use crate::schema::Layout;
+use crate::schema::{CgroupFigures, Layout};
 use crate::sink::Format;
 use crate::stats::Running;
 
@@ -46,6 +46,11 @@ pub struct Sample {
     /// far and every process's own high-water mark so far (each is a lower
     /// bound of the tree's peak, as the default column is).
     pub peak_rss_bytes: u64,
+    /// The `exit` row: it closes the recording with what is left of the
+    /// tree and the final peaks; it is no sample of RSS.
+    pub exit: bool,
+    /// The cgroup's figures; all `None` in a recording without them.
+    pub cgroup: CgroupFigures,
 }
 
 /// One row of a per-process recording, as it is read.
@@ -145,11 +150,17 @@ pub struct Recording {
     pub kernel_peak_rss_bytes: u64,
     pub peak_pss_bytes: Option<u64>,
     pub max_procs: u64,
+    /// The cgroup's peak (`cgroup_peak_bytes`, the highest) and the
+    /// `elapsed_s` of the first row that holds it; `None` without the column.
+    pub cgroup_peak: Option<(u64, f64)>,
     pub(crate) timeline: Timeline,
     /// RSS, the peak so far and CPU over time, decimated.
     pub rss: Series,
     pub peak_so_far: Series,
     pub cpu: Series,
+    /// `cgroup_bytes` and `cgroup_interval_peak_bytes` over time, decimated.
+    pub cgroup: Series,
+    pub cgroup_interval_peak: Series,
     processes: Vec<Process>,
     /// By pid: the commands it ran and their entries in `processes`.
     process_index: HashMap<u32, Vec<(String, usize)>>,
@@ -203,10 +214,13 @@ impl Recording {
             kernel_peak_rss_bytes: 0,
             peak_pss_bytes: None,
             max_procs: 0,
+            cgroup_peak: None,
             timeline: Timeline::default(),
             rss: Series::default(),
             peak_so_far: Series::default(),
             cpu: Series::default(),
+            cgroup: Series::default(),
+            cgroup_interval_peak: Series::default(),
             processes: Vec::new(),
             process_index: HashMap::new(),
             keep,
@@ -261,6 +275,15 @@ impl Visitor for Recording {
             self.first_elapsed_s = sample.elapsed_s;
         }
         self.last_elapsed_s = sample.elapsed_s;
+        self.kernel_peak_rss_bytes = self.kernel_peak_rss_bytes.max(sample.peak_rss_bytes);
+        self.cgroup_sample(index, sample);
+        let x = sample.elapsed_s;
+        self.peak_so_far
+            .push(index, x, sample.peak_rss_bytes as f64);
+        if sample.exit {
+            // Its peaks count; its RSS (what is left) is no sample of the run.
+            return;
+        }
         if self.running.push(sample.rss_bytes) {
             self.peak = Peak {
                 rss_bytes: sample.rss_bytes,
@@ -268,7 +291,6 @@ impl Visitor for Recording {
                 timestamp: sample.timestamp,
             };
         }
-        self.kernel_peak_rss_bytes = self.kernel_peak_rss_bytes.max(sample.peak_rss_bytes);
         if let Some(pss) = sample.pss_bytes {
             self.peak_pss_bytes = Some(self.peak_pss_bytes.map_or(pss, |peak| peak.max(pss)));
         }
@@ -276,10 +298,7 @@ impl Visitor for Recording {
         if self.keep.timeline {
             self.timeline.push(sample.elapsed_s, sample.rss_bytes);
         }
-        let x = sample.elapsed_s;
         self.rss.push(index, x, sample.rss_bytes as f64);
-        self.peak_so_far
-            .push(index, x, sample.peak_rss_bytes as f64);
         self.cpu.push(index, x, sample.cpu_percent);
     }
 
@@ -309,6 +328,25 @@ impl Visitor for Recording {
             process
                 .series
                 .push(row.sample_index, row.elapsed_s, row.rss_bytes as f64);
+        }
+    }
+}
+
+impl Recording {
+    /// The cgroup's line, its per-interval peaks and its highest peak.
+    fn cgroup_sample(&mut self, index: u64, sample: &Sample) {
+        let x = sample.elapsed_s;
+        let figures = sample.cgroup;
+        if let Some(bytes) = figures.current_bytes {
+            self.cgroup.push(index, x, bytes as f64);
+        }
+        if let Some(bytes) = figures.interval_peak_bytes {
+            self.cgroup_interval_peak.push(index, x, bytes as f64);
+        }
+        if let Some(bytes) = figures.peak_bytes
+            && self.cgroup_peak.is_none_or(|(peak, _)| bytes > peak)
+        {
+            self.cgroup_peak = Some((bytes, x));
         }
     }
 }

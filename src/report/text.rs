@@ -75,6 +75,14 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
     if let Some(pss) = report.peak_pss_bytes {
         writeln!(out, "peak PSS      {}", format_bytes(pss))?;
     }
+    if let (Some(peak), Some(at)) = (report.cgroup_peak_bytes, report.cgroup_peak_elapsed_s) {
+        writeln!(
+            out,
+            "cgroup peak   {} by {}: the whole tree, exact, incl. page cache and kernel memory",
+            format_bytes(peak),
+            format_seconds(at)
+        )?;
+    }
     writeln!(out, "most procs    {}", report.max_procs)?;
     writeln!(
         out,
