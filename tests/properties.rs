@@ -132,8 +132,9 @@ proptest! {
 // Reading recordings back.
 
 /// memsample's own recordings, the seeds of the mutations.
-const SEEDS: [&str; 5] = [
+const SEEDS: [&str; 6] = [
     include_str!("data/basic.csv"),
+    include_str!("data/cgroup.csv"),
     include_str!("data/per-process.csv"),
     include_str!("data/pss.csv"),
     include_str!("data/single.csv"),

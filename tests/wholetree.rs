@@ -150,7 +150,12 @@ fn the_exit_row_has_the_largest_short_lived_child() {
     // The gate sees it.
     let gate = run(
         None,
-        &["report", out.to_str().expect("UTF-8"), "--fail-above", "150MiB"],
+        &[
+            "report",
+            out.to_str().expect("UTF-8"),
+            "--fail-above",
+            "150MiB",
+        ],
     );
     assert_eq!(gate.code, 1, "{}", gate.stderr);
 }

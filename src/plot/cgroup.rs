@@ -72,7 +72,9 @@ pub(super) fn draw(
 fn intervals(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut steps = Vec::with_capacity(points.len() * 2);
     for (index, &(x, y)) in points.iter().enumerate() {
-        let from = index.checked_sub(1).map_or(x, |previous| points[previous].0);
+        let from = index
+            .checked_sub(1)
+            .map_or(x, |previous| points[previous].0);
         steps.push((from, y));
         steps.push((x, y));
     }

@@ -9,9 +9,9 @@ use anyhow::Result;
 use super::fields::Fields;
 use super::{ProcessRow, Sample, Visitor};
 use crate::schema::{
-    CGROUP_BYTES, CGROUP_INTERVAL_PEAK_BYTES, CGROUP_PEAK_BYTES, COMMAND, CPU_PERCENT, CgroupFigures,
-    ELAPSED_S, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES, RSS_BYTES, TIMESTAMP, TRIGGER,
-    Trigger,
+    CGROUP_BYTES, CGROUP_INTERVAL_PEAK_BYTES, CGROUP_PEAK_BYTES, COMMAND, CPU_PERCENT,
+    CgroupFigures, ELAPSED_S, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES, RSS_BYTES,
+    TIMESTAMP, TRIGGER, Trigger,
 };
 use crate::stats::raise_peak;
 

@@ -37,7 +37,8 @@ impl Session {
                     vsz_bytes: 0,
                     cpu_percent: 0.0,
                     hwm_bytes: Some(kernel_peak.unwrap_or(0).max(main_hwm)),
-                    pss_bytes: None,
+                    // Exited: nothing of it is left to share.
+                    pss_bytes: Some(0),
                 },
             );
         }
