@@ -38,7 +38,7 @@ beyond --max-increase over --baseline, 2 on errors.";
 const USAGE: &str = "\
 memsample [OPTIONS] -- CMD [ARGS...]
        memsample [OPTIONS] --pid PID
-       memsample report FILE... [--json|--markdown] [--fail-above SIZE]
+       memsample report FILE... [--json|--markdown] [--fail-above SIZE] [--fail-above-cgroup SIZE]
        memsample report NEW... --baseline OLD [--max-increase 10%|SIZE]
        memsample plot FILE... [-o FILE.svg]";
 
@@ -130,7 +130,8 @@ pub(crate) struct RecordArgs {
 
     /// Run the command in a cgroup v2 of its own, memsample-PID, for the kernel's exact whole-tree
     /// figures (columns cgroup_bytes, cgroup_peak_bytes, cgroup_interval_peak_bytes; short-lived
-    /// children included); removed when the tree is empty. Spawn mode only [default: auto]
+    /// children included); removed when the tree is empty. Spawn mode only: with --pid, auto does
+    /// nothing and require is refused [default: auto]
     #[arg(long, value_enum, value_name = "WHEN")]
     pub(crate) cgroup: Option<CgroupMode>,
 
