@@ -71,7 +71,8 @@ fi
 # The burst case: a shell running ten 300 MiB children of ~50 ms each,
 # 0.25 s apart (a build's compiler jobs), recorded every second.
 burst='for i in 1 2 3 4 5 6 7 8 9 10; do fixture hold 300 sleep 50; sleep 0.25; done'
-if memsample --cgroup require -i 1s -o /tmp/burst.csv -- sh -c "$burst" 2>/tmp/burst.err; then
+if memsample --cgroup require -i 1s -o /tmp/burst.csv --json-summary /tmp/burst.json \
+    -- sh -c "$burst" 2>/tmp/burst.err; then
     f=/tmp/burst.csv
     peak=$(highest $f cgroup_peak_bytes)
     check burst-cgroup-peak "$([ "$peak" -ge $((300 * MIB)) ] && echo ok || echo "cgroup_peak_bytes $peak")"
@@ -95,6 +96,8 @@ if memsample --cgroup require -i 1s -o /tmp/burst.csv -- sh -c "$burst" 2>/tmp/b
     check burst-summary "$(grep -q 'whole-tree peak 3[0-9][0-9]\.[0-9] MiB (cgroup, incl. page cache)' /tmp/burst.err &&
         echo ok || echo "$(cat /tmp/burst.err)")"
     check burst-cgroup-removed "$(no_memsample_cgroup && echo ok || echo "$(ls -d $cg/memsample-*)")"
+    check burst-json-summary "$(grep -q "\"cgroup_peak_bytes\": $peak," /tmp/burst.json &&
+        grep -q '"oom_kills": 0,' /tmp/burst.json && echo ok || echo "$(cat /tmp/burst.json)")"
     memsample report --fail-above-cgroup 280MiB $f >/dev/null 2>&1
     code=$?
     check burst-fail-above-cgroup "$([ $code -eq 1 ] && echo ok || echo "report exited $code")"
@@ -112,6 +115,21 @@ wait $recorder
 code=$?
 check sigterm-cgroup-removed "$([ $code -eq 143 ] && no_memsample_cgroup && echo ok ||
     echo "exit $code; left: $(ls -d $cg/memsample-* 2>/dev/null); $(cat /tmp/term.err)")"
+
+# An OOM kill in the tree, said by the summary: memsample runs in a leaf of a
+# cgroup limited to 64 MiB, so the command's cgroup goes beside the leaf,
+# under the limit, and its 100 MiB child is killed.
+echo +memory >$cg/cgroup.subtree_control
+mkdir $cg/lim && echo 64M >$cg/lim/memory.max && echo +memory >$cg/lim/cgroup.subtree_control &&
+    mkdir $cg/lim/leaf
+sh -c "echo \$\$ >$cg/lim/leaf/cgroup.procs &&
+    exec memsample --cgroup require -i 100ms -o /tmp/oom.csv --json-summary /tmp/oom.json \
+        -- fixture hold 100" 2>/tmp/oom.err
+code=$?
+check oom-summary "$([ $code -eq 137 ] &&
+    grep -q "the kernel's OOM killer killed 1 process of the tree" /tmp/oom.err &&
+    grep -q '"oom_kills": 1,' /tmp/oom.json && echo ok || echo "exit $code; $(cat /tmp/oom.err)")"
+rmdir $cg/lim/leaf $cg/lim
 
 # `off` never makes one.
 memsample --cgroup off -q -o /tmp/off.csv -- fixture hold 10 2>/tmp/off.err
