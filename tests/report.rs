@@ -581,6 +581,21 @@ fn cgroup_peak_is_reported_and_gated() {
 
     // Without the column: an error, not a pass.
     let spike = data("spike.csv");
+    let both = memsample(&[
+        "report",
+        "--markdown",
+        cgroup.to_str().expect("UTF-8"),
+        spike.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(both.code, 0, "{}", both.stderr);
+    let lines: Vec<&str> = both.stdout.lines().collect();
+    assert!(
+        lines[0].ends_with("| growth | cgroup peak |"),
+        "{}",
+        both.stdout
+    );
+    assert!(lines[2].ends_with(" 318.0 MiB |"), "{}", both.stdout);
+    assert!(lines[3].ends_with(" n/a |"), "{}", both.stdout);
     assert_eq!(report_json(&spike)["cgroup_peak_bytes"], Value::Null);
     let refused = report(&spike, &["--fail-above-cgroup", "280MiB"]);
     assert_eq!(refused.code, 2);
