@@ -26,12 +26,13 @@ pub(crate) struct WholeTree {
 }
 
 /// When the whole-tree peak was first seen in the rows: it rose after the
-/// row before (`after_s`, `None` for the first row) and by this row.
+/// row before (`after_s`, `None` for the first row) and by this row
+/// (`by_s`, `None` when it rose after the last row, read at the end).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Reached {
     pub(crate) bytes: u64,
     pub(crate) after_s: Option<f64>,
-    pub(crate) by_s: f64,
+    pub(crate) by_s: Option<f64>,
 }
 
 /// What became of the cgroup, for the summary and the JSON summary.
@@ -69,18 +70,29 @@ impl WholeTree {
             self.peak = Some(Reached {
                 bytes,
                 after_s: self.previous_s,
-                by_s: elapsed_s,
+                by_s: Some(elapsed_s),
             });
         }
         self.previous_s = Some(elapsed_s);
         figures
     }
 
-    /// The end of the recording: the OOM kills, then the cgroup removed if
-    /// the tree is empty, kept (and named) if not.
+    /// The end of the recording: the peak (also what came after the last
+    /// row, when sampling stopped before the command ended), the OOM kills,
+    /// then the cgroup removed if the tree is empty, kept (and named) if not.
     pub(crate) fn end(&self) -> TreeEnd {
+        let mut peak = self.peak;
+        if let Ok(Some(bytes)) = self.cgroup.peak_bytes()
+            && peak.is_none_or(|peak| bytes > peak.bytes)
+        {
+            peak = Some(Reached {
+                bytes,
+                after_s: self.previous_s,
+                by_s: None,
+            });
+        }
         let mut end = TreeEnd {
-            peak: self.peak,
+            peak,
             oom_kills: self.cgroup.oom_kills().ok(),
             ..TreeEnd::default()
         };
@@ -114,13 +126,15 @@ impl TreeEnd {
     pub(crate) fn lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
         if let Some(peak) = self.peak {
-            let when = match peak.after_s {
-                Some(after) => format!(
+            let when = match (peak.after_s, peak.by_s) {
+                (Some(after), Some(by)) => format!(
                     "between {} and {}",
                     format_seconds(after),
-                    format_seconds(peak.by_s)
+                    format_seconds(by)
                 ),
-                None => format!("by {}", format_seconds(peak.by_s)),
+                (None, Some(by)) => format!("by {}", format_seconds(by)),
+                (Some(after), None) => format!("after {}, the last row", format_seconds(after)),
+                (None, None) => "with no row".into(),
             };
             lines.push(format!(
                 "whole-tree peak {} (cgroup, incl. page cache) {when}",
@@ -157,7 +171,7 @@ mod tests {
             peak: Some(Reached {
                 bytes: 300 << 20,
                 after_s: Some(1.0),
-                by_s: 2.0,
+                by_s: Some(2.0),
             }),
             oom_kills: Some(2),
             kept: Some("/sys/fs/cgroup/memsample-7".into()),
@@ -170,6 +184,18 @@ mod tests {
                 "the kernel's OOM killer killed 2 processes of the tree",
                 "cgroup /sys/fs/cgroup/memsample-7 kept: processes of the tree still run in it",
             ]
+        );
+        let late = TreeEnd {
+            peak: Some(Reached {
+                bytes: 1 << 30,
+                after_s: Some(5.0),
+                by_s: None,
+            }),
+            ..TreeEnd::default()
+        };
+        assert_eq!(
+            late.lines(),
+            ["whole-tree peak 1.00 GiB (cgroup, incl. page cache) after 5s, the last row"]
         );
         let quiet = TreeEnd {
             oom_kills: Some(0),
