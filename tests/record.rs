@@ -102,10 +102,19 @@ fn a_spike_between_two_samples_shows_in_peak_rss() {
         sampled_max < 100 * MIB,
         "the spike itself was sampled: {sampled_max}"
     );
-    let last_peak = num(rows.last().expect("rows"), "peak_rss_bytes");
+    let last_peak = num(
+        common::sampled(&rows).last().expect("rows"),
+        "peak_rss_bytes",
+    );
     assert!(
         last_peak as f64 >= 0.99 * kernel_hwm as f64 && last_peak <= kernel_hwm,
         "peak_rss_bytes {last_peak} vs the kernel's VmHWM {kernel_hwm}"
+    );
+    // The exit row: wait4's figure, the same counters read a moment later.
+    let exit_peak = num(rows.last().expect("rows"), "peak_rss_bytes");
+    assert!(
+        exit_peak.abs_diff(kernel_hwm) <= MIB,
+        "exit row {exit_peak} vs the kernel's VmHWM {kernel_hwm}"
     );
     // The peak never decreases.
     let peaks: Vec<u64> = rows.iter().map(|r| num(r, "peak_rss_bytes")).collect();
