@@ -1,4 +1,4 @@
-//! Faults and bad input, each with the outcome the contract promises: output
+//! Faults and bad input, each with the outcome the README promises: output
 //! trouble mid-run (a file size limit, a reader of `-o -` that goes away),
 //! targets that exit or turn into zombies between two reads, descendants that
 //! vanish mid-read, a command that ignores SIGTERM, a stop while ticks are
