@@ -96,9 +96,16 @@ pub struct RecordArgs {
     #[arg(long)]
     pub per_process: bool,
 
-    /// Add pss_bytes from /proc/PID/smaps_rollup (costly: it walks the page tables)
+    /// Add pss_bytes and uss_bytes (private memory: what exiting would free) from
+    /// /proc/PID/smaps_rollup (costly: it walks the page tables)
     #[arg(long)]
     pub pss: bool,
+
+    /// What the memory is: add anon_bytes, file_bytes, shmem_bytes (anon + file + shmem =
+    /// rss_bytes), swap_bytes and threads from /proc/PID/status; costs one more read per process
+    /// per sample (the /proc backend only)
+    #[arg(long)]
+    pub breakdown: bool,
 
     /// Also write the chart of the recording (as `memsample plot`) when it ends; needs the CSV in a
     /// file, and both are checked before the command starts

@@ -158,6 +158,8 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     // Before anything is created or started: with another namespace's
     // /proc, every pid would name some other process.
     crate::probe::procfs::check_pid_namespace().map_err(RecordError::Usage)?;
+    crate::probe::sysinfo::check_options(args.backend, args.breakdown)
+        .map_err(RecordError::Usage)?;
     let attach_pid = args.pid;
     if attach_pid.is_none() && args.command.is_empty() {
         return Err(RecordError::Usage(
@@ -168,6 +170,7 @@ pub fn run(args: RecordArgs) -> Result<Exit, RecordError> {
     let layout = Layout {
         per_process: args.per_process,
         pss: args.pss,
+        breakdown: args.breakdown,
     };
     let format = Format::resolve(args.format, args.output.as_deref());
     let (events, received) = mpsc::channel::<Event>();
@@ -568,6 +571,7 @@ fn make_probe(
         children: !args.no_children,
         every_hwm: args.per_process,
         pss: args.pss,
+        breakdown: args.breakdown,
         adopted_parent,
         just_started: args.pid.is_none(),
     };

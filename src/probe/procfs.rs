@@ -20,7 +20,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
-use super::{AttachError, Probe, ProbeConfig, ProcessSample, Sample};
+use super::{AttachError, Breakdown, Probe, ProbeConfig, ProcessSample, Sample};
 use crate::tree::{self, NewPids, PidWatch};
 
 /// `PF_KTHREAD` in the flags field of `/proc/PID/stat`.
@@ -147,6 +147,92 @@ pub fn parse_kb_line(text: &[u8], key: &[u8]) -> Option<u64> {
         .copied()
         .collect();
     parse_u64(&digits).map(|kb| kb * 1024)
+}
+
+/// The figures of `/proc/PID/status` that memsample uses, found in one
+/// pass over its lines (sizes in bytes; the kernel prints kB).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Status {
+    pub vm_size: Option<u64>,
+    pub vm_hwm: Option<u64>,
+    pub rss_anon: Option<u64>,
+    pub rss_file: Option<u64>,
+    pub rss_shmem: Option<u64>,
+    pub vm_swap: Option<u64>,
+    pub threads: Option<u64>,
+}
+
+impl Status {
+    /// The split of RSS; `None` without the three `Rss` lines (the kernel
+    /// prints no memory lines for a process whose memory is gone).
+    pub fn breakdown(&self) -> Option<Breakdown> {
+        Some(Breakdown {
+            anon_bytes: self.rss_anon?,
+            file_bytes: self.rss_file?,
+            shmem_bytes: self.rss_shmem?,
+            swap_bytes: self.vm_swap.unwrap_or(0),
+            threads: self.threads.unwrap_or(0),
+        })
+    }
+}
+
+/// Parses `/proc/PID/status` in one pass: each line is `Key:<blanks>value`,
+/// sizes followed by ` kB`.
+pub fn parse_status(text: &[u8]) -> Status {
+    let mut status = Status::default();
+    for line in text.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (key, rest) = line.split_at(colon);
+        let slot = match key {
+            b"VmSize" => &mut status.vm_size,
+            b"VmHWM" => &mut status.vm_hwm,
+            b"RssAnon" => &mut status.rss_anon,
+            b"RssFile" => &mut status.rss_file,
+            b"RssShmem" => &mut status.rss_shmem,
+            b"VmSwap" => &mut status.vm_swap,
+            b"Threads" => &mut status.threads,
+            _ => continue,
+        };
+        let value = leading_number(&rest[1..]);
+        *slot = if key == b"Threads" {
+            value
+        } else {
+            value.and_then(|kb| kb.checked_mul(1024))
+        };
+    }
+    status
+}
+
+/// The number at the start of `text`, after blanks.
+fn leading_number(text: &[u8]) -> Option<u64> {
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let digits = &text[start..];
+    let end = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    parse_u64(&digits[..end])
+}
+
+/// Pss and USS (`Private_Clean` + `Private_Dirty`) from `smaps_rollup`, in
+/// one pass; `None` when the text has no `Pss` (memory already released).
+pub fn parse_rollup(text: &[u8]) -> Option<(u64, u64)> {
+    let (mut pss, mut private) = (None, 0u64);
+    for line in text.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (key, rest) = line.split_at(colon);
+        let kb = || leading_number(&rest[1..]).unwrap_or(0).saturating_mul(1024);
+        match key {
+            b"Pss" => pss = Some(kb()),
+            b"Private_Clean" | b"Private_Dirty" => private = private.saturating_add(kb()),
+            _ => {}
+        }
+    }
+    pss.map(|pss| (pss, private))
 }
 
 /// The process whose thread `tid` is, with its name, when `tid` is a thread
@@ -280,7 +366,10 @@ impl ProcProbe {
             ticks_per_second: rustix::param::clock_ticks_per_second() as f64,
             members: Vec::new(),
             member_pids: HashMap::from([(pid, start_time)]),
-            kept_limit: kept_limit(raise_open_file_limit(), config.every_hwm),
+            kept_limit: kept_limit(
+                raise_open_file_limit(),
+                config.every_hwm && !config.breakdown,
+            ),
             kept: 1,
             files_warned: false,
             files_warned_pending: false,
@@ -496,7 +585,7 @@ impl ProcProbe {
 
     fn read_member(&mut self, index: usize, seconds: Option<f64>) -> ReadOutcome {
         let want_hwm = index == 0 || self.config.every_hwm;
-        let want_pss = self.config.pss;
+        let config = self.config;
         let page_size = self.page_size;
         let ticks_per_second = self.ticks_per_second;
         let buf = &mut self.buf[..];
@@ -506,66 +595,123 @@ impl ProcProbe {
                 Ok(figures) => figures,
                 Err(outcome) => return outcome,
             };
-        let keep = member.stat.is_some();
-        let Some((size_pages, resident_pages)) =
-            read_statm(&mut member.statm, member.pid, keep, buf)
-        else {
-            return ReadOutcome::Gone;
+        let sizes = if config.breakdown {
+            read_status_sizes(member, faults, buf)
+        } else {
+            read_statm_sizes(member, faults, want_hwm, page_size, buf)
         };
-        if size_pages == 0 {
-            // Its memory was released between the two reads: exiting.
-            return ReadOutcome::NoProgram;
-        }
-        let rss_bytes = resident_pages * page_size;
-        let vsz_bytes = size_pages * page_size;
+        let sizes = match sizes {
+            Ok(sizes) => sizes,
+            Err(outcome) => return outcome,
+        };
 
         let cpu_percent = super::cpu_percent(
             cpu_ticks.saturating_sub(member.cpu_ticks) as f64 / ticks_per_second,
             seconds,
         );
         member.cpu_ticks = cpu_ticks;
+        let hwm_bytes = want_hwm.then(|| member.hwm_bytes.max(sizes.rss_bytes));
 
-        let hwm_bytes = if want_hwm {
-            if member.faults_at_hwm != Some(faults)
-                && let Some(hwm) = read_status_hwm(&mut member.status, member.pid, keep, buf)
-            {
-                member.hwm_bytes = hwm;
-                member.faults_at_hwm = Some(faults);
-            }
-            Some(member.hwm_bytes.max(rss_bytes))
-        } else {
-            None
-        };
-
-        let pss_bytes = if want_pss {
+        let (pss_bytes, uss_bytes) = if config.pss {
             match read_pss(member.pid, buf) {
-                Ok(pss) => Some(pss),
+                Ok((pss, uss)) => (Some(pss), Some(uss)),
                 Err(PssError::Denied) => {
                     if !member.pss_warned {
                         member.pss_warned = true;
                         self.pss_warnings
                             .push(format!("process {} ({})", member.pid, member.command));
                     }
-                    None
+                    (None, None)
                 }
                 // It exited between the two reads.
                 Err(PssError::Gone) => return ReadOutcome::NoProgram,
             }
         } else {
-            None
+            (None, None)
         };
 
         ReadOutcome::Alive(ProcessSample {
             pid: member.pid,
             ppid: member.ppid,
             command: member.command.clone(),
-            rss_bytes,
-            vsz_bytes,
+            rss_bytes: sizes.rss_bytes,
+            vsz_bytes: sizes.vsz_bytes,
             cpu_percent,
             hwm_bytes,
             pss_bytes,
+            uss_bytes,
+            breakdown: sizes.breakdown,
         })
     }
+}
+
+/// A member's sizes at one sample.
+struct Sizes {
+    rss_bytes: u64,
+    vsz_bytes: u64,
+    breakdown: Option<Breakdown>,
+}
+
+/// The default path: sizes from `statm`; `status` only for the high-water
+/// mark, and only when the process took a page fault since it was last read.
+fn read_statm_sizes(
+    member: &mut Tracked,
+    faults: u64,
+    want_hwm: bool,
+    page_size: u64,
+    buf: &mut [u8],
+) -> Result<Sizes, ReadOutcome> {
+    let keep = member.stat.is_some();
+    let Some((size_pages, resident_pages)) = read_statm(&mut member.statm, member.pid, keep, buf)
+    else {
+        return Err(ReadOutcome::Gone);
+    };
+    if size_pages == 0 {
+        // Its memory was released between the two reads: exiting.
+        return Err(ReadOutcome::NoProgram);
+    }
+    if want_hwm
+        && member.faults_at_hwm != Some(faults)
+        && let Some(hwm) = read_status_hwm(&mut member.status, member.pid, keep, buf)
+    {
+        member.hwm_bytes = hwm;
+        member.faults_at_hwm = Some(faults);
+    }
+    Ok(Sizes {
+        rss_bytes: resident_pages * page_size,
+        vsz_bytes: size_pages * page_size,
+        breakdown: None,
+    })
+}
+
+/// `--breakdown`: every size from one read of `status` (no `statm`), so that
+/// the row's RSS is exactly anon + file + shmem of that read; the
+/// high-water mark comes with it.
+fn read_status_sizes(
+    member: &mut Tracked,
+    faults: u64,
+    buf: &mut [u8],
+) -> Result<Sizes, ReadOutcome> {
+    let keep = member.stat.is_some();
+    let len =
+        read_kept(&mut member.status, member.pid, "status", keep, buf).ok_or(ReadOutcome::Gone)?;
+    let status = parse_status(&buf[..len]);
+    // Without memory lines (or with no address space) it is exiting.
+    let (Some(breakdown), Some(vsz_bytes)) = (status.breakdown(), status.vm_size) else {
+        return Err(ReadOutcome::NoProgram);
+    };
+    if vsz_bytes == 0 {
+        return Err(ReadOutcome::NoProgram);
+    }
+    if let Some(hwm) = status.vm_hwm {
+        member.hwm_bytes = hwm;
+        member.faults_at_hwm = Some(faults);
+    }
+    Ok(Sizes {
+        rss_bytes: breakdown.rss_bytes(),
+        vsz_bytes,
+        breakdown: Some(breakdown),
+    })
 }
 
 /// Opens the main process and checks that it can be sampled: it exists, is
@@ -766,7 +912,7 @@ const FILES_SPARED: u64 = 32;
 
 /// How many members may keep their files open under a soft limit of
 /// `open_files`: each keeps `stat` and `statm`, and `status` with
-/// `--per-process`.
+/// `--per-process` (with `--breakdown`, `status` takes the place of `statm`).
 fn kept_limit(open_files: u64, every_hwm: bool) -> usize {
     let per_member = if every_hwm { 3 } else { 2 };
     usize::try_from(open_files.saturating_sub(FILES_SPARED) / per_member).unwrap_or(usize::MAX)
@@ -803,9 +949,9 @@ enum PssError {
     Gone,
 }
 
-/// Pss from `smaps_rollup`. Opened anew each time: the file holds on to the
-/// address space it was opened against, which an `exec` replaces.
-fn read_pss(pid: u32, buf: &mut [u8]) -> Result<u64, PssError> {
+/// Pss and USS from `smaps_rollup`. Opened anew each time: the file holds
+/// on to the address space it was opened against, which an `exec` replaces.
+fn read_pss(pid: u32, buf: &mut [u8]) -> Result<(u64, u64), PssError> {
     let denied_or_gone = |err: io::Error| match err.kind() {
         io::ErrorKind::PermissionDenied => PssError::Denied,
         _ => PssError::Gone,
@@ -813,7 +959,7 @@ fn read_pss(pid: u32, buf: &mut [u8]) -> Result<u64, PssError> {
     let file = File::open(format!("/proc/{pid}/smaps_rollup")).map_err(denied_or_gone)?;
     let len = file.read_at(buf, 0).map_err(denied_or_gone)?;
     // An address space already released reads as empty.
-    parse_kb_line(&buf[..len], b"\nPss:").ok_or(PssError::Gone)
+    parse_rollup(&buf[..len]).ok_or(PssError::Gone)
 }
 
 impl Probe for ProcProbe {
@@ -935,6 +1081,7 @@ mod tests {
             children: true,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: false,
         })
@@ -959,6 +1106,7 @@ mod tests {
             children: false,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: true,
         })
@@ -989,6 +1137,7 @@ mod tests {
             children: true,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: false,
         })
@@ -1044,6 +1193,7 @@ mod tests {
             children: false,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: false,
         });
@@ -1057,6 +1207,7 @@ mod tests {
             children: false,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: false,
         });
