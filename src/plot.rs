@@ -416,6 +416,8 @@ mod tests {
             procs: 1,
             rss_bytes,
             pss_bytes: None,
+            uss_bytes: None,
+            breakdown: None,
             peak_rss_bytes,
         }
     }

@@ -57,7 +57,7 @@ pub struct ProcessSample {
 /// What one process's memory is (`--breakdown`), from one read of
 /// `/proc/PID/status`: `anon_bytes + file_bytes + shmem_bytes` is the RSS of
 /// that same read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Breakdown {
     /// `RssAnon`: heap, stacks, private anonymous mappings.
     pub anon_bytes: u64,
@@ -77,7 +77,8 @@ impl Breakdown {
         self.anon_bytes + self.file_bytes + self.shmem_bytes
     }
 
-    fn plus(self, other: Breakdown) -> Breakdown {
+    /// Both, added (the figures of a tree).
+    pub fn plus(self, other: Breakdown) -> Breakdown {
         Breakdown {
             anon_bytes: self.anon_bytes.saturating_add(other.anon_bytes),
             file_bytes: self.file_bytes.saturating_add(other.file_bytes),

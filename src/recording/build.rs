@@ -8,8 +8,10 @@ use anyhow::Result;
 
 use super::fields::Fields;
 use super::{Process, Sample};
+use crate::probe::Breakdown;
 use crate::schema::{
-    COMMAND, ELAPSED_S, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES, RSS_BYTES, TIMESTAMP,
+    ANON_BYTES, COMMAND, ELAPSED_S, FILE_BYTES, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS,
+    PSS_BYTES, RSS_BYTES, SHMEM_BYTES, SWAP_BYTES, THREADS, TIMESTAMP, USS_BYTES,
 };
 use crate::stats::raise_peak;
 
@@ -47,6 +49,8 @@ impl Builder {
                 procs: 1,
                 rss_bytes: fields.bytes(&RSS_BYTES)?,
                 pss_bytes: fields.optional_bytes(&PSS_BYTES)?,
+                uss_bytes: fields.optional_bytes(&USS_BYTES)?,
+                breakdown: breakdown(fields)?,
                 peak_rss_bytes: 0,
             },
             peak_rss_bytes: fields.bytes(&PEAK_RSS_BYTES)?,
@@ -75,10 +79,12 @@ impl Builder {
         let pid: u32 = fields.integer(&PID)?;
         fields.integer::<u32>(&PPID)?;
         let command = fields.text(&COMMAND).to_owned();
-        let (elapsed_s, rss_bytes, pss_bytes) = (
+        let (elapsed_s, rss_bytes, pss_bytes, uss_bytes, parts) = (
             figures.sample.elapsed_s,
             figures.sample.rss_bytes,
             figures.sample.pss_bytes,
+            figures.sample.uss_bytes,
+            figures.sample.breakdown,
         );
         let process_peak = raise_peak(figures.peak_rss_bytes, rss_bytes, None);
         match self.samples.last_mut() {
@@ -90,6 +96,14 @@ impl Builder {
                     .pss_bytes
                     .zip(pss_bytes)
                     .map(|(sum, pss)| sum.saturating_add(pss));
+                sample.uss_bytes = sample
+                    .uss_bytes
+                    .zip(uss_bytes)
+                    .map(|(sum, uss)| sum.saturating_add(uss));
+                sample.breakdown = sample
+                    .breakdown
+                    .zip(parts)
+                    .map(|(sum, parts)| sum.plus(parts));
                 sample.peak_rss_bytes =
                     raise_peak(sample.peak_rss_bytes, sample.rss_bytes, Some(process_peak));
             }
@@ -120,4 +134,23 @@ impl Builder {
         process.points.push((sample_index, rss_bytes));
         Ok(())
     }
+}
+
+/// The parts of one row, when it has them: anon, file and shmem are needed;
+/// swap and threads read as 0 when empty.
+fn breakdown(fields: &Fields<'_>) -> Result<Option<Breakdown>> {
+    let (Some(anon_bytes), Some(file_bytes), Some(shmem_bytes)) = (
+        fields.optional_bytes(&ANON_BYTES)?,
+        fields.optional_bytes(&FILE_BYTES)?,
+        fields.optional_bytes(&SHMEM_BYTES)?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(Breakdown {
+        anon_bytes,
+        file_bytes,
+        shmem_bytes,
+        swap_bytes: fields.optional_bytes(&SWAP_BYTES)?.unwrap_or(0),
+        threads: fields.optional_integer(&THREADS)?.unwrap_or(0),
+    }))
 }

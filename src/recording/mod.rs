@@ -19,6 +19,7 @@ use std::time::SystemTime;
 
 use anyhow::{Result, anyhow, bail};
 
+use crate::probe::Breakdown;
 use crate::reason::reason;
 use crate::schema::Layout;
 use crate::sink::Format;
@@ -33,6 +34,10 @@ pub struct Sample {
     pub rss_bytes: u64,
     /// `None` when PSS was not recorded, or not read for every process.
     pub pss_bytes: Option<u64>,
+    /// As `pss_bytes`, for USS.
+    pub uss_bytes: Option<u64>,
+    /// What RSS is made of (`--breakdown`); `None` as for PSS.
+    pub breakdown: Option<Breakdown>,
     /// Highest memory known so far: the recorded column in the default
     /// layout; in the per-process layout, the largest of every sum of RSS so
     /// far and every process's own high-water mark so far (each is a lower

@@ -2,8 +2,11 @@
 //! the one statistics engine ([`crate::stats`]) from the recording reader
 //! ([`crate::recording`]), printed as text ([`text`]) or JSON ([`json`]).
 
+mod breakdown;
 mod json;
 mod text;
+
+pub use breakdown::{BreakdownReport, PartsGrowth};
 
 use std::io::{self, Write as _};
 
@@ -61,6 +64,8 @@ pub struct Report {
     pub last_rss_bytes: u64,
     /// Highest PSS over the samples that have one; null without `--pss`.
     pub peak_pss_bytes: Option<u64>,
+    /// Highest USS over the samples that have one; null without `--pss`.
+    pub peak_uss_bytes: Option<u64>,
     /// Most processes in one sample.
     pub max_procs: u64,
     /// Least-squares slope of RSS after the first 20 % of the run, MiB/hour.
@@ -70,6 +75,9 @@ pub struct Report {
     /// Per-process recordings: the processes with the highest peaks; null
     /// for the default layout, which does not record processes.
     pub top_processes: Option<Vec<TopProcess>>,
+    /// What the memory is, with `--breakdown`: the parts at the peak and
+    /// the growth of each; null without.
+    pub breakdown: Option<BreakdownReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_above_bytes: Option<u64>,
     /// max(peak_rss_bytes, kernel_peak_rss_bytes) > fail_above_bytes.
@@ -114,10 +122,12 @@ impl Report {
             first_rss_bytes: running.first,
             last_rss_bytes: running.last,
             peak_pss_bytes: samples.iter().filter_map(|sample| sample.pss_bytes).max(),
+            peak_uss_bytes: breakdown::peak_uss(samples),
             max_procs: samples.iter().map(|sample| sample.procs).max().unwrap_or(0),
             growth_mib_per_hour: growth.map(|fit| fit.slope * 3600.0 / MIB),
             growth_r2: growth.and_then(|fit| fit.r2),
             top_processes: top_processes(recording),
+            breakdown: breakdown::compute(recording),
             fail_above_bytes: fail_above,
             above_limit: fail_above.map(|limit| gate_peak > limit),
         })

@@ -1,0 +1,242 @@
+//! `report` on a `--breakdown` recording: what the memory was at the peak
+//! and which part of it grows (README, "What memory is it"). A leak in
+//! anonymous memory and a growing page cache are different stories, so each
+//! part gets its own growth fit from the one statistics engine.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::probe::Breakdown;
+use crate::recording::{Recording, Sample};
+use crate::stats;
+use crate::units::format_bytes;
+
+const MIB: f64 = (1u64 << 20) as f64;
+
+/// Below this R² a part's slope is noise, not growth.
+const STEADY_R2: f64 = 0.5;
+
+/// A part grows (or shrinks) when its fitted change over the fitted span is
+/// at least this many bytes...
+const LEAST_CHANGE_BYTES: f64 = MIB;
+
+/// ...and at least this share of the peak RSS: a few pages of page cache
+/// coming and going in a 10 GiB process is not a story.
+const LEAST_CHANGE_SHARE: f64 = 0.02;
+
+/// The parts, in the order the report names them.
+const PARTS: [Part; 4] = [Part::Anon, Part::File, Part::Shmem, Part::Swap];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Anon,
+    File,
+    Shmem,
+    Swap,
+}
+
+impl Part {
+    fn key(self) -> &'static str {
+        match self {
+            Part::Anon => "anon",
+            Part::File => "file",
+            Part::Shmem => "shmem",
+            Part::Swap => "swap",
+        }
+    }
+
+    /// Its name in a sentence, and whether that name is plural.
+    fn words(self) -> (&'static str, bool) {
+        match self {
+            Part::Anon => ("anonymous memory", false),
+            Part::File => ("file pages", true),
+            Part::Shmem => ("shared memory", false),
+            Part::Swap => ("swap", false),
+        }
+    }
+
+    fn of(self, breakdown: &Breakdown) -> u64 {
+        match self {
+            Part::Anon => breakdown.anon_bytes,
+            Part::File => breakdown.file_bytes,
+            Part::Shmem => breakdown.shmem_bytes,
+            Part::Swap => breakdown.swap_bytes,
+        }
+    }
+}
+
+/// The growth of each part in MiB/hour (least squares after the first
+/// 20 % of the run, as RSS's); null with too few samples.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartsGrowth {
+    pub anon: Option<f64>,
+    pub file: Option<f64>,
+    pub shmem: Option<f64>,
+    pub swap: Option<f64>,
+}
+
+/// The `breakdown` object of the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BreakdownReport {
+    /// The parts at the peak sample (the first at the highest RSS); null
+    /// when that sample lacks them.
+    pub at_peak: Option<Breakdown>,
+    pub growth_mib_per_hour: PartsGrowth,
+    /// The parts that grow steadily (`anon`, `file`, `shmem`, `swap`).
+    pub growing: Vec<&'static str>,
+    /// The same in words: "anonymous memory grows 12 MiB/h; file pages are flat; …".
+    pub summary: String,
+}
+
+/// One part's verdict.
+enum Trend {
+    Grows(f64),
+    Shrinks(f64),
+    Flat,
+}
+
+/// The breakdown figures of a recording; `None` when it has none.
+pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
+    let samples = recording.samples();
+    if !samples.iter().any(|sample| sample.breakdown.is_some()) {
+        return None;
+    }
+    let peak_rss = recording.peak().rss_bytes as f64;
+    let with_parts: Vec<(f64, Breakdown)> = samples
+        .iter()
+        .filter_map(|sample| Some((sample.elapsed_s, sample.breakdown?)))
+        .collect();
+    let had_swap = with_parts.iter().any(|(_, parts)| parts.swap_bytes > 0);
+    let mut slopes = [None; PARTS.len()];
+    let mut growing = Vec::new();
+    let mut clauses = Vec::new();
+    for (index, part) in PARTS.into_iter().enumerate() {
+        let points: Vec<(f64, u64)> = with_parts
+            .iter()
+            .map(|(elapsed, parts)| (*elapsed, part.of(parts)))
+            .collect();
+        let fit = stats::growth(&points);
+        slopes[index] = fit.map(|fit| fit.slope * 3600.0 / MIB);
+        let trend = trend(fit, fitted_span(&points), peak_rss);
+        if matches!(trend, Trend::Grows(_)) {
+            growing.push(part.key());
+        }
+        if part != Part::Swap || had_swap {
+            clauses.push(clause(part, &trend));
+        }
+    }
+    Some(BreakdownReport {
+        at_peak: recording.peak().breakdown,
+        growth_mib_per_hour: PartsGrowth {
+            anon: slopes[0],
+            file: slopes[1],
+            shmem: slopes[2],
+            swap: slopes[3],
+        },
+        growing,
+        summary: clauses.join("; "),
+    })
+}
+
+/// The span of time [`stats::growth`] fits over.
+fn fitted_span(points: &[(f64, u64)]) -> f64 {
+    match (points.first(), points.last()) {
+        (Some(first), Some(last)) => (last.0 - first.0) * (1.0 - stats::GROWTH_SKIP),
+        _ => 0.0,
+    }
+}
+
+fn trend(fit: Option<stats::Fit>, span_s: f64, peak_rss: f64) -> Trend {
+    let Some(fit) = fit else {
+        return Trend::Flat;
+    };
+    let change = fit.slope * span_s;
+    let enough = change.abs() >= LEAST_CHANGE_BYTES.max(peak_rss * LEAST_CHANGE_SHARE);
+    let steady = fit.r2.is_some_and(|r2| r2 >= STEADY_R2);
+    let per_hour = fit.slope * 3600.0 / MIB;
+    match (enough && steady, per_hour > 0.0) {
+        (true, true) => Trend::Grows(per_hour),
+        (true, false) => Trend::Shrinks(-per_hour),
+        (false, _) => Trend::Flat,
+    }
+}
+
+fn clause(part: Part, trend: &Trend) -> String {
+    let (name, plural) = part.words();
+    let (grow, shrink, be) = if plural {
+        ("grow", "shrink", "are")
+    } else {
+        ("grows", "shrinks", "is")
+    };
+    match trend {
+        Trend::Grows(rate) => format!("{name} {grow} {} MiB/h", rounded(*rate)),
+        Trend::Shrinks(rate) => format!("{name} {shrink} {} MiB/h", rounded(*rate)),
+        Trend::Flat => format!("{name} {be} flat"),
+    }
+}
+
+/// A rate with two or three significant digits.
+fn rounded(rate: f64) -> String {
+    if rate >= 100.0 {
+        format!("{rate:.0}")
+    } else if rate >= 10.0 {
+        format!("{rate:.1}")
+    } else {
+        format!("{rate:.2}")
+    }
+}
+
+/// The report's lines for people.
+pub(crate) fn write_text(report: &BreakdownReport, out: &mut String) -> std::fmt::Result {
+    if let Some(parts) = &report.at_peak {
+        writeln!(
+            out,
+            "at the peak   anon {}, file {}, shmem {}, swap {}; {} threads",
+            format_bytes(parts.anon_bytes),
+            format_bytes(parts.file_bytes),
+            format_bytes(parts.shmem_bytes),
+            format_bytes(parts.swap_bytes),
+            parts.threads
+        )?;
+    }
+    writeln!(out, "parts         {}", report.summary)
+}
+
+/// The highest USS over the samples that have one.
+pub(crate) fn peak_uss(samples: &[Sample]) -> Option<u64> {
+    samples.iter().filter_map(|sample| sample.uss_bytes).max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fit(slope: f64, r2: Option<f64>) -> Option<stats::Fit> {
+        Some(stats::Fit { slope, r2 })
+    }
+
+    #[test]
+    fn a_steady_climb_grows_and_noise_is_flat() {
+        let peak = 200.0 * MIB;
+        // 40 MiB over 100 s.
+        let grows = trend(fit(0.4 * MIB, Some(0.95)), 100.0, peak);
+        assert!(matches!(grows, Trend::Grows(rate) if (rate - 1440.0).abs() < 1e-6));
+        assert!(matches!(trend(fit(0.4 * MIB, Some(0.1)), 100.0, peak), Trend::Flat));
+        // 1 MiB in 200 MiB is below 2 %.
+        assert!(matches!(trend(fit(0.01 * MIB, Some(0.99)), 100.0, peak), Trend::Flat));
+        assert!(matches!(
+            trend(fit(-0.4 * MIB, Some(0.9)), 100.0, peak),
+            Trend::Shrinks(_)
+        ));
+        assert!(matches!(trend(None, 100.0, peak), Trend::Flat));
+    }
+
+    #[test]
+    fn sentences_name_each_part() {
+        assert_eq!(clause(Part::Anon, &Trend::Grows(12.0)), "anonymous memory grows 12.0 MiB/h");
+        assert_eq!(clause(Part::File, &Trend::Flat), "file pages are flat");
+        assert_eq!(clause(Part::Shmem, &Trend::Shrinks(150.4)), "shared memory shrinks 150 MiB/h");
+        assert_eq!(clause(Part::File, &Trend::Grows(1.5)), "file pages grow 1.50 MiB/h");
+    }
+}
