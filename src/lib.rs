@@ -27,6 +27,7 @@ pub mod error;
 pub mod interval;
 pub mod output;
 pub mod plot;
+mod plot_areas;
 pub mod probe;
 mod quote;
 pub mod reason;

@@ -285,7 +285,12 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         .light_line_style(BLACK.mix(0.05))
         .draw()?;
 
-    let mut legend = draw_processes(&mut chart, recording, &axes)?;
+    let bands = crate::plot_areas::bands(recording, &PROCESS_COLORS);
+    let mut legend = if bands.is_empty() {
+        draw_processes(&mut chart, recording, &axes)?
+    } else {
+        draw_bands(&mut chart, recording, &bands, &axes)?
+    };
     legend.extend(draw_totals(&mut chart, recording, &axes)?);
     draw_peak(&mut chart, recording.peak(), &axes)?;
     draw_legend(&legend_area, &legend)
@@ -316,6 +321,31 @@ fn draw_processes(
     Ok(legend)
 }
 
+/// Stacked areas (see [`crate::plot_areas`]); their legend entries, top
+/// band first as they lie on the chart.
+fn draw_bands(
+    chart: &mut Chart<'_, '_>,
+    recording: &Recording,
+    bands: &[crate::plot_areas::Band],
+    axes: &Axes,
+) -> Result<Vec<LegendEntry>> {
+    crate::plot_areas::draw(
+        chart,
+        recording,
+        bands,
+        (axes.time.divisor, axes.bytes.divisor),
+    )?;
+    Ok(bands
+        .iter()
+        .rev()
+        .map(|band| LegendEntry {
+            label: band.label.clone(),
+            color: band.color,
+            width: 6,
+        })
+        .collect())
+}
+
 /// The RSS of the tree and the peak so far; their legend entries.
 fn draw_totals(
     chart: &mut Chart<'_, '_>,
@@ -323,7 +353,9 @@ fn draw_totals(
     axes: &Axes,
 ) -> Result<Vec<LegendEntry>> {
     let samples = recording.samples();
-    let per_process = recording.layout().per_process;
+    // Over stacked areas the RSS line is their total.
+    let per_process =
+        recording.layout().per_process || samples.iter().any(|sample| sample.breakdown.is_some());
     // Under the RSS line: where the two are equal, RSS shows.
     chart.draw_series(LineSeries::new(
         axes.scaled(&peak_steps(samples)),

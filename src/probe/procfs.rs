@@ -1074,6 +1074,68 @@ mod tests {
         assert_eq!(parse_kb_line(rollup, b"\nPss:"), Some(40 * 1024));
     }
 
+    /// `/proc/self/status` of `cat` and `/proc/2/status` (kthreadd, no
+    /// memory lines), captured from Linux 6.18 as they are.
+    const STATUS: &[u8] = include_bytes!("../../tests/data/status.txt");
+    const STATUS_KTHREAD: &[u8] = include_bytes!("../../tests/data/status-kthread.txt");
+    /// `/proc/self/smaps_rollup` of `cat`, captured likewise.
+    const ROLLUP: &[u8] = include_bytes!("../../tests/data/smaps_rollup.txt");
+
+    #[test]
+    fn status_of_the_kernel_parses_in_one_pass() {
+        let status = parse_status(STATUS);
+        assert_eq!(status.vm_size, Some(3060 * 1024));
+        assert_eq!(status.vm_hwm, Some(1728 * 1024));
+        let parts = status.breakdown().expect("memory lines");
+        assert_eq!(
+            parts,
+            Breakdown {
+                anon_bytes: 108 * 1024,
+                file_bytes: 1620 * 1024,
+                shmem_bytes: 0,
+                swap_bytes: 0,
+                threads: 1,
+            }
+        );
+        // VmRSS: 1728 kB, the sum of the three.
+        assert_eq!(parts.rss_bytes(), 1728 * 1024);
+        // No process memory: no breakdown (the member is not in the sample).
+        let kthread = parse_status(STATUS_KTHREAD);
+        assert_eq!(kthread.breakdown(), None);
+        assert_eq!(kthread.threads, Some(1));
+        assert_eq!(parse_status(b""), Status::default());
+    }
+
+    #[test]
+    fn swap_is_read_from_its_line() {
+        // There is no swap on the test machines: the kernel's own text,
+        // with its VmSwap line as a swapping process has it.
+        let text =
+            String::from_utf8_lossy(STATUS).replace("VmSwap:\t       0 kB", "VmSwap:\t   20480 kB");
+        assert_ne!(text.as_bytes(), STATUS, "the line was found");
+        let parts = parse_status(text.as_bytes()).breakdown().expect("parses");
+        assert_eq!(parts.swap_bytes, 20 * 1024 * 1024);
+        // Swapped-out pages are not resident: RSS is unchanged.
+        assert_eq!(parts.rss_bytes(), 1728 * 1024);
+    }
+
+    #[test]
+    fn rollup_gives_pss_and_uss() {
+        // Pss 264 kB; Private_Clean 40 kB + Private_Dirty 116 kB.
+        assert_eq!(parse_rollup(ROLLUP), Some((264 * 1024, 156 * 1024)));
+        assert_eq!(parse_rollup(b""), None);
+    }
+
+    #[test]
+    fn own_status_adds_up_to_its_rss() {
+        let text = std::fs::read("/proc/self/status").expect("readable");
+        let status = parse_status(&text);
+        let parts = status.breakdown().expect("memory lines");
+        let vm_rss = parse_kb_line(&text, b"VmRSS:").expect("VmRSS");
+        assert_eq!(parts.rss_bytes(), vm_rss);
+        assert!(parts.threads >= 1);
+    }
+
     #[test]
     fn samples_itself() {
         let mut probe = ProcProbe::new(ProbeConfig {

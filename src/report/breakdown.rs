@@ -192,12 +192,13 @@ pub(crate) fn write_text(report: &BreakdownReport, out: &mut String) -> std::fmt
     if let Some(parts) = &report.at_peak {
         writeln!(
             out,
-            "at the peak   anon {}, file {}, shmem {}, swap {}; {} threads",
+            "at the peak   anon {}, file {}, shmem {}, swap {}; {} thread{}",
             format_bytes(parts.anon_bytes),
             format_bytes(parts.file_bytes),
             format_bytes(parts.shmem_bytes),
             format_bytes(parts.swap_bytes),
-            parts.threads
+            parts.threads,
+            if parts.threads == 1 { "" } else { "s" }
         )?;
     }
     writeln!(out, "parts         {}", report.summary)
@@ -222,9 +223,15 @@ mod tests {
         // 40 MiB over 100 s.
         let grows = trend(fit(0.4 * MIB, Some(0.95)), 100.0, peak);
         assert!(matches!(grows, Trend::Grows(rate) if (rate - 1440.0).abs() < 1e-6));
-        assert!(matches!(trend(fit(0.4 * MIB, Some(0.1)), 100.0, peak), Trend::Flat));
+        assert!(matches!(
+            trend(fit(0.4 * MIB, Some(0.1)), 100.0, peak),
+            Trend::Flat
+        ));
         // 1 MiB in 200 MiB is below 2 %.
-        assert!(matches!(trend(fit(0.01 * MIB, Some(0.99)), 100.0, peak), Trend::Flat));
+        assert!(matches!(
+            trend(fit(0.01 * MIB, Some(0.99)), 100.0, peak),
+            Trend::Flat
+        ));
         assert!(matches!(
             trend(fit(-0.4 * MIB, Some(0.9)), 100.0, peak),
             Trend::Shrinks(_)
@@ -234,9 +241,18 @@ mod tests {
 
     #[test]
     fn sentences_name_each_part() {
-        assert_eq!(clause(Part::Anon, &Trend::Grows(12.0)), "anonymous memory grows 12.0 MiB/h");
+        assert_eq!(
+            clause(Part::Anon, &Trend::Grows(12.0)),
+            "anonymous memory grows 12.0 MiB/h"
+        );
         assert_eq!(clause(Part::File, &Trend::Flat), "file pages are flat");
-        assert_eq!(clause(Part::Shmem, &Trend::Shrinks(150.4)), "shared memory shrinks 150 MiB/h");
-        assert_eq!(clause(Part::File, &Trend::Grows(1.5)), "file pages grow 1.50 MiB/h");
+        assert_eq!(
+            clause(Part::Shmem, &Trend::Shrinks(150.4)),
+            "shared memory shrinks 150 MiB/h"
+        );
+        assert_eq!(
+            clause(Part::File, &Trend::Grows(1.5)),
+            "file pages grow 1.50 MiB/h"
+        );
     }
 }

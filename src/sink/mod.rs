@@ -246,13 +246,18 @@ pub(crate) mod tests {
 
     /// Writes the test sample with these options; returns the file's text.
     pub(crate) fn written(format: Format, per_process: bool, pss: bool) -> String {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("out");
         let layout = Layout {
             per_process,
             pss,
             breakdown: false,
         };
+        written_layout(format, layout)
+    }
+
+    /// Writes the test sample in `layout`; returns the file's text.
+    pub(crate) fn written_layout(format: Format, layout: Layout) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out");
         let mut sink = open(&Destination::File(path.clone()), format, layout).expect("creates");
         let sample = sample();
         sink.write(&row(&sample)).expect("writes");
