@@ -350,6 +350,16 @@ impl Layout {
         COLUMNS.into_iter().filter(|c| self.fits(c)).collect()
     }
 
+    /// The columns of a header recognized as this layout, in order: an
+    /// option's column that an earlier version did not write yet
+    /// (`uss_bytes` beside `pss_bytes`) is not among them.
+    pub fn columns_in(self, names: &[&str]) -> Vec<&'static Column> {
+        self.columns()
+            .into_iter()
+            .filter(|column| names.contains(&column.name))
+            .collect()
+    }
+
     /// The column names, in order: the CSV header, the JSON Lines keys.
     pub fn header(self) -> Vec<&'static str> {
         self.columns().into_iter().map(|c| c.name).collect()

@@ -267,6 +267,28 @@ fn chart_stacks_the_parts_under_rss() {
         ["#1F77B4", "#2CA02C", "#FF7F0E"],
         "anon, file, shmem from the bottom"
     );
+    // anon + file + shmem = RSS: the top band's upper edge is the RSS line.
+    let document = std::fs::read_to_string(&svg).expect("chart written");
+    let tree = roxmltree::Document::parse(&document).expect("well-formed XML");
+    let points = |node: roxmltree::Node| -> Vec<String> {
+        let text = node.attribute("points").unwrap_or_default();
+        text.split_whitespace().map(str::to_owned).collect()
+    };
+    let top = tree
+        .descendants()
+        .rfind(|node| node.has_tag_name("polygon"))
+        .map(points)
+        .expect("a band");
+    let rss = tree
+        .descendants()
+        .find(|node| {
+            node.has_tag_name("polyline")
+                && node.attribute("stroke") == Some("#000000")
+                && node.attribute("stroke-width") == Some("2")
+        })
+        .map(points)
+        .expect("the RSS line");
+    assert_eq!(top[..rss.len()], rss[..]);
     let labels = texts(&svg);
     for label in [
         "anonymous (heap)",

@@ -327,6 +327,23 @@ enum ReadOutcome {
     NoProgram,
 }
 
+/// Why a member is not in this sample: [`ReadOutcome`] without a sample
+/// (small, for the `Err` side of the reading steps).
+#[derive(Debug, Clone, Copy)]
+enum Skip {
+    Gone,
+    NoProgram,
+}
+
+impl From<Skip> for ReadOutcome {
+    fn from(skip: Skip) -> ReadOutcome {
+        match skip {
+            Skip::Gone => ReadOutcome::Gone,
+            Skip::NoProgram => ReadOutcome::NoProgram,
+        }
+    }
+}
+
 /// The `/proc` backend of [`Probe`].
 pub struct ProcProbe {
     config: ProbeConfig,
@@ -596,7 +613,7 @@ impl ProcProbe {
         let (faults, cpu_ticks) =
             match read_member_stat(member, buf, &mut self.files_warned_pending) {
                 Ok(figures) => figures,
-                Err(outcome) => return outcome,
+                Err(skip) => return skip.into(),
             };
         let sizes = if config.breakdown {
             read_status_sizes(member, faults, buf)
@@ -605,7 +622,7 @@ impl ProcProbe {
         };
         let sizes = match sizes {
             Ok(sizes) => sizes,
-            Err(outcome) => return outcome,
+            Err(skip) => return skip.into(),
         };
 
         let cpu_percent = super::cpu_percent(
@@ -663,15 +680,15 @@ fn read_statm_sizes(
     want_hwm: bool,
     page_size: u64,
     buf: &mut [u8],
-) -> Result<Sizes, ReadOutcome> {
+) -> Result<Sizes, Skip> {
     let keep = member.stat.is_some();
     let Some((size_pages, resident_pages)) = read_statm(&mut member.statm, member.pid, keep, buf)
     else {
-        return Err(ReadOutcome::Gone);
+        return Err(Skip::Gone);
     };
     if size_pages == 0 {
         // Its memory was released between the two reads: exiting.
-        return Err(ReadOutcome::NoProgram);
+        return Err(Skip::NoProgram);
     }
     if want_hwm
         && member.faults_at_hwm != Some(faults)
@@ -690,21 +707,16 @@ fn read_statm_sizes(
 /// `--breakdown`: every size from one read of `status` (no `statm`), so that
 /// the row's RSS is exactly anon + file + shmem of that read; the
 /// high-water mark comes with it.
-fn read_status_sizes(
-    member: &mut Tracked,
-    faults: u64,
-    buf: &mut [u8],
-) -> Result<Sizes, ReadOutcome> {
+fn read_status_sizes(member: &mut Tracked, faults: u64, buf: &mut [u8]) -> Result<Sizes, Skip> {
     let keep = member.stat.is_some();
-    let len =
-        read_kept(&mut member.status, member.pid, "status", keep, buf).ok_or(ReadOutcome::Gone)?;
+    let len = read_kept(&mut member.status, member.pid, "status", keep, buf).ok_or(Skip::Gone)?;
     let status = parse_status(&buf[..len]);
     // Without memory lines (or with no address space) it is exiting.
     let (Some(breakdown), Some(vsz_bytes)) = (status.breakdown(), status.vm_size) else {
-        return Err(ReadOutcome::NoProgram);
+        return Err(Skip::NoProgram);
     };
     if vsz_bytes == 0 {
-        return Err(ReadOutcome::NoProgram);
+        return Err(Skip::NoProgram);
     }
     if let Some(hwm) = status.vm_hwm {
         member.hwm_bytes = hwm;
@@ -786,7 +798,7 @@ fn read_member_stat(
     member: &mut Tracked,
     buf: &mut [u8],
     out_of_files: &mut bool,
-) -> Result<(u64, u64), ReadOutcome> {
+) -> Result<(u64, u64), Skip> {
     let len = match &member.stat {
         Some(file) => file.read_at(buf, 0),
         None => read_by_path(member.pid, "stat", buf),
@@ -795,19 +807,19 @@ fn read_member_stat(
         Ok(len) => len,
         Err(err) if is_out_of_files(&err) => {
             *out_of_files = true;
-            return Err(ReadOutcome::NoProgram);
+            return Err(Skip::NoProgram);
         }
-        Err(_) => return Err(ReadOutcome::Gone),
+        Err(_) => return Err(Skip::Gone),
     };
     let Some(stat) = parse_stat(&buf[..len]) else {
-        return Err(ReadOutcome::Gone);
+        return Err(Skip::Gone);
     };
     // Read by path, the pid may name a later process by now.
     if stat.is_gone() || stat.start_time != member.start_time {
-        return Err(ReadOutcome::Gone);
+        return Err(Skip::Gone);
     }
     if !stat.has_program() {
-        return Err(ReadOutcome::NoProgram);
+        return Err(Skip::NoProgram);
     }
     if stat.command != member.command.as_bytes() {
         // It exec'd since it was found.

@@ -31,7 +31,7 @@ pub(crate) fn read(path: &Path, input: impl Read) -> Result<Builder> {
             Layout::header_problem(&names)
         )
     })?;
-    let columns = layout.columns();
+    let columns = layout.columns_in(&names);
     let mut builder = Builder::new(layout);
     while reader
         .read_record(&mut record)

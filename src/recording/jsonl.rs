@@ -47,7 +47,7 @@ pub(crate) fn read(path: &Path, mut input: impl BufRead) -> Result<Builder> {
                     ))
                 })?;
                 let first = keys.iter().map(|key| key.to_string()).collect();
-                state.insert((first, layout.columns(), Builder::new(layout)))
+                state.insert((first, layout.columns_in(&keys), Builder::new(layout)))
             }
         };
         if *first_keys != keys {
