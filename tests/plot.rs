@@ -260,3 +260,35 @@ fn errors_exit_2_with_one_line() {
     let kept = std::fs::read_to_string(dir.path().join("odd.svg")).expect("still there");
     assert!(kept.starts_with("timestamp,"));
 }
+
+#[test]
+fn many_processes_stack_the_largest_and_the_rest_as_others() {
+    let dir = TempDir::new().expect("temp dir");
+    // 10 processes, process k holding k MiB, over 2 samples.
+    let mut csv = format!("{}\n", common::layout_header(true, false));
+    for (second, trigger) in [(0, "start"), (1, "stop")] {
+        for k in 1..=10u64 {
+            let rss = k << 20;
+            csv.push_str(&format!(
+                "2026-11-25T10:15:0{second}.000Z,{second}.000000,{trigger},{},1,p{k},{rss},{rss},0.0,{rss}\n",
+                100 + k
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("many.csv"), csv).expect("recording written");
+    let run = plot(dir.path(), &["many.csv", "-o", "many.svg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let svg = dir.path().join("many.svg");
+    // 7 bands of their own, the largest at the bottom, then "others".
+    let bands = polygons(&svg);
+    assert_eq!(bands.len(), 8, "{bands:?}");
+    let texts = texts(&svg);
+    for expected in ["p10 (110)", "p4 (104)", "others (3 processes)"] {
+        assert!(texts.iter().any(|text| text == expected), "{texts:?}");
+    }
+    assert!(!texts.iter().any(|text| text == "p3 (103)"), "{texts:?}");
+    // The stack's top is the total: 55 MiB.
+    let top = &bands[7].1;
+    let total = polyline_points(&svg, "#000000", "2");
+    assert_eq!(top[..2], total[..]);
+}
