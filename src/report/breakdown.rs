@@ -93,6 +93,8 @@ pub struct BreakdownReport {
 enum Trend {
     Grows(f64),
     Shrinks(f64),
+    /// Moves by more than the least change, but not along a line.
+    Varies,
     Flat,
 }
 
@@ -118,7 +120,7 @@ pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
             .collect();
         let fit = stats::growth(&points);
         slopes[index] = fit.map(|fit| fit.slope * 3600.0 / MIB);
-        let trend = trend(fit, fitted_span(&points), peak_rss);
+        let trend = trend(fit, fitted_window(&points), peak_rss);
         if matches!(trend, Trend::Grows(_)) {
             growing.push(part.key());
         }
@@ -139,39 +141,48 @@ pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
     })
 }
 
-/// The span of time [`stats::growth`] fits over.
-fn fitted_span(points: &[(f64, u64)]) -> f64 {
-    match (points.first(), points.last()) {
-        (Some(first), Some(last)) => (last.0 - first.0) * (1.0 - stats::GROWTH_SKIP),
-        _ => 0.0,
-    }
+/// The part of the run [`stats::growth`] fits over: its length in seconds,
+/// and how far the values in it spread (highest − lowest, bytes).
+fn fitted_window(points: &[(f64, u64)]) -> (f64, f64) {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return (0.0, 0.0);
+    };
+    let start = first.0 + (last.0 - first.0) * stats::GROWTH_SKIP;
+    let kept = points
+        .iter()
+        .filter(|point| point.0 >= start)
+        .map(|point| point.1);
+    let spread = kept.clone().max().unwrap_or(0) - kept.min().unwrap_or(0);
+    (last.0 - start, spread as f64)
 }
 
-fn trend(fit: Option<stats::Fit>, span_s: f64, peak_rss: f64) -> Trend {
+fn trend(fit: Option<stats::Fit>, (span_s, spread): (f64, f64), peak_rss: f64) -> Trend {
+    let least = LEAST_CHANGE_BYTES.max(peak_rss * LEAST_CHANGE_SHARE);
     let Some(fit) = fit else {
         return Trend::Flat;
     };
-    let change = fit.slope * span_s;
-    let enough = change.abs() >= LEAST_CHANGE_BYTES.max(peak_rss * LEAST_CHANGE_SHARE);
+    let enough = (fit.slope * span_s).abs() >= least;
     let steady = fit.r2.is_some_and(|r2| r2 >= STEADY_R2);
     let per_hour = fit.slope * 3600.0 / MIB;
     match (enough && steady, per_hour > 0.0) {
         (true, true) => Trend::Grows(per_hour),
         (true, false) => Trend::Shrinks(-per_hour),
+        (false, _) if spread >= least => Trend::Varies,
         (false, _) => Trend::Flat,
     }
 }
 
 fn clause(part: Part, trend: &Trend) -> String {
     let (name, plural) = part.words();
-    let (grow, shrink, be) = if plural {
-        ("grow", "shrink", "are")
+    let (grow, shrink, vary, be) = if plural {
+        ("grow", "shrink", "vary", "are")
     } else {
-        ("grows", "shrinks", "is")
+        ("grows", "shrinks", "varies", "is")
     };
     match trend {
         Trend::Grows(rate) => format!("{name} {grow} {} MiB/h", rounded(*rate)),
         Trend::Shrinks(rate) => format!("{name} {shrink} {} MiB/h", rounded(*rate)),
+        Trend::Varies => format!("{name} {vary}, with no steady trend"),
         Trend::Flat => format!("{name} {be} flat"),
     }
 }
@@ -221,22 +232,29 @@ mod tests {
     fn a_steady_climb_grows_and_noise_is_flat() {
         let peak = 200.0 * MIB;
         // 40 MiB over 100 s.
-        let grows = trend(fit(0.4 * MIB, Some(0.95)), 100.0, peak);
+        let window = (100.0, 40.0 * MIB);
+        let grows = trend(fit(0.4 * MIB, Some(0.95)), window, peak);
         assert!(matches!(grows, Trend::Grows(rate) if (rate - 1440.0).abs() < 1e-6));
+        // Up and down by 40 MiB, not along a line.
         assert!(matches!(
-            trend(fit(0.4 * MIB, Some(0.1)), 100.0, peak),
-            Trend::Flat
+            trend(fit(0.4 * MIB, Some(0.1)), window, peak),
+            Trend::Varies
         ));
         // 1 MiB in 200 MiB is below 2 %.
+        let small = (100.0, MIB);
         assert!(matches!(
-            trend(fit(0.01 * MIB, Some(0.99)), 100.0, peak),
+            trend(fit(0.01 * MIB, Some(0.99)), small, peak),
             Trend::Flat
         ));
         assert!(matches!(
-            trend(fit(-0.4 * MIB, Some(0.9)), 100.0, peak),
+            trend(fit(0.01 * MIB, Some(0.1)), small, peak),
+            Trend::Flat
+        ));
+        assert!(matches!(
+            trend(fit(-0.4 * MIB, Some(0.9)), window, peak),
             Trend::Shrinks(_)
         ));
-        assert!(matches!(trend(None, 100.0, peak), Trend::Flat));
+        assert!(matches!(trend(None, window, peak), Trend::Flat));
     }
 
     #[test]
@@ -246,6 +264,10 @@ mod tests {
             "anonymous memory grows 12.0 MiB/h"
         );
         assert_eq!(clause(Part::File, &Trend::Flat), "file pages are flat");
+        assert_eq!(
+            clause(Part::Anon, &Trend::Varies),
+            "anonymous memory varies, with no steady trend"
+        );
         assert_eq!(
             clause(Part::Shmem, &Trend::Shrinks(150.4)),
             "shared memory shrinks 150 MiB/h"
