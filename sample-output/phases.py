@@ -75,7 +75,7 @@ def main():
     for _ in range(40):
         leak.append(bytearray(MIB))
         time.sleep(0.1)
-    mapped.close()
+    return mapped  # mapped to the end
 
 
 if __name__ == "__main__":
