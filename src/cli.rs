@@ -102,8 +102,8 @@ pub struct RecordArgs {
     pub pss: bool,
 
     /// What the memory is: add anon_bytes, file_bytes, shmem_bytes (anon + file + shmem =
-    /// rss_bytes), swap_bytes and threads from /proc/PID/status; costs one more read per process
-    /// per sample (the /proc backend only)
+    /// rss_bytes), swap_bytes and threads from /proc/PID/status, read for every process every
+    /// sample (in place of statm: about twice the cost per process); the /proc backend only
     #[arg(long)]
     pub breakdown: bool,
 
