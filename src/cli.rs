@@ -50,17 +50,17 @@ memsample [OPTIONS] -- CMD [ARGS...]
     subcommand_negates_reqs = true,
     max_term_width = 100
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub subcommand: Option<Subcommands>,
+    pub(crate) subcommand: Option<Subcommands>,
 
     #[command(flatten)]
-    pub record: RecordArgs,
+    pub(crate) record: RecordArgs,
 }
 
 /// How processes are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Backend {
+pub(crate) enum Backend {
     /// `/proc` directly, with kept-open files (Linux; the fast one)
     Proc,
     /// the `sysinfo` crate (portable; slower, no kernel high-water mark)
@@ -69,37 +69,37 @@ pub enum Backend {
 
 /// What to record and where.
 #[derive(Debug, Args)]
-pub struct RecordArgs {
+pub(crate) struct RecordArgs {
     /// Time between samples: 5 and 0.5 are seconds; 250ms, 2s, 1m also work (1ms to 100 years)
     #[arg(short, long, value_name = "DUR", default_value = "1s", value_parser = parse_duration_arg, allow_hyphen_values = true)]
-    pub interval: Duration,
+    pub(crate) interval: Duration,
 
     /// Recording destination, `-` for stdout; /dev/stdout, /dev/stderr, /dev/fd/1 and /dev/fd/2
     /// are written through the inherited descriptor, never reopened (an appending log is kept)
     /// [default: memsample-YYYYmmdd-HHMMSS.csv, UTC; .jsonl with --format jsonl]
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 
     /// Format of the recording [default: jsonl when -o ends in .jsonl or .ndjson, else csv]
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<Format>,
+    pub(crate) format: Option<Format>,
 
     /// Attach to a running process (a process id; a thread id is refused) instead of spawning a command
     #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "command", allow_hyphen_values = true)]
-    pub pid: Option<u32>,
+    pub(crate) pid: Option<u32>,
 
     /// Only the main process, not its descendants
     #[arg(long)]
-    pub no_children: bool,
+    pub(crate) no_children: bool,
 
     /// Long format: one row per process per sample (pid, ppid, command, its own peak)
     #[arg(long)]
-    pub per_process: bool,
+    pub(crate) per_process: bool,
 
     /// Add pss_bytes and uss_bytes (private memory: what exiting would free) from
     /// /proc/PID/smaps_rollup (costly: it walks the page tables)
     #[arg(long)]
-    pub pss: bool,
+    pub(crate) pss: bool,
 
     /// What the memory is: add anon_bytes, file_bytes, shmem_bytes (anon + file + shmem =
     /// rss_bytes), swap_bytes and threads from /proc/PID/status, read for every process every
@@ -110,33 +110,33 @@ pub struct RecordArgs {
     /// Also write the chart of the recording (as `memsample plot`) when it ends; needs the CSV in a
     /// file, and both are checked before the command starts
     #[arg(long, value_name = "FILE.svg")]
-    pub plot: Option<PathBuf>,
+    pub(crate) plot: Option<PathBuf>,
 
     /// Stop sampling after this long, at most 100 years (a spawned command keeps running and is waited
     /// for)
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, allow_hyphen_values = true)]
-    pub duration: Option<Duration>,
+    pub(crate) duration: Option<Duration>,
 
     /// Stop sampling after this many samples (a spawned command keeps running and is waited for)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), allow_hyphen_values = true)]
-    pub samples: Option<u64>,
+    pub(crate) samples: Option<u64>,
 
     /// How processes are read
     #[arg(long, value_enum, value_name = "BACKEND", default_value_t = Backend::Proc)]
-    pub backend: Backend,
+    pub(crate) backend: Backend,
 
-    /// No start line, no live line, no summary (errors are still printed)
+    /// No start line, no live line, no warnings, no summary (errors are still printed)
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     /// The command to spawn and its arguments, after `--`
     #[arg(value_name = "CMD", last = true)]
-    pub command: Vec<OsString>,
+    pub(crate) command: Vec<OsString>,
 }
 
 /// Reading a recording back.
 #[derive(Debug, Subcommand)]
-pub enum Subcommands {
+pub(crate) enum Subcommands {
     /// Peak, mean, percentiles and growth rate of a recording (exit 1 above --fail-above)
     Report(ReportArgs),
     /// Draw a recording as an SVG chart
@@ -151,29 +151,29 @@ pub enum Subcommands {
 }
 
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// A recording written by memsample: CSV or JSON Lines (told by its content), either layout
     #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
 
     /// Print one JSON object instead of text
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Exit 1 when the peak RSS is above SIZE (e.g. 512MiB, 2GiB): a CI memory gate
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
-    pub fail_above: Option<u64>,
+    pub(crate) fail_above: Option<u64>,
 }
 
 #[derive(Debug, Args)]
-pub struct PlotArgs {
+pub(crate) struct PlotArgs {
     /// A recording written by memsample: CSV or JSON Lines (told by its content), either layout
     #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
 
     /// Where to write the chart [default: FILE with .svg]
     #[arg(short, long, value_name = "FILE.svg")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {

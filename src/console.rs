@@ -1,4 +1,5 @@
-//! memsample's own lines on stderr: the one place that writes them.
+//! memsample's own lines on stderr: the one place that writes them (start
+//! line, live line, warnings, errors, summary, chart line).
 //!
 //! A write to stderr can fail (`2>/dev/full`, a closed pipe, a hung-up
 //! terminal); `eprintln!` would panic and memsample would leave the command
@@ -6,7 +7,13 @@
 //! can read must not change how memsample ends (README, "Usage").
 
 use std::fmt::Display;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::output::OutputError;
+use crate::units::{format_bytes, format_duration, format_seconds};
 
 /// Writes `memsample: {text}` and a newline on stderr, in one write, and
 /// ignores any failure. Control characters in `text` (a process's name, a
@@ -47,6 +54,114 @@ pub(crate) fn live_message(
         count(processes, "process", "processes"),
         count(samples, "sample", "samples"),
     )
+}
+
+/// The lines of one recording: `-q` silences all but errors, and a line
+/// printed while the live line shows goes above it, not through it.
+pub(crate) struct Console {
+    quiet: bool,
+    live: Option<ProgressBar>,
+}
+
+/// What the live line shows after each sample.
+pub(crate) struct Live {
+    pub(crate) rss_bytes: u64,
+    pub(crate) peak_bytes: u64,
+    pub(crate) processes: usize,
+    pub(crate) samples: u64,
+    pub(crate) elapsed_s: f64,
+}
+
+impl Console {
+    /// With a live line when `live` is asked (attach mode), memsample is not
+    /// quiet and stderr is a terminal.
+    pub(crate) fn new(quiet: bool, live: bool) -> Console {
+        let live = (live && !quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+            if let Ok(style) = ProgressStyle::with_template("memsample: {msg}") {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Console { quiet, live }
+    }
+
+    /// A line that is printed even with `-q`, above the live line.
+    pub(crate) fn error(&self, text: impl Display) {
+        match &self.live {
+            Some(live) => live.suspend(|| line(text)),
+            None => line(text),
+        }
+    }
+
+    /// A line that `-q` silences, above the live line.
+    pub(crate) fn note(&self, text: impl Display) {
+        if !self.quiet {
+            self.error(text);
+        }
+    }
+
+    /// `recording WHAT every DUR → FILE`.
+    pub(crate) fn start(&self, what: &str, interval: Duration, file: &str) {
+        self.note(format_args!(
+            "recording {what} every {} → {file}",
+            format_duration(interval)
+        ));
+    }
+
+    /// `--pss` at a short interval slows the target down.
+    pub(crate) fn pss_cost(&self, interval: Duration) {
+        self.note(format_args!(
+            "warning: --pss every {} is costly: each read walks the page tables and holds the process's memory lock",
+            format_duration(interval)
+        ));
+    }
+
+    /// Updates the live line, when there is one (`now` is only worked out then).
+    pub(crate) fn live(&self, now: impl FnOnce() -> Live) {
+        if let Some(live) = &self.live {
+            let now = now();
+            live.set_message(live_message(
+                &format_bytes(now.rss_bytes),
+                &format_bytes(now.peak_bytes),
+                now.processes as u64,
+                now.samples,
+                &format_seconds(now.elapsed_s),
+            ));
+        }
+    }
+
+    /// The output failed: sampling stops (printed even with `-q`).
+    pub(crate) fn sampling_stopped(&self, file: &str, err: &OutputError) {
+        if err.is_broken_pipe() {
+            self.error(format_args!(
+                "{file}: the reader went away, sampling stopped"
+            ));
+        } else {
+            self.error(format_args!("{err}; sampling stopped"));
+        }
+    }
+
+    /// Clears the live line, for the summary.
+    pub(crate) fn finish_live(&mut self) {
+        if let Some(live) = self.live.take() {
+            live.finish_and_clear();
+        }
+    }
+
+    pub(crate) fn summary(&self, lines: &[String]) {
+        for text in lines {
+            self.note(text);
+        }
+    }
+
+    /// The `--plot` chart: where it is, or why it is not (even with `-q`).
+    pub(crate) fn chart(&self, svg: &std::path::Path, written: &anyhow::Result<()>) {
+        match written {
+            Ok(()) => self.note(format_args!("chart in {}", svg.display())),
+            Err(err) => self.error(format_args!("cannot write the chart: {err:#}")),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,18 +8,18 @@ use std::io;
 
 use crate::output::OutputError;
 use crate::probe::AttachError;
-pub use crate::reason::reason;
+pub(crate) use crate::reason::reason;
 
 /// memsample failed or was misused.
-pub const EXIT_FAILURE: u8 = 125;
+pub(crate) const EXIT_FAILURE: u8 = 125;
 /// The command was found but cannot be executed.
-pub const EXIT_CANNOT_EXECUTE: u8 = 126;
+pub(crate) const EXIT_CANNOT_EXECUTE: u8 = 126;
 /// The command was not found.
-pub const EXIT_NOT_FOUND: u8 = 127;
+pub(crate) const EXIT_NOT_FOUND: u8 = 127;
 
 /// A recording that could not start or go on. Each renders as one line.
 #[derive(Debug, thiserror::Error)]
-pub enum RecordError {
+pub(crate) enum RecordError {
     #[error("{0}")]
     Usage(String),
     #[error("cannot run {}: {}", crate::quote::word(program.as_bytes()), reason(source))]
@@ -33,7 +33,7 @@ pub enum RecordError {
 }
 
 impl RecordError {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             RecordError::Spawn { source, .. } => match source.kind() {
                 io::ErrorKind::NotFound => EXIT_NOT_FOUND,
@@ -43,7 +43,7 @@ impl RecordError {
         }
     }
 
-    pub fn system(what: impl Into<String>, source: io::Error) -> RecordError {
+    pub(crate) fn system(what: impl Into<String>, source: io::Error) -> RecordError {
         RecordError::System {
             what: what.into(),
             source,

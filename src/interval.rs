@@ -1,7 +1,7 @@
 //! A drift-free repeating timer on its own thread: `setInterval`, but
 //! cancellable and triggerable.
 //!
-//! [`Interval::start`] runs a callback at `origin + k·period` for
+//! [`Interval::start_at`] runs a callback at `origin + k·period` for
 //! `k = 1, 2, ...`, on a thread named `interval`. Every deadline is computed
 //! from the origin, never from the previous run, so however long the callback
 //! takes the schedule does not drift.
@@ -10,7 +10,7 @@
 //!   period runs late and the schedule goes on at its absolute deadlines. When
 //!   the thread is late by a full period or more (a slow callback, a loaded
 //!   machine, an origin in the past), it runs only the latest deadline that is
-//!   due and counts the others in [`Tick::skipped`] and [`Interval::skipped`].
+//!   due and counts the others in [`Tick::skipped`].
 //! - **[`Interval::trigger`]** runs the callback now and restarts the schedule
 //!   from that instant: the next scheduled tick is one period later.
 //! - **[`Interval::cancel`]** (or dropping the [`Interval`]) stops the thread,
@@ -19,39 +19,7 @@
 //! - The callback stops the timer itself by returning
 //!   [`ControlFlow::Break`]; a panic in the callback ends the thread too.
 //!
-//! # Example
-//!
-//! ```
-//! use std::ops::ControlFlow;
-//! use std::sync::mpsc;
-//! use std::time::Duration;
-//!
-//! use memsample::interval::{Interval, TickKind};
-//!
-//! let period = Duration::from_millis(10);
-//! let (tx, rx) = mpsc::channel();
-//! let mut interval = Interval::start(period, move |tick| {
-//!     // Once nobody listens there is no point in going on.
-//!     match tx.send(*tick) {
-//!         Ok(()) => ControlFlow::Continue(()),
-//!         Err(_) => ControlFlow::Break(()),
-//!     }
-//! })?;
-//!
-//! let ticks: Vec<_> = rx.iter().take(3).collect();
-//! interval.cancel();
-//!
-//! assert_eq!(ticks.len(), 3);
-//! for pair in ticks.windows(2) {
-//!     assert_eq!(pair[1].kind, TickKind::Scheduled);
-//!     // Deadlines are whole periods apart whatever the callback's run time.
-//!     let periods = u128::from(pair[1].index - pair[0].index);
-//!     let apart = pair[1].scheduled - pair[0].scheduled;
-//!     assert_eq!(apart.as_nanos(), period.as_nanos() * periods);
-//! }
-//! assert!(interval.is_finished());
-//! # Ok::<(), std::io::Error>(())
-//! ```
+//! The module's tests show it at work (`a_timer_at_work` first).
 
 use std::io;
 use std::ops::ControlFlow;
@@ -61,7 +29,7 @@ use std::time::{Duration, Instant};
 
 /// Why the callback runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TickKind {
+pub(crate) enum TickKind {
     /// A deadline of the schedule came.
     Scheduled,
     /// [`Interval::trigger`] asked for a run.
@@ -70,29 +38,29 @@ pub enum TickKind {
 
 /// One run of the callback.
 #[derive(Debug, Clone, Copy)]
-pub struct Tick {
+pub(crate) struct Tick {
     /// Why the callback runs.
-    pub kind: TickKind,
+    pub(crate) kind: TickKind,
     /// The deadline this run was scheduled for (for Triggered: the instant the trigger was served).
-    pub scheduled: Instant,
+    pub(crate) scheduled: Instant,
     /// k in origin + k·period, counted from the current schedule's origin (k >= 1 for Scheduled; 0 for Triggered).
-    pub index: u64,
+    pub(crate) index: u64,
     /// How many deadlines were skipped just before this run because the thread was late.
     ///
     /// When a trigger is served while deadlines of the old schedule are
     /// already due, the triggered run stands in for the latest of them and the
     /// others are counted here, as for a scheduled run.
-    pub skipped: u64,
+    pub(crate) skipped: u64,
 }
 
 /// A repeating timer running a callback on its own thread.
 ///
-/// Created by [`Interval::start`] or [`Interval::start_at`]; see the
+/// Created by [`Interval::start_at`]; see the
 /// [module documentation](self) for the schedule's rules. Dropping it cancels
 /// it (see [`Interval::cancel`]).
 #[derive(Debug)]
 #[must_use = "dropping an Interval cancels it"]
-pub struct Interval {
+pub(crate) struct Interval {
     shared: Arc<Shared>,
     /// `None` once joined.
     handle: Option<JoinHandle<()>>,
@@ -128,7 +96,8 @@ impl Interval {
     ///
     /// [`io::ErrorKind::InvalidInput`] if `period` is zero; the error of
     /// [`thread::Builder::spawn`] if the thread cannot be created.
-    pub fn start<F>(period: Duration, callback: F) -> io::Result<Interval>
+    #[cfg(test)] // memsample aligns the schedule with its start sample: start_at.
+    pub(crate) fn start<F>(period: Duration, callback: F) -> io::Result<Interval>
     where
         F: FnMut(&Tick) -> ControlFlow<()> + Send + 'static,
     {
@@ -146,7 +115,11 @@ impl Interval {
     ///
     /// [`io::ErrorKind::InvalidInput`] if `period` is zero; the error of
     /// [`thread::Builder::spawn`] if the thread cannot be created.
-    pub fn start_at<F>(origin: Instant, period: Duration, callback: F) -> io::Result<Interval>
+    pub(crate) fn start_at<F>(
+        origin: Instant,
+        period: Duration,
+        callback: F,
+    ) -> io::Result<Interval>
     where
         F: FnMut(&Tick) -> ControlFlow<()> + Send + 'static,
     {
@@ -175,7 +148,7 @@ impl Interval {
     ///
     /// A trigger that arrives while the callback runs is served as soon as it
     /// returns. After the thread has ended, this does nothing.
-    pub fn trigger(&self) {
+    pub(crate) fn trigger(&self) {
         self.shared.lock().trigger_pending = true;
         self.shared.wakeup.notify_all();
     }
@@ -186,7 +159,7 @@ impl Interval {
     ///
     /// From another thread, do not call it while holding a lock the callback
     /// takes: it waits for the callback.
-    pub fn cancel(&mut self) {
+    pub(crate) fn cancel(&mut self) {
         self.shared.lock().cancelled = true;
         self.shared.wakeup.notify_all();
         if thread::current().id() == self.thread {
@@ -201,14 +174,16 @@ impl Interval {
     }
 
     /// Total deadlines skipped so far.
+    #[cfg(test)] // The tests observe the timer through it.
     #[must_use]
-    pub fn skipped(&self) -> u64 {
+    pub(crate) fn skipped(&self) -> u64 {
         self.shared.lock().skipped
     }
 
     /// True once the thread has ended (cancelled, callback returned Break, or callback panicked).
+    #[cfg(test)] // The tests observe the timer through it.
     #[must_use]
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.handle.as_ref().is_none_or(JoinHandle::is_finished)
     }
 }
@@ -351,6 +326,34 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+
+    /// The timer at work, as a user of it sees it.
+    #[test]
+    fn a_timer_at_work() {
+        let period = Duration::from_millis(10);
+        let (tx, rx) = mpsc::channel();
+        let mut interval = Interval::start(period, move |tick| {
+            // Once nobody listens there is no point in going on.
+            match tx.send(*tick) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            }
+        })
+        .expect("starts");
+
+        let ticks: Vec<_> = rx.iter().take(3).collect();
+        interval.cancel();
+
+        assert_eq!(ticks.len(), 3);
+        for pair in ticks.windows(2) {
+            assert_eq!(pair[1].kind, TickKind::Scheduled);
+            // Deadlines are whole periods apart whatever the callback's run time.
+            let periods = u128::from(pair[1].index - pair[0].index);
+            let apart = pair[1].scheduled - pair[0].scheduled;
+            assert_eq!(apart.as_nanos(), period.as_nanos() * periods);
+        }
+        assert!(interval.is_finished());
+    }
 
     /// Long enough for a loaded 2-core machine, short next to a hung test.
     const PATIENCE: Duration = Duration::from_secs(5);

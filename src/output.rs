@@ -1,7 +1,11 @@
 //! Where a recording goes (`-o`), and the writes and cuts of its bytes.
 //!
 //! The rows themselves are encoded by [`crate::sink`], which keeps the
-//! whole-row guarantee on top of [`Target`].
+//! whole-row guarantee on top of `Target`.
+//!
+//! [`Destination`] and [`OutputError`] are `pub` for the benchmarks and the
+//! property tests, which open sinks on files of their own; the rest is the
+//! crate's.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
@@ -28,7 +32,7 @@ pub enum Destination {
 }
 
 impl Destination {
-    pub fn from_arg(output: Option<&Path>) -> Destination {
+    pub(crate) fn from_arg(output: Option<&Path>) -> Destination {
         match output {
             None => Destination::Default,
             Some(path) if path == Path::new("-") => Destination::Stdout,
@@ -119,13 +123,13 @@ pub enum OutputError {
 impl OutputError {
     /// A reader of stdout that went away is not a failure worth a scary
     /// message, but recording stops all the same.
-    pub fn is_broken_pipe(&self) -> bool {
+    pub(crate) fn is_broken_pipe(&self) -> bool {
         matches!(self, OutputError::Write { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
     }
 }
 
 /// The opened destination.
-pub enum Target {
+pub(crate) enum Target {
     Stdout(io::Stdout),
     Stderr(io::Stderr),
     File(File),
@@ -135,7 +139,7 @@ impl Destination {
     /// Opens the destination: any trouble shows now, before a command is
     /// started. `extension` names the default file (`csv`, `jsonl`).
     /// Returns the target and the name to show people (`-` for stdout).
-    pub fn open(&self, extension: &str) -> Result<(Target, String), OutputError> {
+    pub(crate) fn open(&self, extension: &str) -> Result<(Target, String), OutputError> {
         Ok(match self {
             Destination::Stdout | Destination::Stderr => self.inherited_target()?,
             Destination::File(path) => {
@@ -157,7 +161,7 @@ impl Destination {
 
 impl Target {
     /// Hands the bytes to the OS, with no user-space buffering left behind.
-    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Target::Stdout(stdout) => {
                 let mut lock = stdout.lock();
@@ -173,7 +177,7 @@ impl Target {
 
     /// Cuts the file back to `len` bytes. Best effort: a pipe or a device
     /// cannot be cut.
-    pub fn cut_back(&mut self, len: u64) {
+    pub(crate) fn cut_back(&mut self, len: u64) {
         if let Target::File(file) = self {
             let _ = file.set_len(len);
             let _ = file.seek(SeekFrom::Start(len));

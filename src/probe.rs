@@ -149,14 +149,19 @@ pub(crate) fn cpu_percent(cpu_seconds_used: f64, wall_seconds: Option<f64>) -> f
     }
 }
 
+/// The warning for processes whose PSS cannot be read.
+pub(crate) fn pss_warning(which: &str) -> String {
+    format!("warning: cannot read the PSS of {which}: its pss_bytes are empty")
+}
+
 /// A way of reading processes. `sample` never fails: a process that cannot be
 /// read (gone, a zombie, no permission) is simply not in the sample.
 pub trait Probe: Send {
     fn sample(&mut self) -> Sample;
 
-    /// Processes that the probe could not read PSS for, named once each
-    /// (drained by the caller to print one warning per process).
-    fn take_pss_warnings(&mut self) -> Vec<String> {
+    /// Warnings queued since the last call, each a whole line (`warning:
+    /// ...`) said once: drained by the recording, which prints them.
+    fn take_warnings(&mut self) -> Vec<String> {
         Vec::new()
     }
 

@@ -4,7 +4,7 @@ use std::io;
 
 /// An OS error as people read it: `No such file or directory`, without the
 /// `(os error 2)` that `io::Error` appends.
-pub fn reason(err: &io::Error) -> String {
+pub(crate) fn reason(err: &io::Error) -> String {
     let text = err.to_string();
     match text.find(" (os error ") {
         Some(end) => text[..end].to_string(),

@@ -26,14 +26,14 @@ use signal_hook::iterator::SignalsInfo;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 
 /// The signals memsample acts on in every mode.
-pub const HANDLED: [i32; 5] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1];
+pub(crate) const HANDLED: [i32; 5] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1];
 
 /// Also handled in spawn mode: a SIGTSTP sent to memsample is relayed, and a
 /// SIGCONT (`fg`, `bg`) continues the command too.
 const JOB_CONTROL: [i32; 2] = [SIGTSTP, SIGCONT];
 
 /// SIGUSR1: take a sample now.
-pub const TRIGGER: i32 = SIGUSR1;
+pub(crate) const TRIGGER: i32 = SIGUSR1;
 
 /// Two arrivals of the same signal from the same sender closer than this are
 /// one intent.
@@ -41,12 +41,12 @@ pub(crate) const FOLD_WINDOW: Duration = Duration::from_secs(1);
 
 /// A signal memsample received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Received {
-    pub signal: i32,
+pub(crate) struct Received {
+    pub(crate) signal: i32,
     /// The pid of the process that sent it; `None` when the kernel did
     /// (a terminal's hang-up) or the sender is not known.
-    pub sender: Option<i32>,
-    pub at: Instant,
+    pub(crate) sender: Option<i32>,
+    pub(crate) at: Instant,
 }
 
 /// What memsample found at start that the command must see as it was.
@@ -159,7 +159,7 @@ impl Folding {
 }
 
 /// The signal's name for messages: `SIGTERM`.
-pub fn name(signal: i32) -> String {
+pub(crate) fn name(signal: i32) -> String {
     signal_hook::low_level::signal_name(signal)
         .map(str::to_string)
         .unwrap_or_else(|| format!("signal {signal}"))
@@ -168,7 +168,7 @@ pub fn name(signal: i32) -> String {
 /// Dies of `signal`, so that the caller's shell sees what it would have seen
 /// had the command (or memsample) been killed directly; exits 128+N if the
 /// signal does not kill.
-pub fn die_of(signal: i32) -> ! {
+pub(crate) fn die_of(signal: i32) -> ! {
     // A core dump of memsample would be confusing and large; a limit of one
     // byte stops both core files and core_pattern pipes, while the exit
     // status still says "killed by this signal".

@@ -16,19 +16,19 @@ pub(crate) fn raise_peak(so_far: u64, rss_bytes: u64, hwm_bytes: Option<u64>) ->
 /// Running figures of RSS, one value per sample.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Running {
-    pub count: u64,
+    pub(crate) count: u64,
     total: u128,
-    pub first: u64,
-    pub last: u64,
+    pub(crate) first: u64,
+    pub(crate) last: u64,
     /// The highest value, and the index of the first sample at it: a
     /// plateau is reached when it starts.
-    pub peak: u64,
-    pub peak_index: u64,
+    pub(crate) peak: u64,
+    pub(crate) peak_index: u64,
 }
 
 impl Running {
     /// Adds one value; true when it is the first at a new peak.
-    pub fn push(&mut self, value: u64) -> bool {
+    pub(crate) fn push(&mut self, value: u64) -> bool {
         let new_peak = self.count == 0 || value > self.peak;
         if self.count == 0 {
             self.first = value;
@@ -45,7 +45,7 @@ impl Running {
 
     /// The mean, rounded to the nearest byte (halves up), computed on
     /// integers so that no byte is lost however long the recording.
-    pub fn mean(&self) -> u64 {
+    pub(crate) fn mean(&self) -> u64 {
         match u128::from(self.count) {
             0 => 0,
             count => u64::try_from((self.total + count / 2) / count).unwrap_or(u64::MAX),
@@ -78,9 +78,9 @@ pub(crate) fn median(sorted: &[f64]) -> Option<f64> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Fit {
     /// Units of y per unit of x.
-    pub slope: f64,
+    pub(crate) slope: f64,
     /// Coefficient of determination; `None` when y does not vary at all.
-    pub r2: Option<f64>,
+    pub(crate) r2: Option<f64>,
 }
 
 /// Fits y = a + b·x; `None` with fewer than 3 points or a single x.

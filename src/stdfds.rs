@@ -9,6 +9,8 @@
 //! could no longer tell that `-o -` writes nowhere. So this runs first, from
 //! the binary's load-time constructor: it notes which ones are closed and
 //! fills them with `/dev/null` opened `O_CLOEXEC` (README, "Usage").
+//!
+//! `pub` (and hidden from the docs) for that constructor, in `main.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 

@@ -7,25 +7,25 @@ use crate::units::{format_bytes, format_seconds};
 
 /// Running figures of a recording, updated once per sample.
 #[derive(Debug, Clone, Default)]
-pub struct Summary {
-    pub samples: u64,
-    pub last_elapsed_s: f64,
-    pub skipped_ticks: u64,
+pub(crate) struct Summary {
+    pub(crate) samples: u64,
+    pub(crate) last_elapsed_s: f64,
+    pub(crate) skipped_ticks: u64,
     /// The summed RSS of the samples: peak, mean, last.
     pub(crate) rss: Running,
     /// When the first sample at the peak was taken.
-    pub peak_sampled_at_s: f64,
+    pub(crate) peak_sampled_at_s: f64,
     /// The main process's kernel high-water mark, the highest seen.
-    pub main_hwm_bytes: u64,
-    pub max_procs: usize,
+    pub(crate) main_hwm_bytes: u64,
+    pub(crate) max_procs: usize,
     /// Processes counted in the last sample.
-    pub last_procs: usize,
+    pub(crate) last_procs: usize,
     /// The main process's name, as first seen.
-    pub main_command: Option<String>,
+    pub(crate) main_command: Option<String>,
 }
 
 impl Summary {
-    pub fn record(&mut self, elapsed_s: f64, sample: &Sample) {
+    pub(crate) fn record(&mut self, elapsed_s: f64, sample: &Sample) {
         let rss = sample.rss_bytes();
         self.samples += 1;
         self.last_elapsed_s = elapsed_s;
@@ -42,22 +42,17 @@ impl Summary {
 
     /// `peak_rss_bytes` by the peak rule (README, "The CSV"): the larger of
     /// the highest summed RSS sampled and the main process's high-water mark.
-    pub fn peak_rss_bytes(&self) -> u64 {
+    pub(crate) fn peak_rss_bytes(&self) -> u64 {
         raise_peak(self.rss.peak, 0, Some(self.main_hwm_bytes))
     }
 
-    /// The highest summed RSS sampled.
-    pub fn peak_sampled_bytes(&self) -> u64 {
-        self.rss.peak
-    }
-
     /// Rounded to the nearest byte, as `report`'s.
-    pub fn mean_rss_bytes(&self) -> u64 {
+    pub(crate) fn mean_rss_bytes(&self) -> u64 {
         self.rss.mean()
     }
 
     /// The lines printed at the end, without the `memsample: ` prefix.
-    pub fn lines(&self, ending: &Ending) -> Vec<String> {
+    pub(crate) fn lines(&self, ending: &Ending) -> Vec<String> {
         let mut lines = Vec::new();
         let skipped = match self.skipped_ticks {
             0 => String::new(),
@@ -125,14 +120,14 @@ impl Summary {
 
 /// How the recording ended, for the last summary line.
 #[derive(Debug, Clone)]
-pub struct Ending {
+pub(crate) struct Ending {
     /// `./myprog exited with code 0`, `pid 1234 exited`, ...
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// `getrusage(RUSAGE_CHILDREN)` ru_maxrss, in spawn mode.
-    pub kernel_peak_bytes: Option<u64>,
-    pub left_running: usize,
-    pub file: String,
-    pub format: Format,
+    pub(crate) kernel_peak_bytes: Option<u64>,
+    pub(crate) left_running: usize,
+    pub(crate) file: String,
+    pub(crate) format: Format,
 }
 
 #[cfg(test)]
@@ -165,7 +160,7 @@ mod tests {
         summary.record(1.0, &sample(60 << 20, 250 << 20));
         summary.record(2.0, &sample(40 << 20, 250 << 20));
         assert_eq!(summary.peak_rss_bytes(), 250 << 20);
-        assert_eq!(summary.peak_sampled_bytes(), 60 << 20);
+        assert_eq!(summary.rss.peak, 60 << 20);
         assert_eq!(summary.peak_sampled_at_s, 1.0);
         assert_eq!(summary.mean_rss_bytes(), 50 << 20);
         let lines = summary.lines(&Ending {

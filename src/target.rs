@@ -22,15 +22,9 @@ pub(crate) use waiter::Change;
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
+pub(crate) enum ExitStatus {
     Code(i32),
     Signal(i32),
-}
-
-impl ExitStatus {
-    pub fn is_success(&self) -> bool {
-        *self == ExitStatus::Code(0)
-    }
 }
 
 impl fmt::Display for ExitStatus {
@@ -47,8 +41,8 @@ impl fmt::Display for ExitStatus {
 /// A pid plus a pidfd when the kernel has them: a pidfd tells when the
 /// process exits without polling, and can never refer to a recycled pid.
 #[derive(Debug)]
-pub struct Handle {
-    pub pid: u32,
+pub(crate) struct Handle {
+    pub(crate) pid: u32,
     pidfd: Option<OwnedFd>,
 }
 
@@ -61,7 +55,7 @@ impl Handle {
 
     /// Calls `on_exit` on a thread of its own once the process has exited
     /// (for a process that is not our child: once it is a zombie or gone).
-    pub fn watch_exit<F>(&self, on_exit: F) -> std::io::Result<()>
+    pub(crate) fn watch_exit<F>(&self, on_exit: F) -> std::io::Result<()>
     where
         F: FnOnce() + Send + 'static,
     {
@@ -115,8 +109,8 @@ fn poll_until_gone(pid: u32) {
 }
 
 /// A command memsample started, in a process group of its own.
-pub struct Spawned {
-    pub handle: Handle,
+pub(crate) struct Spawned {
+    pub(crate) handle: Handle,
     /// Dropped without waiting: [`waiter`] does all the waiting.
     _child: Child,
     terminal: Option<Terminal>,
@@ -274,12 +268,12 @@ impl Job {
 }
 
 /// Opens a handle to a running process for attach mode.
-pub fn attach(pid: u32) -> Handle {
+pub(crate) fn attach(pid: u32) -> Handle {
     Handle::open(pid)
 }
 
 /// memsample's own high-water mark, in bytes.
-pub fn own_max_rss() -> Option<u64> {
+pub(crate) fn own_max_rss() -> Option<u64> {
     max_rss(libc::RUSAGE_SELF)
 }
 

@@ -26,7 +26,7 @@ const WRAP_RESTART: u32 = 1;
 
 /// The ids handed out since the previous look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NewPids {
+pub(crate) enum NewPids {
     /// Nothing was created.
     Nothing,
     /// These ids, in allocation order (see [`PidRange::iter`]).
@@ -37,14 +37,14 @@ pub enum NewPids {
 
 /// Ids `after + 1 ..= last`, wrapping at `pid_max` when `last <= after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PidRange {
+pub(crate) struct PidRange {
     after: u32,
     last: u32,
     pid_max: u32,
 }
 
 impl PidRange {
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         if self.last > self.after {
             u64::from(self.last - self.after)
         } else {
@@ -53,12 +53,8 @@ impl PidRange {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The ids in the order the kernel handed them out.
-    pub fn iter(&self) -> impl Iterator<Item = u32> + use<> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + use<> {
         let (after, last, pid_max) = (self.after, self.last, self.pid_max);
         let (head, tail) = if last > after {
             (after + 1..=last, None)
@@ -74,7 +70,7 @@ impl PidRange {
 
 /// Watches `/proc/loadavg` for the last pid handed out.
 #[derive(Debug)]
-pub struct PidWatch {
+pub(crate) struct PidWatch {
     loadavg: File,
     last_pid: u32,
     pid_max: u32,
@@ -152,7 +148,7 @@ fn online_cpus() -> u64 {
 impl PidWatch {
     /// Opens `/proc/loadavg` and notes the current last pid: what exists now
     /// must be found by a full scan; only what comes later is reported.
-    pub fn open() -> io::Result<PidWatch> {
+    pub(crate) fn open() -> io::Result<PidWatch> {
         let loadavg = File::open("/proc/loadavg")?;
         let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max")
             .ok()
@@ -177,14 +173,14 @@ impl PidWatch {
     /// Like [`open`](Self::open), but reports every id handed out after
     /// `pid` too: for a process just started, whose descendants (if it had
     /// time to make any) all got later ids, no full scan is needed.
-    pub fn open_after(pid: u32) -> io::Result<PidWatch> {
+    pub(crate) fn open_after(pid: u32) -> io::Result<PidWatch> {
         let mut watch = PidWatch::open()?;
         watch.last_pid = pid;
         Ok(watch)
     }
 
     /// What was handed out since the previous call (or since `open`).
-    pub fn poll(&mut self) -> NewPids {
+    pub(crate) fn poll(&mut self) -> NewPids {
         let Ok((last_pid, tasks)) = self.read() else {
             return NewPids::Rescan;
         };
@@ -253,7 +249,7 @@ fn parse_loadavg(text: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// Every process id in `/proc` (threads are not listed there).
-pub fn list_pids() -> io::Result<Vec<u32>> {
+pub(crate) fn list_pids() -> io::Result<Vec<u32>> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc")? {
         let Ok(entry) = entry else { continue };

@@ -2,6 +2,9 @@
 //!
 //! Parsing is strict (a typo in a CI gate must not pass silently); printing
 //! uses binary units (KiB, MiB, GiB), as `ps`, `top` and the kernel do.
+//!
+//! The parsers, `format_bytes` and `format_duration` are `pub`: the
+//! integration tests check them (and the report's figures) with them.
 
 use std::time::Duration;
 
@@ -12,13 +15,13 @@ pub const MIN_DURATION: Duration = Duration::from_millis(1);
 /// The longest interval or duration memsample accepts: a hundred years
 /// (of 365.25 days). Longer is a typo, and past a few hundred billion years
 /// a deadline no longer fits in the clock's arithmetic.
-pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
 
 /// Parses an interval or a duration: a bare number is seconds (`5`, `0.5`);
 /// otherwise humantime's syntax (`250ms`, `2s`, `1m`, `1h 30m`).
 ///
 /// Refuses zero, negatives, NaN, infinities, empty text and anything below
-/// [`MIN_DURATION`] or above [`MAX_DURATION`], with a message that says why.
+/// [`MIN_DURATION`] or above `MAX_DURATION`, with a message that says why.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -116,7 +119,7 @@ pub fn format_bytes(bytes: u64) -> String {
 }
 
 /// Formats seconds for people: `0.25s`, `3.2s`, `2m05s`, `1h02m`.
-pub fn format_seconds(seconds: f64) -> String {
+pub(crate) fn format_seconds(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {
         return "?".into();
     }

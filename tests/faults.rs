@@ -267,19 +267,21 @@ fn the_reader_of_stdout_is_head() {
 
 /// The start sample is "taken as soon as the command has been exec'd": it
 /// must show the program, not an address space still being set up (a
-/// process never has 0 bytes resident).
+/// process never has 0 bytes resident). The command lives 50 ms: long
+/// enough that even on a loaded machine the start row is taken before it
+/// exits (a command gone before its first sample has no rows at all).
 #[test]
 fn the_start_row_shows_the_loaded_program() {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("mem.csv");
     let mut problems = Vec::new();
-    for run in 0..100 {
+    for run in 0..50 {
         let output = memsample()
             .args(["-q", "-i", "1h", "--samples", "1", "-o"])
             .arg(&csv)
             .arg("--")
             .arg(fixture())
-            .args(["sleep", "5"])
+            .args(["sleep", "50"])
             .output()
             .expect("runs");
         assert_eq!(output.status.code(), Some(0), "{output:?}");

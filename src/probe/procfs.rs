@@ -23,7 +23,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
-use super::{AttachError, Breakdown, Probe, ProbeConfig, ProcessSample, Sample};
+use super::{AttachError, Breakdown, Probe, ProbeConfig, ProcessSample, Sample, pss_warning};
 use crate::tree::{self, NewPids, PidWatch};
 
 /// `PF_KTHREAD` in the flags field of `/proc/PID/stat`.
@@ -368,7 +368,8 @@ pub struct ProcProbe {
     /// a moment before its process appears in `/proc`, so it gets a second look.
     retry: Vec<u32>,
     previous_sample: Option<Instant>,
-    pss_warnings: Vec<String>,
+    /// Warnings for the recording to print (see [`Probe::take_warnings`]).
+    warnings: Vec<String>,
     buf: Box<[u8; 4096]>,
 }
 
@@ -396,7 +397,7 @@ impl ProcProbe {
             watch: None,
             retry: Vec::new(),
             previous_sample: None,
-            pss_warnings: Vec::new(),
+            warnings: Vec::new(),
             buf,
         };
         probe.members.push(main);
@@ -551,8 +552,9 @@ impl ProcProbe {
     fn warn_out_of_files(&mut self) {
         if !self.files_warned {
             self.files_warned = true;
-            crate::console::say!(
+            self.warnings.push(
                 "warning: out of open files: some processes of the tree may not be counted (raise the limit: ulimit -n)"
+                    .into(),
             );
         }
     }
@@ -638,8 +640,10 @@ impl ProcProbe {
                 Err(PssError::Denied) => {
                     if !member.pss_warned {
                         member.pss_warned = true;
-                        self.pss_warnings
-                            .push(format!("process {} ({})", member.pid, member.command));
+                        self.warnings.push(pss_warning(&format!(
+                            "process {} ({})",
+                            member.pid, member.command
+                        )));
                     }
                     (None, None)
                 }
@@ -1023,8 +1027,8 @@ impl Probe for ProcProbe {
         }
     }
 
-    fn take_pss_warnings(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.pss_warnings)
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     fn main_start_time(&self) -> Option<u64> {

@@ -194,10 +194,12 @@ impl Probe for SysinfoProbe {
         }
     }
 
-    fn take_pss_warnings(&mut self) -> Vec<String> {
+    fn take_warnings(&mut self) -> Vec<String> {
         if self.config.pss && !self.pss_warned {
             self.pss_warned = true;
-            vec!["every process (the sysinfo backend cannot read PSS)".into()]
+            vec![super::pss_warning(
+                "every process (the sysinfo backend cannot read PSS)",
+            )]
         } else {
             Vec::new()
         }

@@ -165,7 +165,7 @@ fn top_processes(recording: &Recording) -> Option<Vec<TopProcess>> {
 }
 
 /// Runs `memsample report`; returns the exit code (0, or 1 when the peak is above `--fail-above`).
-pub fn run(args: &ReportArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<u8> {
     let recording = Recording::read(&args.file)?;
     let report = Report::new(&recording, args.fail_above)?;
     let out = if args.json {

@@ -8,7 +8,7 @@ use crate::schema::{Column, Value};
 
 /// The CSV encoder.
 #[derive(Default)]
-pub struct Csv {
+pub(crate) struct Csv {
     /// A number's text, kept to avoid an allocation per field.
     field: String,
 }

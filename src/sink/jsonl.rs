@@ -8,7 +8,7 @@ use super::Encoder;
 use crate::schema::{Column, Value};
 
 /// The JSON Lines encoder.
-pub struct JsonLines;
+pub(crate) struct JsonLines;
 
 impl Encoder for JsonLines {
     fn header(&mut self, _columns: &[&'static Column], _out: &mut Vec<u8>) -> io::Result<()> {

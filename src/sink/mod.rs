@@ -5,6 +5,9 @@
 //! one `write` and no user-space buffering, so a SIGKILL right after loses
 //! nothing that was sampled. If a write fails half-way (disk full, file size
 //! limit), the file is cut back to the end of the last complete row.
+//!
+//! [`open`], [`Sink`] and [`Format`] are `pub`: the benchmarks and the
+//! property tests write rows through them.
 
 mod csv;
 mod jsonl;
@@ -16,8 +19,8 @@ use crate::output::{Destination, OutputError, Target};
 use crate::probe::ProcessSample;
 use crate::schema::{Column, Layout, Row, Value};
 
-pub use self::csv::Csv;
-pub use self::jsonl::JsonLines;
+use self::csv::Csv;
+use self::jsonl::JsonLines;
 
 /// The formats a recording can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,7 +34,7 @@ pub enum Format {
 impl Format {
     /// `--format` when given; else `jsonl` for an `-o` ending in `.jsonl`
     /// or `.ndjson`, else `csv` (stdout included).
-    pub fn resolve(explicit: Option<Format>, output: Option<&Path>) -> Format {
+    pub(crate) fn resolve(explicit: Option<Format>, output: Option<&Path>) -> Format {
         let by_name = || {
             let extension = output?.extension()?.to_str()?.to_ascii_lowercase();
             matches!(extension.as_str(), "jsonl" | "ndjson").then_some(Format::Jsonl)

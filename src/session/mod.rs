@@ -1,0 +1,155 @@
+//! A recording: spawn or attach, sample at start and on every tick, react to
+//! signals and to the target's end, print the summary, and say how memsample
+//! should exit (README, "How it works").
+//!
+//! Threads: the interval thread takes the samples under the session's lock;
+//! a signal thread, a waiter thread (spawn mode) or a pidfd watcher (attach
+//! mode) turn what happens into [`Event`]s; the main thread hands them to
+//! the [`Session`] one at a time, so every decision about the end of a
+//! recording is taken in one place, and [`exit_policy`] says how memsample
+//! exits.
+
+mod exit;
+mod setup;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::config::RecordConfig;
+use crate::error::RecordError;
+use crate::interval::Interval;
+use crate::target::Job;
+
+pub(crate) use exit::Exit;
+use exit::exit_policy;
+use state::{Action, Event, Kind, Parts, Session};
+
+/// Below this interval `--pss` gets a warning: reading `smaps_rollup` walks
+/// the page tables under the target's mmap lock, which slows it down.
+const PSS_WARN_BELOW: Duration = Duration::from_millis(100);
+
+/// The recording mode of memsample.
+pub(crate) fn run(config: RecordConfig) -> Result<Exit, RecordError> {
+    let (events, received) = mpsc::channel::<Event>();
+    let pinned = setup::pin(&config)?;
+    let sink = setup::open_sink(&config)?;
+    let (inherited, adopted_parent) = setup::listen(&config, events.clone())?;
+    let started = match pinned {
+        Some(pinned) => pinned,
+        None => setup::spawn(&config, inherited, adopted_parent)?,
+    };
+    let kind = if config.is_spawn() {
+        Kind::Spawn
+    } else {
+        Kind::Attach
+    };
+    let parts = Parts {
+        kind,
+        target: started.target,
+        probe: started.probe,
+        sink,
+        console: crate::console::Console::new(config.quiet, kind == Kind::Attach),
+        max_samples: config.limits.samples,
+        children: config.probe.children,
+        notify: events.clone(),
+    };
+    let origin = Instant::now();
+    let session = Arc::new(Mutex::new(Session::new(parts, origin)));
+    lock(&session).start(config.interval);
+    if config.probe.pss && config.interval < PSS_WARN_BELOW {
+        lock(&session).console().pss_cost(config.interval);
+    }
+    let job = setup::watch(started.watch, events.clone())?;
+    // The parser caps durations, so this always fits; were it not to, no limit.
+    let deadline = config.limits.duration.and_then(|d| origin.checked_add(d));
+    let mut interval = setup::start_interval(&session, origin, &config, deadline)?;
+    drop(events);
+    react(&session, &received, job.as_ref(), &mut interval, deadline);
+    if let Some(interval) = &mut interval {
+        interval.cancel();
+    }
+    let finished = lock(&session).finish();
+    lock(&session).console().summary(&finished.summary);
+    let chart_failed = write_chart(&config, &session);
+    Ok(exit_policy(finished.end, finished.failed || chart_failed))
+}
+
+fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
+    // A panic on the interval thread must not cost the rows already written
+    // nor the summary: the state itself stays consistent between samples.
+    session
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The main thread: events to the session until it ends, its actions done
+/// outside its lock (cancelling the interval joins a thread that may be
+/// waiting for the lock).
+fn react(
+    session: &Mutex<Session>,
+    received: &Receiver<Event>,
+    job: Option<&Job>,
+    interval: &mut Option<Interval>,
+    deadline: Option<Instant>,
+) {
+    loop {
+        let sampling = lock(session).is_sampling();
+        let event = match deadline.filter(|_| sampling) {
+            Some(deadline) => {
+                match received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(event) => event,
+                    Err(RecvTimeoutError::Timeout) => Event::Deadline,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            None => match received.recv() {
+                Ok(event) => event,
+                Err(_) => return,
+            },
+        };
+        let actions = lock(session).handle(event);
+        for action in actions {
+            act(action, job, interval);
+        }
+        if matches!(lock(session).phase(), state::Phase::Ended { .. }) {
+            return;
+        }
+    }
+}
+
+fn act(action: Action, job: Option<&Job>, interval: &mut Option<Interval>) {
+    match (action, job) {
+        (Action::TriggerSample, _) => {
+            if let Some(interval) = interval {
+                interval.trigger();
+            }
+        }
+        (Action::StopSampling, _) => {
+            if let Some(interval) = interval {
+                interval.cancel();
+            }
+        }
+        (Action::Relay(signal), Some(job)) => job.relay(signal),
+        (Action::Continue, Some(job)) => job.continued(),
+        (Action::FollowStop(signal), Some(job)) => job.stopped(signal),
+        (Action::CommandEnded, Some(job)) => job.ended(),
+        (_, None) => {}
+    }
+}
+
+/// `--plot`: the chart of the recording, read back from its file. Whether
+/// it failed.
+fn write_chart(config: &RecordConfig, session: &Mutex<Session>) -> bool {
+    let Some(svg) = &config.plot else {
+        return false;
+    };
+    let session = lock(session);
+    let recording = std::path::PathBuf::from(session.file());
+    let written = crate::plot::write_chart(&recording, svg);
+    session.console().chart(svg, &written);
+    written.is_err()
+}

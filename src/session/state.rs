@@ -1,0 +1,397 @@
+//! The recording session as a state machine: samples go in through
+//! [`Session::tick`] (on the interval thread, under the session's lock),
+//! everything else through [`Session::handle`] (on the main thread), and the
+//! phase says what is still to happen (README, "How it works").
+
+use std::ops::ControlFlow;
+use std::sync::mpsc::Sender;
+use std::time::{Instant, SystemTime};
+
+use crate::console::{Console, Live};
+use crate::output::OutputError;
+use crate::probe::{Probe, Sample};
+use crate::schema::{Row, Trigger};
+use crate::signals::{self, Folding, Received};
+use crate::sink::Sink;
+use crate::stats::raise_peak;
+use crate::summary::{Ending, Summary};
+use crate::target::ExitStatus;
+
+use super::exit::End;
+
+/// What happens to a recording, besides ticks.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Signal(Received),
+    /// The target ended; its status when memsample is its parent, and the
+    /// kernel's high-water mark for it.
+    Exited {
+        status: Option<ExitStatus>,
+        max_rss: Option<u64>,
+    },
+    /// The command was stopped by this signal.
+    Stopped(i32),
+    /// The command was continued.
+    Continued,
+    /// `--duration` is over.
+    Deadline,
+    /// `--samples` reached.
+    SamplesDone,
+    OutputFailed(OutputError),
+}
+
+/// What the session asks of the threads and of the command's group, which
+/// are not its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Take a sample now (SIGUSR1).
+    TriggerSample,
+    /// Send this signal to the command's group.
+    Relay(i32),
+    /// memsample was continued: so is the command.
+    Continue,
+    /// The command was stopped by this signal: memsample follows.
+    FollowStop(i32),
+    /// The command ended: the terminal is taken back.
+    CommandEnded,
+    /// Cancel the interval thread.
+    StopSampling,
+}
+
+/// Spawn mode waits for the command whatever happens to sampling; attach
+/// mode ends with sampling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Spawn,
+    Attach,
+}
+
+/// Where a recording is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Sampling,
+    /// No more samples; a spawned command is still waited for. `failed`:
+    /// the output failed, or sampling could not start.
+    Over {
+        failed: bool,
+    },
+    Ended {
+        end: End,
+        failed: bool,
+    },
+}
+
+/// The target as the messages name it.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) pid: u32,
+    /// The quoted command line, in spawn mode.
+    pub(crate) command: Option<String>,
+}
+
+/// What a session is made of.
+pub(crate) struct Parts {
+    pub(crate) kind: Kind,
+    pub(crate) target: Target,
+    pub(crate) probe: Box<dyn Probe>,
+    pub(crate) sink: Box<dyn Sink>,
+    pub(crate) console: Console,
+    pub(crate) max_samples: Option<u64>,
+    /// Descendants are counted (no `--no-children`).
+    pub(crate) children: bool,
+    /// Where the session tells the main thread that sampling ended.
+    pub(crate) notify: Sender<Event>,
+}
+
+/// One recording, shared by the interval thread and the main thread.
+pub(crate) struct Session {
+    parts: Parts,
+    summary: Summary,
+    /// The instant of the start sample: elapsed_s counts from here.
+    origin: Instant,
+    phase: Phase,
+    folding: Folding,
+}
+
+/// The end of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finished {
+    pub(crate) end: End,
+    /// The output failed, or sampling could not start.
+    pub(crate) failed: bool,
+    /// The summary, without the `memsample: ` prefix.
+    pub(crate) summary: Vec<String>,
+}
+
+impl Session {
+    pub(crate) fn new(parts: Parts, origin: Instant) -> Session {
+        Session {
+            parts,
+            summary: Summary::default(),
+            origin,
+            phase: Phase::Sampling,
+            folding: Folding::default(),
+        }
+    }
+
+    /// The start sample and the start line (which names an attached process
+    /// by what the start sample saw).
+    pub(crate) fn start(&mut self, interval: std::time::Duration) {
+        let _ = self.take(Trigger::Start);
+        let pid = self.parts.target.pid;
+        let what = match (&self.parts.target.command, &self.summary.main_command) {
+            (Some(command), _) => format!("{command} (pid {pid})"),
+            (None, Some(name)) => format!("pid {pid} ({})", crate::quote::word(name.as_bytes())),
+            (None, None) => format!("pid {pid}"),
+        };
+        self.parts
+            .console
+            .start(&what, interval, self.parts.sink.name());
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub(crate) fn is_sampling(&self) -> bool {
+        self.phase == Phase::Sampling
+    }
+
+    pub(crate) fn console(&self) -> &Console {
+        &self.parts.console
+    }
+
+    #[cfg(test)]
+    pub(crate) fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The name of the recording (its path, or `-`).
+    pub(crate) fn file(&self) -> &str {
+        self.parts.sink.name()
+    }
+
+    /// A run of the interval thread. `Break` once sampling is over.
+    pub(crate) fn tick(&mut self, trigger: Trigger, skipped: u64) -> ControlFlow<()> {
+        self.summary.skipped_ticks += skipped;
+        self.take(trigger)
+    }
+
+    /// Takes one sample and writes it. `Break` once sampling is over.
+    fn take(&mut self, trigger: Trigger) -> ControlFlow<()> {
+        if !self.is_sampling() {
+            return ControlFlow::Break(());
+        }
+        let now = Instant::now();
+        let wall_clock = SystemTime::now();
+        let sample = self.parts.probe.sample();
+        self.say_warnings();
+        if sample.processes.is_empty() {
+            // The target is gone; its exit event is on its way.
+            return ControlFlow::Continue(());
+        }
+        let elapsed_s = if trigger == Trigger::Start {
+            0.0
+        } else {
+            now.duration_since(self.origin).as_secs_f64()
+        };
+        if let Err(err) = self.write(wall_clock, elapsed_s, trigger, &sample) {
+            self.phase = Phase::Over { failed: true };
+            let _ = self.parts.notify.send(Event::OutputFailed(err));
+            return ControlFlow::Break(());
+        }
+        if self
+            .parts
+            .max_samples
+            .is_some_and(|max| self.summary.samples >= max)
+        {
+            self.phase = Phase::Over { failed: false };
+            let _ = self.parts.notify.send(Event::SamplesDone);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Writes the row; only rows that reached the output count in the summary.
+    fn write(
+        &mut self,
+        wall_clock: SystemTime,
+        elapsed_s: f64,
+        trigger: Trigger,
+        sample: &Sample,
+    ) -> Result<(), OutputError> {
+        let peak_rss_bytes = raise_peak(
+            self.summary.peak_rss_bytes(),
+            sample.rss_bytes(),
+            sample.main_hwm_bytes,
+        );
+        self.parts.sink.write(&Row {
+            wall_clock,
+            elapsed_s,
+            trigger,
+            sample,
+            peak_rss_bytes,
+        })?;
+        self.summary.record(elapsed_s, sample);
+        let summary = &self.summary;
+        self.parts.console.live(|| Live {
+            rss_bytes: sample.rss_bytes(),
+            peak_bytes: summary.peak_rss_bytes(),
+            processes: sample.procs(),
+            samples: summary.samples,
+            elapsed_s,
+        });
+        Ok(())
+    }
+
+    /// The probe's warnings, each once, above the live line; `-q` silences them.
+    fn say_warnings(&mut self) {
+        for warning in self.parts.probe.take_warnings() {
+            self.parts.console.note(warning);
+        }
+    }
+
+    /// Reacts to one event; returns what the threads and the command's group
+    /// are to do.
+    pub(crate) fn handle(&mut self, event: Event) -> Vec<Action> {
+        match event {
+            Event::Deadline => {
+                let _ = self.take(Trigger::Stop);
+                self.stop_sampling(false)
+            }
+            Event::Signal(received) => self.signalled(received),
+            Event::Stopped(signal) => vec![Action::FollowStop(signal)],
+            Event::Continued => Vec::new(),
+            Event::Exited { status, max_rss } => {
+                let failed = self.failed();
+                self.phase = Phase::Ended {
+                    end: End::TargetExited { status, max_rss },
+                    failed,
+                };
+                vec![Action::CommandEnded, Action::StopSampling]
+            }
+            Event::SamplesDone => self.stop_sampling(false),
+            Event::OutputFailed(err) => {
+                self.parts
+                    .console
+                    .sampling_stopped(self.parts.sink.name(), &err);
+                self.stop_sampling(true)
+            }
+        }
+    }
+
+    fn signalled(&mut self, received: Received) -> Vec<Action> {
+        match (received.signal, self.parts.kind) {
+            (signals::TRIGGER, _) if self.is_sampling() => vec![Action::TriggerSample],
+            (signals::TRIGGER, _) => Vec::new(),
+            // The command is in a group of its own: whatever memsample
+            // receives, the command has not.
+            (libc::SIGCONT, Kind::Spawn) => vec![Action::Continue],
+            (signal, Kind::Spawn) if self.folding.keep(&received) => vec![Action::Relay(signal)],
+            (_, Kind::Spawn) => Vec::new(),
+            // The target is never signalled in attach mode: memsample stops.
+            (signal, Kind::Attach) => {
+                let _ = self.take(Trigger::Stop);
+                self.phase = Phase::Ended {
+                    end: End::Signalled(signal),
+                    failed: self.failed(),
+                };
+                vec![Action::StopSampling]
+            }
+        }
+    }
+
+    /// Sampling is over; in attach mode, so is the recording.
+    pub(crate) fn stop_sampling(&mut self, failed: bool) -> Vec<Action> {
+        let failed = failed || self.failed();
+        self.phase = match (self.phase, self.parts.kind) {
+            (Phase::Ended { .. }, _) => self.phase,
+            (_, Kind::Spawn) => Phase::Over { failed },
+            (_, Kind::Attach) => Phase::Ended {
+                end: End::LeftRunning,
+                failed,
+            },
+        };
+        vec![Action::StopSampling]
+    }
+
+    fn failed(&self) -> bool {
+        match self.phase {
+            Phase::Sampling => false,
+            Phase::Over { failed } | Phase::Ended { failed, .. } => failed,
+        }
+    }
+
+    /// Ends the session (whatever its phase), clears the live line and
+    /// returns the summary to print.
+    pub(crate) fn finish(&mut self) -> Finished {
+        let (end, failed) = match self.phase {
+            Phase::Ended { end, failed } => (end, failed),
+            // No word of the target's end came (its watcher is gone).
+            Phase::Sampling | Phase::Over { .. } => (End::LeftRunning, self.failed()),
+        };
+        self.phase = Phase::Ended { end, failed };
+        let left_running = self.left_running(end);
+        self.say_warnings();
+        self.parts.console.finish_live();
+        let ending = self.ending(end, left_running);
+        Finished {
+            end,
+            failed,
+            summary: self.summary.lines(&ending),
+        }
+    }
+
+    /// Descendants still running when the command has exited are left as
+    /// they are; the summary says how many.
+    fn left_running(&mut self, end: End) -> usize {
+        let exited = matches!(
+            end,
+            End::TargetExited {
+                status: Some(_),
+                ..
+            }
+        );
+        if self.parts.kind != Kind::Spawn || !exited || !self.parts.children {
+            return 0;
+        }
+        let main = self.parts.target.pid;
+        let sample = self.parts.probe.sample();
+        sample.processes.iter().filter(|p| p.pid != main).count()
+    }
+
+    fn ending(&self, end: End, left_running: usize) -> Ending {
+        let pid = self.parts.target.pid;
+        let outcome = match (&self.parts.target.command, end) {
+            (
+                Some(command),
+                End::TargetExited {
+                    status: Some(status),
+                    ..
+                },
+            ) => {
+                format!("{command} {status}")
+            }
+            (Some(command), _) => format!("{command} is still running"),
+            (None, End::TargetExited { .. }) => format!("pid {pid} exited"),
+            (None, _) => format!("pid {pid} left running, untouched"),
+        };
+        let max_rss = match end {
+            End::TargetExited { max_rss, .. } => max_rss,
+            End::Signalled(_) | End::LeftRunning => None,
+        };
+        Ending {
+            outcome,
+            // The child's ru_maxrss includes the memsample pages it ran on
+            // between fork and exec; at or below memsample's own peak it
+            // says nothing about the command.
+            kernel_peak_bytes: max_rss.filter(|peak| {
+                self.parts.kind == Kind::Spawn
+                    && crate::target::own_max_rss().is_some_and(|own| *peak > own)
+            }),
+            left_running,
+            file: self.parts.sink.name().to_string(),
+            format: self.parts.sink.format(),
+        }
+    }
+}
