@@ -166,4 +166,20 @@ mod tests {
         assert!(err.to_string().starts_with("nothing to record"), "{err}");
         assert_eq!(err.exit_code(), crate::error::EXIT_FAILURE);
     }
+
+    #[test]
+    fn breakdown_adds_columns_and_needs_the_proc_backend() {
+        let resolved = config(&["memsample", "--breakdown", "--", "./prog"]).expect("resolves");
+        assert!(resolved.layout.breakdown && resolved.probe.breakdown);
+        let refused = config(&[
+            "memsample",
+            "--breakdown",
+            "--backend",
+            "sysinfo",
+            "--",
+            "./prog",
+        ]);
+        assert!(matches!(refused, Err(RecordError::Usage(message))
+            if message.starts_with("--breakdown is not available with --backend sysinfo: ")));
+    }
 }
