@@ -110,7 +110,13 @@ fn replace(svg: &Path, contents: &[u8]) -> io::Result<()> {
 /// not a directory, in a directory that exists and takes new files (a
 /// temporary file is created there and removed). The error is the message.
 pub(crate) fn check_writable(svg: &Path) -> Result<(), String> {
-    let cannot = |why: String| format!("cannot write the chart to {}: {why}", svg.display());
+    check_writable_as(svg, "the chart")
+}
+
+/// [`check_writable`] for any file written at the end of a recording the
+/// same way (`--json-summary`): `what` names it in the message.
+pub(crate) fn check_writable_as(svg: &Path, what: &str) -> Result<(), String> {
+    let cannot = |why: String| format!("cannot write {what} to {}: {why}", svg.display());
     match route(svg) {
         Route::Inherited(fd) if crate::stdfds::was_closed(fd) => {
             return Err(cannot("Bad file descriptor".into()));

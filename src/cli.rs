@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::report::compare::MaxIncrease;
 use crate::sink::Format;
 use crate::units;
 
@@ -18,6 +19,8 @@ Examples:
   memsample --pid 1234                                attach until it exits or Ctrl-C
   memsample report mem.csv                            peak, mean, growth rate
   memsample plot mem.csv                              mem.svg, no Python needed
+  memsample report new.csv --baseline old.csv         exit 1 if the peak grew over 10%
+  memsample plot a.csv b.csv -o cmp.svg               overlaid, with a CPU panel
 
 Signals: the command runs in a process group of its own and is given the terminal, so
 Ctrl-C, Ctrl-\\ and Ctrl-Z reach it once; INT, TERM, HUP, QUIT and TSTP sent to memsample
@@ -29,13 +32,15 @@ In attach mode the target is never signalled. `kill -USR1 <memsample's pid>` sam
 Exit status (recording): the command's own status (or death by the same signal);
 125 memsample failed or was misused, 126 the command cannot be executed, 127 not found.
 Attach mode exits 0 when the target exits, or dies of the signal that stopped it.
-report/plot: 0, 1 when report --fail-above finds the peak above the limit, 2 on errors.";
+report/plot: 0, 1 when report finds the peak above --fail-above or grown beyond --max-increase
+over --baseline, 2 on errors.";
 
 const USAGE: &str = "\
 memsample [OPTIONS] -- CMD [ARGS...]
        memsample [OPTIONS] --pid PID
-       memsample report FILE [--json] [--fail-above SIZE]
-       memsample plot FILE [-o FILE.svg]";
+       memsample report FILE... [--json|--markdown] [--fail-above SIZE]
+       memsample report NEW... --baseline OLD [--max-increase 10%|SIZE]
+       memsample plot FILE... [-o FILE.svg]";
 
 /// Sample the memory of a command or a running process, and of its whole
 /// process tree, into CSV or JSON Lines.
@@ -112,6 +117,12 @@ pub(crate) struct RecordArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
 
+    /// Also write the end summary as one JSON object (command, host, start and end, peak, mean, exit
+    /// code or signal number, ...) when the recording ends, however it ends, even with -q; checked
+    /// before the command starts
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json_summary: Option<PathBuf>,
+
     /// Stop sampling after this long, at most 100 years (a spawned command keeps running and is waited
     /// for)
     #[arg(long, value_name = "DUR", value_parser = parse_duration_arg, allow_hyphen_values = true)]
@@ -137,9 +148,10 @@ pub(crate) struct RecordArgs {
 /// Reading a recording back.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Subcommands {
-    /// Peak, mean, percentiles and growth rate of a recording (exit 1 above --fail-above)
+    /// Peak, mean, percentiles and growth rate of recordings; a comparison with a baseline (exit 1
+    /// above --fail-above or --max-increase)
     Report(ReportArgs),
-    /// Draw a recording as an SVG chart
+    /// Draw recordings as an SVG chart: memory, and CPU under it
     Plot(PlotArgs),
     /// Print a shell completion script (e.g. `memsample completions bash > /etc/bash_completion.d/memsample`)
     Completions {
@@ -152,26 +164,42 @@ pub(crate) enum Subcommands {
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
-    /// A recording written by memsample: CSV or JSON Lines (told by its content), either layout
-    #[arg(value_name = "FILE")]
-    pub(crate) file: PathBuf,
+    /// Recordings written by memsample: CSV or JSON Lines (told by the content), either layout; several
+    /// must be of one format and one layout
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<PathBuf>,
 
-    /// Print one JSON object instead of text
-    #[arg(long)]
+    /// Print JSON instead of text: one object for one file, an array for several
+    #[arg(long, conflicts_with = "markdown")]
     pub(crate) json: bool,
+
+    /// Print a Markdown table instead of text (e.g. >> "$GITHUB_STEP_SUMMARY")
+    #[arg(long)]
+    pub(crate) markdown: bool,
 
     /// Exit 1 when the peak RSS is above SIZE (e.g. 512MiB, 2GiB): a CI memory gate
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     pub(crate) fail_above: Option<u64>,
+
+    /// Compare with this recording: signed changes in peak, mean, p95 and duration; exit 1 when the
+    /// peak grew by more than --max-increase
+    #[arg(long, value_name = "OLD")]
+    pub(crate) baseline: Option<PathBuf>,
+
+    /// With --baseline: the growth of the peak allowed, in % of the baseline's peak or as a size
+    /// (10%, 50MiB) [default: 10%]
+    #[arg(long, value_name = "LIMIT", requires = "baseline", value_parser = parse_max_increase_arg)]
+    pub(crate) max_increase: Option<MaxIncrease>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct PlotArgs {
-    /// A recording written by memsample: CSV or JSON Lines (told by its content), either layout
-    #[arg(value_name = "FILE")]
-    pub(crate) file: PathBuf,
+    /// Recordings written by memsample: CSV or JSON Lines (told by the content), either layout;
+    /// several are overlaid on elapsed time, one colour each
+    #[arg(value_name = "FILE", required = true)]
+    pub(crate) files: Vec<PathBuf>,
 
-    /// Where to write the chart [default: FILE with .svg]
+    /// Where to write the chart [default: FILE with .svg for one recording; required for several]
     #[arg(short, long, value_name = "FILE.svg")]
     pub(crate) output: Option<PathBuf>,
 }
@@ -182,6 +210,10 @@ fn parse_duration_arg(text: &str) -> Result<Duration, String> {
 
 fn parse_size_arg(text: &str) -> Result<u64, String> {
     units::parse_size(text)
+}
+
+fn parse_max_increase_arg(text: &str) -> Result<MaxIncrease, String> {
+    MaxIncrease::parse(text)
 }
 
 #[cfg(test)]

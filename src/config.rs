@@ -56,6 +56,8 @@ pub(crate) struct RecordConfig {
     pub(crate) limits: Limits,
     /// `--plot FILE.svg`.
     pub(crate) plot: Option<PathBuf>,
+    /// `--json-summary FILE`.
+    pub(crate) json_summary: Option<PathBuf>,
     pub(crate) quiet: bool,
 }
 
@@ -100,6 +102,7 @@ impl RecordConfig {
                 samples: args.samples,
             },
             plot: args.plot,
+            json_summary: args.json_summary,
             quiet: args.quiet,
         })
     }

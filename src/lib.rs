@@ -21,6 +21,7 @@
 //! - `signals`: signals with their origin, relayed or acted on;
 //! - `stats`: the peak rule and the statistics, shared by summary and report;
 //! - `summary`: the figures printed on stderr at the end of a recording;
+//! - `summary_json`: the same figures as a JSON file (`--json-summary`);
 //! - [`recording`]: reading a recording back, in either format;
 //! - [`report`] and `plot`: its figures and its chart;
 //! - [`units`]: parsing and printing sizes and durations.
@@ -56,6 +57,7 @@ mod stats;
 #[doc(hidden)]
 pub mod stdfds;
 mod summary;
+mod summary_json;
 mod target;
 mod tree;
 pub mod units;

@@ -14,15 +14,18 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::cli::PlotArgs;
 use crate::reason::reason;
-use crate::recording::{Recording, Sample, printable};
+use crate::recording::{Keep, Peak, Recording, printable};
 use crate::units::{format_bytes, format_seconds};
 
-const SIZE: (u32, u32) = (1100, 600);
+mod overlay;
 
-/// A line keeps at most about this many points: more than the chart has
-/// pixels across, so nothing visible is lost, while a day at 10 Hz does not
-/// become a 20 MB SVG.
-const MAX_BUCKETS: usize = 1000;
+const SIZE: (u32, u32) = (1100, 820);
+
+/// The height of the memory panel (the CPU panel has the rest, under it).
+const MEMORY_HEIGHT: u32 = 540;
+
+/// The CPU panel's axis.
+const CPU_LABEL: &str = "CPU (% of one core)";
 
 /// The width of the legend's panel, right of the plot, in pixels.
 const LEGEND_WIDTH: u32 = 230;
@@ -46,11 +49,13 @@ const PROCESS_COLORS: [RGBColor; 8] = [
 
 /// Runs `memsample plot`.
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
-    let svg = args
-        .output
-        .clone()
-        .unwrap_or_else(|| default_output(&args.file));
-    write_chart(&args.file, &svg)?;
+    let svg = match (&args.output, args.files.as_slice()) {
+        (Some(svg), _) => svg.clone(),
+        (None, [file]) => default_output(file),
+        // No name would be obvious, and a guessed one could replace a file.
+        (None, _) => bail!("plot: several recordings need -o FILE.svg"),
+    };
+    write_charts(&args.files, &svg)?;
     crate::console::say!("wrote {}", svg.display());
     Ok(())
 }
@@ -62,23 +67,47 @@ fn default_output(csv: &Path) -> PathBuf {
 
 /// Reads the recording at `csv` and writes its chart to `svg`.
 pub fn write_chart(csv: &Path, svg: &Path) -> anyhow::Result<()> {
-    let recording = Recording::read(csv)?;
-    // `plot mem.svg` (a recording named .svg) would otherwise replace the
-    // recording with its own chart.
-    if let (Ok(input), Ok(output)) = (csv.canonicalize(), svg.canonicalize())
-        && input == output
-    {
-        bail!(
-            "{}: refusing to overwrite the recording with its chart (give -o FILE.svg)",
-            svg.display()
-        );
+    write_charts(&[csv.to_path_buf()], svg)
+}
+
+/// Reads the recordings and writes their chart to `svg`: one recording
+/// alone, several overlaid. Nothing is written when one cannot be read.
+pub fn write_charts(files: &[PathBuf], svg: &Path) -> anyhow::Result<()> {
+    let mut recordings = Vec::with_capacity(files.len());
+    let mut inputs = crate::report::inputs::Inputs::default();
+    for csv in files {
+        // `plot mem.svg` (a recording named .svg) would otherwise replace
+        // the recording with its own chart.
+        if let (Ok(input), Ok(output)) = (csv.canonicalize(), svg.canonicalize())
+            && input == output
+        {
+            bail!(
+                "{}: refusing to overwrite the recording with its chart (give -o FILE.svg)",
+                svg.display()
+            );
+        }
+        // Overlaid, a recording is drawn by its totals only.
+        let keep = Keep {
+            timeline: false,
+            process_lines: files.len() == 1,
+        };
+        let recording = Recording::read_as(csv, keep)?;
+        inputs.admit(&recording)?;
+        recordings.push(recording);
     }
     let mut document = String::new();
     {
         let root = SVGBackend::with_string(&mut document, SIZE).into_drawing_area();
-        draw(&recording, &root)
+        let drawn = match recordings.as_slice() {
+            [one] => draw(one, &root),
+            many => overlay::draw(many, &root),
+        };
+        drawn
             .and_then(|()| Ok(root.present()?))
-            .with_context(|| format!("cannot draw the chart of {}", csv.display()))?;
+            .with_context(|| match files {
+                [one] => format!("cannot draw the chart of {}", one.display()),
+                _ => "cannot draw the chart".into(),
+            })?;
     }
     crate::chart_file::write(svg, document.as_bytes())
         .map_err(|err| anyhow!("cannot write {}: {}", svg.display(), reason(&err)))
@@ -125,73 +154,25 @@ fn time_unit(duration_s: f64) -> Unit {
     }
 }
 
-/// Keeps the lowest and the highest point of each of about `buckets` runs
-/// of consecutive points, in order: the line looks the same at the chart's
-/// resolution and every peak stays.
-fn decimate(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
-    if points.len() <= 2 * buckets || buckets == 0 {
-        return points.to_vec();
-    }
-    let size = points.len().div_ceil(buckets);
-    let mut kept = Vec::with_capacity(2 * buckets + 1);
-    for chunk in points.chunks(size) {
-        let low = (0..chunk.len()).min_by(|&a, &b| chunk[a].1.total_cmp(&chunk[b].1));
-        let high = (0..chunk.len()).max_by(|&a, &b| chunk[a].1.total_cmp(&chunk[b].1));
-        if let (Some(low), Some(high)) = (low, high) {
-            kept.push(chunk[low.min(high)]);
-            if low != high {
-                kept.push(chunk[low.max(high)]);
+/// The peak-so-far line as steps: it holds its value until the next point
+/// shows a higher one (it never decreases in a memsample file).
+fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut steps: Vec<(f64, f64)> = Vec::with_capacity(points.len() * 2);
+    for &(x, y) in points {
+        if let Some(&(_, held)) = steps.last() {
+            if held == y {
+                continue;
             }
+            steps.push((x, held));
         }
+        steps.push((x, y));
     }
-    if let (Some(&last), Some(&kept_last)) = (points.last(), kept.last())
-        && last != kept_last
+    if let (Some(&(last_x, last_y)), Some(&(x, _))) = (points.last(), steps.last())
+        && last_x > x
     {
-        kept.push(last);
-    }
-    kept
-}
-
-/// The peak-so-far column as steps: it holds its value until the next
-/// sample shows a higher one (it never decreases in a memsample file).
-fn peak_steps(samples: &[Sample]) -> Vec<(f64, f64)> {
-    let mut steps: Vec<(f64, f64)> = Vec::new();
-    let mut previous: Option<u64> = None;
-    for sample in samples {
-        let value = sample.peak_rss_bytes;
-        match previous {
-            Some(held) if held == value => continue,
-            Some(held) => steps.push((sample.elapsed_s, held as f64)),
-            None => {}
-        }
-        steps.push((sample.elapsed_s, value as f64));
-        previous = Some(value);
-    }
-    if let (Some(last), Some(&(x, _))) = (samples.last(), steps.last())
-        && last.elapsed_s > x
-    {
-        steps.push((last.elapsed_s, last.peak_rss_bytes as f64));
+        steps.push((last_x, last_y));
     }
     steps
-}
-
-/// Splits a process's points into runs of consecutive samples, so that a
-/// process that was absent for a while is not drawn across the gap.
-fn runs(points: &[(usize, u64)], samples: &[Sample]) -> Vec<Vec<(f64, f64)>> {
-    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
-    let mut previous_index: Option<usize> = None;
-    for &(index, rss) in points {
-        let Some(sample) = samples.get(index) else {
-            continue;
-        };
-        let point = (sample.elapsed_s, rss as f64);
-        match (runs.last_mut(), previous_index) {
-            (Some(run), Some(previous)) if index == previous + 1 => run.push(point),
-            _ => runs.push(vec![point]),
-        }
-        previous_index = Some(index);
-    }
-    runs
 }
 
 fn scaled(points: &[(f64, f64)], time: Unit, bytes: Unit) -> Vec<(f64, f64)> {
@@ -211,7 +192,7 @@ struct LegendEntry {
 /// The chart's plotting area, in the units of the axes.
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// The axes' units and ranges.
+/// The axes' units and ranges, shared by the memory and the CPU panels.
 struct Axes {
     time: Unit,
     bytes: Unit,
@@ -219,23 +200,18 @@ struct Axes {
     y_end: f64,
     /// The highest value drawn: RSS or the peak so far.
     highest: u64,
+    cpu_end: f64,
 }
 
 impl Axes {
-    fn new(samples: &[Sample]) -> Result<Axes> {
-        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
-            bail!("no samples");
-        };
-        let highest = samples
-            .iter()
-            .map(|sample| sample.rss_bytes.max(sample.peak_rss_bytes))
-            .max()
-            .unwrap_or(0);
-        let time = time_unit(last.elapsed_s - first.elapsed_s);
+    /// Axes for lines from `x_start` to `x_end` seconds, bytes up to
+    /// `highest` and CPU up to `cpu_highest` %.
+    fn new(x_start: f64, x_end: f64, highest: u64, cpu_highest: f64) -> Axes {
+        let time = time_unit(x_end - x_start);
         let bytes = bytes_unit(highest);
         // A single sample (or a flat one) still needs ranges of some width.
-        let x_start = first.elapsed_s / time.divisor;
-        let mut x_end = last.elapsed_s / time.divisor;
+        let x_start = x_start / time.divisor;
+        let mut x_end = x_end / time.divisor;
         if x_end <= x_start {
             x_end = x_start + 1.0;
         }
@@ -244,36 +220,68 @@ impl Axes {
         } else {
             highest as f64 / bytes.divisor * 1.1
         };
-        Ok(Axes {
+        Axes {
             time,
             bytes,
             x: x_start..x_end,
             y_end,
             highest,
-        })
+            cpu_end: (cpu_highest * 1.1).max(1.0),
+        }
     }
 
-    fn scaled(&self, points: &[(f64, f64)]) -> Vec<(f64, f64)> {
-        scaled(&decimate(points, MAX_BUCKETS), self.time, self.bytes)
+    /// Points of a memory line, `offset` seconds earlier.
+    fn scaled(&self, points: &[(f64, f64)], offset: f64) -> Vec<(f64, f64)> {
+        let shifted: Vec<(f64, f64)> = points.iter().map(|&(x, y)| (x - offset, y)).collect();
+        scaled(&shifted, self.time, self.bytes)
+    }
+
+    /// Points of a CPU line (percents stay as they are).
+    fn scaled_cpu(&self, points: &[(f64, f64)], offset: f64) -> Vec<(f64, f64)> {
+        points
+            .iter()
+            .map(|&(x, y)| ((x - offset) / self.time.divisor, y))
+            .collect()
     }
 }
 
-fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<()> {
-    let samples = recording.samples();
-    let axes = Axes::new(samples)?;
+/// The highest CPU of a recording's line.
+fn cpu_highest(recording: &Recording) -> f64 {
+    recording
+        .cpu
+        .points()
+        .iter()
+        .map(|point| point.1)
+        .fold(0.0, f64::max)
+}
+
+/// The parts of the chart: memory above CPU, the legend right of memory.
+struct Panels<'a> {
+    memory: DrawingArea<SVGBackend<'a>, Shift>,
+    cpu: DrawingArea<SVGBackend<'a>, Shift>,
+    legend: DrawingArea<SVGBackend<'a>, Shift>,
+}
+
+fn panels<'a>(root: &DrawingArea<SVGBackend<'a>, Shift>, title: &str) -> Result<Panels<'a>> {
     root.fill(&WHITE)?;
-    let name = recording.path().file_name().map_or_else(
-        || recording.path().display().to_string(),
-        |name| name.to_string_lossy().into_owned(),
-    );
-    let below_title = root.titled(
-        &format!("memory of {}", printable(&name)),
-        ("sans-serif", 24),
-    )?;
+    let below_title = root.titled(title, ("sans-serif", 24))?;
+    let (top, bottom) = below_title.split_vertically(MEMORY_HEIGHT);
     // The legend has a panel of its own: inside the plot it would hide
     // whichever part of the data happens to lie under it.
-    let (plot_area, legend_area) = below_title.split_horizontally(SIZE.0 - LEGEND_WIDTH);
-    let mut chart = ChartBuilder::on(&plot_area)
+    let (memory, legend) = top.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+    let (cpu, _) = bottom.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+    Ok(Panels {
+        memory,
+        cpu,
+        legend,
+    })
+}
+
+fn memory_chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    axes: &Axes,
+) -> Result<Chart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(area)
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
@@ -284,16 +292,66 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         .y_desc(format!("RSS ({})", axes.bytes.name))
         .light_line_style(BLACK.mix(0.05))
         .draw()?;
+    Ok(chart)
+}
 
+/// The CPU panel: the same time axis, CPU in % of one core.
+fn cpu_chart<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    axes: &Axes,
+) -> Result<Chart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(axes.x.clone(), 0.0..axes.cpu_end)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("elapsed ({})", axes.time.name))
+        .y_desc(CPU_LABEL)
+        .y_labels(5)
+        .light_line_style(BLACK.mix(0.05))
+        .draw()?;
+    Ok(chart)
+}
+
+/// A recording's name on the chart: its file name.
+fn display_name(recording: &Recording) -> String {
+    let name = recording.path().file_name().map_or_else(
+        || recording.path().display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    printable(&name)
+}
+
+fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<()> {
+    let axes = Axes::new(
+        recording.first_elapsed_s,
+        recording.last_elapsed_s,
+        recording.running.peak.max(recording.kernel_peak_rss_bytes),
+        cpu_highest(recording),
+    );
+    let panels = panels(root, &format!("memory of {}", display_name(recording)))?;
+    let mut chart = memory_chart(&panels.memory, &axes)?;
     let bands = crate::plot_areas::bands(recording, &PROCESS_COLORS);
     let mut legend = if bands.is_empty() {
         draw_processes(&mut chart, recording, &axes)?
     } else {
-        draw_bands(&mut chart, recording, &bands, &axes)?
+        draw_bands(&mut chart, &bands, &axes)?
     };
     legend.extend(draw_totals(&mut chart, recording, &axes)?);
-    draw_peak(&mut chart, recording.peak(), &axes)?;
-    draw_legend(&legend_area, &legend)
+    draw_peak(&mut chart, &recording.peak, &axes)?;
+    let mut cpu = cpu_chart(&panels.cpu, &axes)?;
+    let color = if recording.layout().per_process {
+        BLACK
+    } else {
+        BLUE
+    };
+    cpu.draw_series(LineSeries::new(
+        axes.scaled_cpu(&recording.cpu.points(), 0.0),
+        color.stroke_width(1),
+    ))?;
+    draw_legend(&panels.legend, &legend)
 }
 
 /// A per-process recording's processes with the highest peaks, one line
@@ -309,8 +367,11 @@ fn draw_processes(
     }
     let top = recording.top_processes(PROCESS_COLORS.len());
     for (process, &color) in top.into_iter().zip(&PROCESS_COLORS) {
-        for run in runs(&process.points, recording.samples()) {
-            chart.draw_series(LineSeries::new(axes.scaled(&run), color.stroke_width(1)))?;
+        for run in process.series.runs() {
+            chart.draw_series(LineSeries::new(
+                axes.scaled(&run, 0.0),
+                color.stroke_width(1),
+            ))?;
         }
         legend.push(LegendEntry {
             label: format!("{} ({})", printable(&process.command), process.pid),
@@ -325,17 +386,12 @@ fn draw_processes(
 /// band first as they lie on the chart.
 fn draw_bands(
     chart: &mut Chart<'_, '_>,
-    recording: &Recording,
-    bands: &[crate::plot_areas::Band],
+    bands: &crate::plot_areas::Stacked,
     axes: &Axes,
 ) -> Result<Vec<LegendEntry>> {
-    crate::plot_areas::draw(
-        chart,
-        recording,
-        bands,
-        (axes.time.divisor, axes.bytes.divisor),
-    )?;
+    crate::plot_areas::draw(chart, bands, (axes.time.divisor, axes.bytes.divisor))?;
     Ok(bands
+        .bands
         .iter()
         .rev()
         .map(|band| LegendEntry {
@@ -352,22 +408,16 @@ fn draw_totals(
     recording: &Recording,
     axes: &Axes,
 ) -> Result<Vec<LegendEntry>> {
-    let samples = recording.samples();
     // Over stacked areas the RSS line is their total.
-    let per_process =
-        recording.layout().per_process || samples.iter().any(|sample| sample.breakdown.is_some());
+    let per_process = recording.layout().per_process || recording.has_breakdown();
     // Under the RSS line: where the two are equal, RSS shows.
     chart.draw_series(LineSeries::new(
-        axes.scaled(&peak_steps(samples)),
+        axes.scaled(&steps(&recording.peak_so_far.points()), 0.0),
         RED.stroke_width(1),
     ))?;
-    let rss: Vec<(f64, f64)> = samples
-        .iter()
-        .map(|sample| (sample.elapsed_s, sample.rss_bytes as f64))
-        .collect();
     let rss_color = if per_process { BLACK } else { BLUE };
     chart.draw_series(LineSeries::new(
-        axes.scaled(&rss),
+        axes.scaled(&recording.rss.points(), 0.0),
         rss_color.stroke_width(2),
     ))?;
     Ok(vec![
@@ -385,7 +435,7 @@ fn draw_totals(
 }
 
 /// The peak, marked and labelled on the side with more room.
-fn draw_peak(chart: &mut Chart<'_, '_>, peak: &Sample, axes: &Axes) -> Result<()> {
+fn draw_peak(chart: &mut Chart<'_, '_>, peak: &Peak, axes: &Axes) -> Result<()> {
     let peak_x = peak.elapsed_s / axes.time.divisor;
     let right_half = peak_x > axes.x.start.midpoint(axes.x.end);
     let (anchor, offset) = if right_half {
@@ -439,20 +489,6 @@ fn shortened(text: &str, chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::UNIX_EPOCH;
-
-    fn sample(elapsed_s: f64, rss_bytes: u64, peak_rss_bytes: u64) -> Sample {
-        Sample {
-            timestamp: UNIX_EPOCH,
-            elapsed_s,
-            procs: 1,
-            rss_bytes,
-            pss_bytes: None,
-            uss_bytes: None,
-            breakdown: None,
-            peak_rss_bytes,
-        }
-    }
 
     #[test]
     fn units_fit_the_data() {
@@ -467,31 +503,10 @@ mod tests {
     }
 
     #[test]
-    fn decimation_keeps_extremes_and_ends() {
-        let mut points: Vec<(f64, f64)> = (0..100_000).map(|x| (x as f64, 1.0)).collect();
-        points[54_321].1 = 99.0;
-        points[12_345].1 = -5.0;
-        let kept = decimate(&points, 100);
-        assert!(kept.len() <= 201, "{}", kept.len());
-        assert!(kept.contains(&(54_321.0, 99.0)));
-        assert!(kept.contains(&(12_345.0, -5.0)));
-        assert_eq!(kept.first(), points.first());
-        assert_eq!(kept.last(), points.last());
-        assert!(kept.windows(2).all(|pair| pair[0].0 < pair[1].0));
-        assert_eq!(decimate(&points[..10], 100), points[..10].to_vec());
-    }
-
-    #[test]
     fn peak_is_drawn_as_steps() {
-        let samples = [
-            sample(0.0, 1, 1),
-            sample(1.0, 3, 3),
-            sample(2.0, 2, 3),
-            sample(3.0, 2, 8),
-            sample(4.0, 2, 8),
-        ];
+        let points = [(0.0, 1.0), (1.0, 3.0), (2.0, 3.0), (3.0, 8.0), (4.0, 8.0)];
         assert_eq!(
-            peak_steps(&samples),
+            steps(&points),
             [
                 (0.0, 1.0),
                 (1.0, 1.0),
@@ -501,20 +516,7 @@ mod tests {
                 (4.0, 8.0)
             ]
         );
-        assert_eq!(peak_steps(&samples[..1]), [(0.0, 1.0)]);
-    }
-
-    #[test]
-    fn process_lines_break_at_gaps() {
-        let samples: Vec<Sample> = (0..5).map(|t| sample(t as f64, 0, 0)).collect();
-        let points = [(0, 10), (1, 11), (3, 13), (4, 14)];
-        assert_eq!(
-            runs(&points, &samples),
-            [
-                vec![(0.0, 10.0), (1.0, 11.0)],
-                vec![(3.0, 13.0), (4.0, 14.0)]
-            ]
-        );
+        assert_eq!(steps(&points[..1]), [(0.0, 1.0)]);
     }
 
     #[test]

@@ -7,14 +7,10 @@
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use crate::recording::{Recording, Sample, printable};
+use crate::recording::{Recording, printable};
 
 /// How many processes get a band of their own; the rest are "others".
 const PROCESS_BANDS: usize = 7;
-
-/// At most this many points per band edge: more than the chart has pixels
-/// across (the samples are thinned evenly, the peak sample always kept).
-const MAX_POINTS: usize = 2000;
 
 /// The bands' fill opacity: the grid stays visible through them.
 const FILL_OPACITY: f64 = 0.55;
@@ -24,45 +20,62 @@ const FILE_COLOR: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
 const SHMEM_COLOR: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
 const OTHERS_COLOR: RGBColor = RGBColor(0xa0, 0xa0, 0xa0);
 
-/// One band: its label, colour and value at every sample (0 where absent).
+/// One band: its label, colour and value at each of the stack's times.
 pub(crate) struct Band {
     pub label: String,
     pub color: RGBColor,
     pub values: Vec<u64>,
 }
 
-/// The bands of a recording, bottom first; empty when it has nothing to
-/// stack (a default recording without `--breakdown`).
-pub(crate) fn bands(recording: &Recording, colors: &[RGBColor]) -> Vec<Band> {
-    if recording.layout().per_process {
-        process_bands(recording, colors)
-    } else if recording.samples().iter().any(|s| s.breakdown.is_some()) {
-        part_bands(recording.samples())
-    } else {
-        Vec::new()
+/// The bands, bottom first, over the times they are drawn at (the
+/// recording's kept samples: a long recording's chart stays small).
+#[derive(Default)]
+pub(crate) struct Stacked {
+    pub xs: Vec<f64>,
+    pub bands: Vec<Band>,
+}
+
+impl Stacked {
+    pub fn is_empty(&self) -> bool {
+        self.bands.is_empty()
     }
 }
 
-fn part_bands(samples: &[Sample]) -> Vec<Band> {
-    let band = |label: &str, color, figure: fn(&crate::probe::Breakdown) -> u64| Band {
+/// The bands of a recording read for a chart; empty when it has nothing
+/// to stack (a default recording without `--breakdown`).
+pub(crate) fn bands(recording: &Recording, colors: &[RGBColor]) -> Stacked {
+    if recording.layout().per_process {
+        process_bands(recording, colors)
+    } else if let Some(parts) = &recording.parts {
+        part_bands(&parts.stack.points())
+    } else {
+        Stacked::default()
+    }
+}
+
+/// The parts at the kept samples: each kept sample gives every band its
+/// value, so the stack's top is that sample's RSS.
+fn part_bands(points: &[crate::recording::parts::Point]) -> Stacked {
+    let band = |label: &str, color, part: usize| Band {
         label: label.into(),
         color,
-        values: samples
-            .iter()
-            .map(|s| s.breakdown.as_ref().map_or(0, figure))
-            .collect(),
+        values: points.iter().map(|(_, values)| values[part]).collect(),
     };
-    vec![
-        band("anonymous (heap)", ANON_COLOR, |b| b.anon_bytes),
-        band("file-backed", FILE_COLOR, |b| b.file_bytes),
-        band("shared memory", SHMEM_COLOR, |b| b.shmem_bytes),
-    ]
+    Stacked {
+        xs: points.iter().map(|&(x, _)| x).collect(),
+        bands: vec![
+            band("anonymous (heap)", ANON_COLOR, 0),
+            band("file-backed", FILE_COLOR, 1),
+            band("shared memory", SHMEM_COLOR, 2),
+        ],
+    }
 }
 
 /// The processes with the highest peaks, largest at the bottom, then the
-/// rest of each sample's RSS as "others".
-fn process_bands(recording: &Recording, colors: &[RGBColor]) -> Vec<Band> {
-    let samples = recording.samples();
+/// rest of the tree's RSS as "others", at the times the RSS line keeps.
+fn process_bands(recording: &Recording, colors: &[RGBColor]) -> Stacked {
+    let totals = recording.rss.points();
+    let xs: Vec<f64> = totals.iter().map(|&(x, _)| x).collect();
     let everyone = recording.processes().len();
     // With one process more than fits, give it a band rather than "others".
     let shown = if everyone <= PROCESS_BANDS + 1 {
@@ -71,15 +84,12 @@ fn process_bands(recording: &Recording, colors: &[RGBColor]) -> Vec<Band> {
         PROCESS_BANDS
     };
     let mut bands = Vec::new();
-    let mut banded = vec![0u64; samples.len()];
+    let mut banded = vec![0u64; xs.len()];
     let palette = colors.iter().copied().cycle();
     for (process, color) in recording.top_processes(shown).into_iter().zip(palette) {
-        let mut values = vec![0u64; samples.len()];
-        for &(index, rss) in &process.points {
-            if let Some(value) = values.get_mut(index) {
-                *value = rss;
-                banded[index] = banded[index].saturating_add(rss);
-            }
+        let values = aligned(&process.series.runs(), &xs);
+        for (sum, value) in banded.iter_mut().zip(&values) {
+            *sum = sum.saturating_add(*value);
         }
         bands.push(Band {
             label: format!("{} ({})", printable(&process.command), process.pid),
@@ -92,29 +102,43 @@ fn process_bands(recording: &Recording, colors: &[RGBColor]) -> Vec<Band> {
         bands.push(Band {
             label: format!("others ({rest} processes)"),
             color: OTHERS_COLOR,
-            values: samples
+            values: totals
                 .iter()
                 .zip(&banded)
-                .map(|(sample, banded)| sample.rss_bytes.saturating_sub(*banded))
+                .map(|(&(_, rss), banded)| (rss as u64).saturating_sub(*banded))
                 .collect(),
         });
     }
-    bands
+    Stacked { xs, bands }
 }
 
-/// The indices of the samples drawn: all of them, or an even selection of
-/// at most about `most` that keeps the first, the last and `keep`.
-pub(crate) fn thinned(count: usize, most: usize, keep: usize) -> Vec<usize> {
-    if count <= most || most == 0 {
-        return (0..count).collect();
+/// A process's line at the times `xs` (sorted): its kept point at that
+/// time, else the last kept one before it in the same run (a decimated
+/// line keeps other samples than the tree's); 0 outside its runs, where
+/// it was not sampled.
+pub(crate) fn aligned(runs: &[Vec<(f64, f64)>], xs: &[f64]) -> Vec<u64> {
+    let mut values = vec![0u64; xs.len()];
+    let mut start = 0;
+    for run in runs {
+        let (Some(first), Some(last)) = (run.first(), run.last()) else {
+            continue;
+        };
+        let mut point = 0;
+        for (index, &x) in xs.iter().enumerate().skip(start) {
+            if x < first.0 {
+                continue;
+            }
+            if x > last.0 {
+                start = index;
+                break;
+            }
+            while run.get(point + 1).is_some_and(|next| next.0 <= x) {
+                point += 1;
+            }
+            values[index] = run.get(point).map_or(0, |p| p.1 as u64);
+        }
     }
-    let stride = count.div_ceil(most);
-    let mut indices: Vec<usize> = (0..count).step_by(stride).collect();
-    indices.push(keep.min(count - 1));
-    indices.push(count - 1);
-    indices.sort_unstable();
-    indices.dedup();
-    indices
+    values
 }
 
 /// Draws the bands stacked, as filled polygons, each between the sum of
@@ -122,26 +146,16 @@ pub(crate) fn thinned(count: usize, most: usize, keep: usize) -> Vec<usize> {
 /// their axes' units.
 pub(crate) fn draw<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
-    recording: &Recording,
-    bands: &[Band],
+    stacked: &Stacked,
     (time_divisor, bytes_divisor): (f64, f64),
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let samples = recording.samples();
-    let peak_index = samples
-        .iter()
-        .position(|s| std::ptr::eq(s, recording.peak()))
-        .unwrap_or(0);
-    let indices = thinned(samples.len(), MAX_POINTS, peak_index);
-    let xs: Vec<f64> = indices
-        .iter()
-        .map(|&i| samples[i].elapsed_s / time_divisor)
-        .collect();
-    let mut below = vec![0u64; indices.len()];
-    for band in bands {
-        let above: Vec<u64> = indices
+    let xs: Vec<f64> = stacked.xs.iter().map(|x| x / time_divisor).collect();
+    let mut below = vec![0u64; xs.len()];
+    for band in &stacked.bands {
+        let above: Vec<u64> = below
             .iter()
-            .zip(&below)
-            .map(|(&i, low)| low.saturating_add(band.values.get(i).copied().unwrap_or(0)))
+            .zip(&band.values)
+            .map(|(low, value)| low.saturating_add(*value))
             .collect();
         let y = |bytes: u64| bytes as f64 / bytes_divisor;
         let mut outline: Vec<(f64, f64)> =
@@ -161,11 +175,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn thinning_keeps_the_ends_and_the_peak() {
-        assert_eq!(thinned(5, 10, 2), [0, 1, 2, 3, 4]);
-        let kept = thinned(10_000, 100, 4321);
-        assert!(kept.len() <= 103, "{}", kept.len());
-        assert!(kept.contains(&0) && kept.contains(&9999) && kept.contains(&4321));
-        assert!(kept.windows(2).all(|pair| pair[0] < pair[1]));
+    fn lines_align_on_the_stack_times() {
+        let runs = vec![vec![(1.0, 10.0), (3.0, 30.0)], vec![(6.0, 60.0)]];
+        let xs = [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 7.0];
+        assert_eq!(aligned(&runs, &xs), [0, 10, 10, 30, 0, 60, 0]);
     }
 }

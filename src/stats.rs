@@ -53,25 +53,22 @@ impl Running {
     }
 }
 
-/// The value at percentile `p` (0 to 100) of sorted values, interpolated
-/// linearly between the two nearest ranks (as numpy and spreadsheets do).
-pub(crate) fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
+/// The value at percentile `p` (0 to 100) of `len` sorted values, read by
+/// `value(index)`, interpolated linearly between the two nearest ranks (as
+/// numpy and spreadsheets do). Values are read in place: no copy of a long
+/// recording's values.
+pub(crate) fn percentile_by(len: usize, p: f64, value: impl Fn(usize) -> f64) -> Option<f64> {
+    let last = len.checked_sub(1)?;
     let rank = (p / 100.0).clamp(0.0, 1.0) * last as f64;
-    let below = rank.floor() as usize;
-    let above = rank.ceil() as usize;
-    let (low, high) = (*sorted.get(below)?, *sorted.get(above)?);
+    let below = (rank.floor() as usize).min(last);
+    let above = (rank.ceil() as usize).min(last);
+    let (low, high) = (value(below), value(above));
     Some(low + (high - low) * (rank - below as f64))
 }
 
 /// A percentile of sorted byte counts, rounded to the nearest byte.
 pub(crate) fn percentile_u64(sorted: &[u64], p: f64) -> u64 {
-    let values: Vec<f64> = sorted.iter().map(|&value| value as f64).collect();
-    percentile(&values, p).map_or(0, |value| value.round() as u64)
-}
-
-pub(crate) fn median(sorted: &[f64]) -> Option<f64> {
-    percentile(sorted, 50.0)
+    percentile_by(sorted.len(), p, |index| sorted[index] as f64).map_or(0, |v| v.round() as u64)
 }
 
 /// A least-squares line.
@@ -83,17 +80,23 @@ pub(crate) struct Fit {
     pub(crate) r2: Option<f64>,
 }
 
-/// Fits y = a + b·x; `None` with fewer than 3 points or a single x.
-pub(crate) fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
-    if points.len() < 3 {
+/// Fits y = a + b·x; `None` with fewer than 3 points or a single x. The
+/// points are read twice (means, then centred sums), never collected: a
+/// long recording's points are not copied.
+pub(crate) fn least_squares(points: impl Iterator<Item = (f64, f64)> + Clone) -> Option<Fit> {
+    let (count, sum_x, sum_y) = points
+        .clone()
+        .fold((0usize, 0.0, 0.0), |(n, sx, sy), (x, y)| {
+            (n + 1, sx + x, sy + y)
+        });
+    if count < 3 {
         return None;
     }
-    let n = points.len() as f64;
-    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let n = count as f64;
+    let (mean_x, mean_y) = (sum_x / n, sum_y / n);
     // Centred sums: bytes are large (1e9) and x·y sums would lose digits.
     let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
-    for &(x, y) in points {
+    for (x, y) in points {
         let (dx, dy) = (x - mean_x, y - mean_y);
         sxx += dx * dx;
         syy += dy * dy;
@@ -112,16 +115,16 @@ pub(crate) fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
 /// The growth of a value in units per second, from (elapsed_s, value)
 /// points in time order, over the points after the first [`GROWTH_SKIP`]
 /// of the duration.
-pub(crate) fn growth(points: &[(f64, u64)]) -> Option<Fit> {
-    let first = points.first()?.0;
-    let last = points.last()?.0;
+pub(crate) fn growth(points: impl Iterator<Item = (f64, u64)> + Clone) -> Option<Fit> {
+    let mut all = points.clone();
+    let first = all.next()?.0;
+    let last = all.last().map_or(first, |point| point.0);
     let start = first + (last - first) * GROWTH_SKIP;
-    let kept: Vec<(f64, f64)> = points
-        .iter()
-        .filter(|point| point.0 >= start)
-        .map(|&(elapsed, value)| (elapsed, value as f64))
-        .collect();
-    least_squares(&kept)
+    least_squares(
+        points
+            .filter(move |point| point.0 >= start)
+            .map(|(elapsed, value)| (elapsed, value as f64)),
+    )
 }
 
 #[cfg(test)]
@@ -161,21 +164,22 @@ mod tests {
 
     #[test]
     fn percentiles_interpolate() {
+        let percentile = |values: &[f64], p| percentile_by(values.len(), p, |i| values[i]);
         let values = [10.0, 20.0, 30.0, 40.0, 50.0];
         assert_eq!(percentile(&values, 0.0), Some(10.0));
         assert_eq!(percentile(&values, 50.0), Some(30.0));
         assert_eq!(percentile(&values, 100.0), Some(50.0));
         assert_eq!(percentile(&values, 95.0), Some(48.0));
-        assert_eq!(median(&[1.0, 2.0, 3.0, 4.0]), Some(2.5));
-        assert_eq!(median(&[7.0]), Some(7.0));
-        assert_eq!(median(&[]), None);
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(2.5));
+        assert_eq!(percentile(&[7.0], 50.0), Some(7.0));
+        assert_eq!(percentile(&[], 50.0), None);
         assert_eq!(percentile_u64(&[1, 2], 50.0), 2, "1.5 rounds up");
     }
 
     #[test]
     fn least_squares_exact_line() {
         let points: Vec<(f64, f64)> = (0..10).map(|x| (x as f64, 3.0 + 2.0 * x as f64)).collect();
-        let fit = least_squares(&points).expect("a fit");
+        let fit = least_squares(points.iter().copied()).expect("a fit");
         assert!((fit.slope - 2.0).abs() < 1e-12);
         assert!((fit.r2.expect("r2") - 1.0).abs() < 1e-12);
     }
@@ -186,15 +190,22 @@ mod tests {
         let points: Vec<(f64, f64)> = (0..1000)
             .map(|x| (1e6 + x as f64, 4e9 + x as f64))
             .collect();
-        let fit = least_squares(&points).expect("a fit");
+        let fit = least_squares(points.iter().copied()).expect("a fit");
         assert!((fit.slope - 1.0).abs() < 1e-9, "{fit:?}");
     }
 
     #[test]
     fn least_squares_degenerate() {
-        assert_eq!(least_squares(&[(0.0, 1.0), (1.0, 2.0)]), None);
-        assert_eq!(least_squares(&[(5.0, 1.0), (5.0, 2.0), (5.0, 3.0)]), None);
-        let flat = least_squares(&[(0.0, 7.0), (1.0, 7.0), (2.0, 7.0)]).expect("a fit");
+        assert_eq!(
+            least_squares([(0.0, 1.0), (1.0, 2.0)].iter().copied()),
+            None
+        );
+        assert_eq!(
+            least_squares([(5.0, 1.0), (5.0, 2.0), (5.0, 3.0)].iter().copied()),
+            None
+        );
+        let flat =
+            least_squares([(0.0, 7.0), (1.0, 7.0), (2.0, 7.0)].iter().copied()).expect("a fit");
         assert_eq!(
             flat,
             Fit {
@@ -209,7 +220,7 @@ mod tests {
         let points: Vec<(f64, f64)> = (0..100)
             .map(|x| (x as f64, if x % 2 == 0 { 100.0 } else { 200.0 }))
             .collect();
-        let fit = least_squares(&points).expect("a fit");
+        let fit = least_squares(points.iter().copied()).expect("a fit");
         assert!(fit.r2.expect("r2") < 0.01, "{fit:?}");
     }
 
@@ -219,8 +230,8 @@ mod tests {
         let points: Vec<(f64, u64)> = (0..100u64)
             .map(|t| (t as f64, if t < 10 { t * 1000 } else { 1 << 30 }))
             .collect();
-        let fit = growth(&points).expect("a fit");
+        let fit = growth(points.iter().copied()).expect("a fit");
         assert_eq!(fit.slope, 0.0);
-        assert_eq!(growth(&points[..1]), None);
+        assert_eq!(growth(points[..1].iter().copied()), None);
     }
 }

@@ -17,6 +17,9 @@ pub(crate) struct Summary {
     pub(crate) peak_sampled_at_s: f64,
     /// The main process's kernel high-water mark, the highest seen.
     pub(crate) main_hwm_bytes: u64,
+    /// When `peak_rss_bytes` (the peak rule) last rose: the `elapsed_s` of
+    /// the first row whose `peak_rss_bytes` column holds the final peak.
+    pub(crate) peak_known_at_s: f64,
     pub(crate) max_procs: usize,
     /// Processes counted in the last sample.
     pub(crate) last_procs: usize,
@@ -27,6 +30,7 @@ pub(crate) struct Summary {
 impl Summary {
     pub(crate) fn record(&mut self, elapsed_s: f64, sample: &Sample) {
         let rss = sample.rss_bytes();
+        let peak_before = self.peak_rss_bytes();
         self.samples += 1;
         self.last_elapsed_s = elapsed_s;
         if self.main_command.is_none() {
@@ -36,6 +40,9 @@ impl Summary {
             self.peak_sampled_at_s = elapsed_s;
         }
         self.main_hwm_bytes = raise_peak(self.main_hwm_bytes, 0, sample.main_hwm_bytes);
+        if self.samples == 1 || self.peak_rss_bytes() > peak_before {
+            self.peak_known_at_s = elapsed_s;
+        }
         self.max_procs = self.max_procs.max(sample.procs());
         self.last_procs = sample.procs();
     }
@@ -162,6 +169,7 @@ mod tests {
         assert_eq!(summary.peak_rss_bytes(), 250 << 20);
         assert_eq!(summary.rss.peak, 60 << 20);
         assert_eq!(summary.peak_sampled_at_s, 1.0);
+        assert_eq!(summary.peak_known_at_s, 1.0);
         assert_eq!(summary.mean_rss_bytes(), 50 << 20);
         let lines = summary.lines(&Ending {
             outcome: "./x exited with code 0".into(),

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use memsample::output::Destination;
 use memsample::probe::{Breakdown, ProcessSample, Sample};
-use memsample::recording::Recording;
+use memsample::recording::{self, Recording};
 use memsample::report::Report;
 use memsample::schema::{Layout, Row, Trigger};
 use memsample::sink::{self, Format};
@@ -159,10 +159,12 @@ impl Scratch {
 fn read_back(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).expect("write");
     if let Ok(recording) = Recording::read(path) {
-        assert!(!recording.samples().is_empty());
+        assert!(recording.count() > 0);
+        let chart = Recording::read_for_chart(path).expect("read for a chart too");
+        assert_eq!(chart.count(), recording.count());
         for limit in [None, Some(0), Some(u64::MAX)] {
-            let report = Report::new(&recording, limit).expect("a report of a recording read");
-            let _ = report.text(&recording);
+            let report = Report::new(recording.clone(), limit);
+            let _ = report.text();
             let _ = serde_json::to_string(&report).expect("the report as JSON");
         }
     }
@@ -442,13 +444,13 @@ proptest! {
             }
             drop(output);
 
-            let recording = Recording::read(&scratch.path);
+            let recording = Recording::read_for_chart(&scratch.path);
             let text = std::fs::read_to_string(&scratch.path).unwrap_or_default();
             prop_assert!(recording.is_ok(), "{:?}\n{}", recording.err(), text);
             let Ok(recording) = recording else { return Ok(()) };
             prop_assert_eq!(recording.layout(), layout);
             prop_assert_eq!(recording.format(), format);
-            let read = recording.samples();
+            let (_, _, read) = recording::samples(&scratch.path).expect("read twice");
             prop_assert_eq!(read.len(), expected.len(), "{}", text);
             for (sample, (wall_clock, elapsed_s, procs, rss, pss_sum, peak, uss_sum, parts)) in
                 read.iter().zip(&expected)
@@ -486,7 +488,7 @@ proptest! {
                         .flat_map(|(_, _, _, processes, _)| processes)
                         .filter(|p| p.pid == process.pid && p.command == process.command)
                         .collect();
-                    prop_assert_eq!(process.points.len(), rows.len());
+                    prop_assert_eq!(process.series.points().len(), rows.len());
                     let peak = rows
                         .iter()
                         .map(|p| p.hwm_bytes.unwrap_or(0).max(p.rss_bytes))

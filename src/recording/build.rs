@@ -1,137 +1,136 @@
 //! Checked rows into samples, and per-process rows summed into the samples
 //! of the tree (rows of one sample share its `elapsed_s` and are
-//! consecutive).
-
-use std::collections::HashMap;
+//! consecutive). Samples are handed to a [`Visitor`] as soon as they are
+//! whole, so that nothing the size of the file is kept (README, "Reading a
+//! recording back").
 
 use anyhow::Result;
 
 use super::fields::Fields;
-use super::{Process, Sample};
+use super::{ProcessRow, Sample, Visitor};
 use crate::probe::Breakdown;
 use crate::schema::{
-    ANON_BYTES, COMMAND, ELAPSED_S, FILE_BYTES, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS,
-    PSS_BYTES, RSS_BYTES, SHMEM_BYTES, SWAP_BYTES, THREADS, TIMESTAMP, USS_BYTES,
+    ANON_BYTES, COMMAND, CPU_PERCENT, ELAPSED_S, FILE_BYTES, Layout, PEAK_RSS_BYTES, PID, PPID,
+    PROCS, PSS_BYTES, RSS_BYTES, SHMEM_BYTES, SWAP_BYTES, THREADS, TIMESTAMP, USS_BYTES,
 };
 use crate::stats::raise_peak;
 
-/// Accumulates rows into samples (and processes, for per-process files).
-pub(crate) struct Builder {
+/// Accumulates rows into samples, handed to the visitor.
+pub(crate) struct Builder<'v, V: Visitor + ?Sized> {
     pub layout: Layout,
-    pub samples: Vec<Sample>,
-    pub processes: Vec<Process>,
-    process_index: HashMap<(u32, String), usize>,
+    visitor: &'v mut V,
+    /// The sample being summed (per-process layout), not yet handed over.
+    pending: Option<Sample>,
+    /// Samples handed over so far.
+    pub count: u64,
+    last_elapsed: Option<f64>,
+    peak_so_far: u64,
 }
 
-/// The figures of one row that the samples are made of.
-struct Figures {
-    sample: Sample,
-    peak_rss_bytes: u64,
-}
-
-impl Builder {
-    pub fn new(layout: Layout) -> Builder {
+impl<'v, V: Visitor + ?Sized> Builder<'v, V> {
+    pub fn new(layout: Layout, visitor: &'v mut V) -> Self {
         Builder {
             layout,
-            samples: Vec::new(),
-            processes: Vec::new(),
-            process_index: HashMap::new(),
+            visitor,
+            pending: None,
+            count: 0,
+            last_elapsed: None,
+            peak_so_far: 0,
         }
     }
 
     /// Checks one row and adds it.
     pub fn push(&mut self, fields: &Fields<'_>) -> Result<()> {
         fields.check()?;
-        let figures = Figures {
-            sample: Sample {
-                timestamp: fields.timestamp(&TIMESTAMP)?,
-                elapsed_s: fields.float(&ELAPSED_S)?,
-                procs: 1,
-                rss_bytes: fields.bytes(&RSS_BYTES)?,
-                pss_bytes: fields.optional_bytes(&PSS_BYTES)?,
-                uss_bytes: fields.optional_bytes(&USS_BYTES)?,
-                breakdown: breakdown(fields)?,
-                peak_rss_bytes: 0,
-            },
+        let sample = Sample {
+            timestamp: fields.timestamp(&TIMESTAMP)?,
+            elapsed_s: fields.float(&ELAPSED_S)?,
+            procs: 1,
+            rss_bytes: fields.bytes(&RSS_BYTES)?,
+            pss_bytes: fields.optional_bytes(&PSS_BYTES)?,
+            uss_bytes: fields.optional_bytes(&USS_BYTES)?,
+            breakdown: breakdown(fields)?,
+            cpu_percent: fields.float(&CPU_PERCENT)?,
             peak_rss_bytes: fields.bytes(&PEAK_RSS_BYTES)?,
         };
-        if let Some(previous) = self.samples.last()
-            && figures.sample.elapsed_s < previous.elapsed_s
+        if let Some(previous) = self.last_elapsed
+            && sample.elapsed_s < previous
         {
             return Err(fields.error(format!(
-                "elapsed_s goes back in time: {:.6} after {:.6}",
-                figures.sample.elapsed_s, previous.elapsed_s
+                "elapsed_s goes back in time: {:.6} after {previous:.6}",
+                sample.elapsed_s
             )));
         }
+        self.last_elapsed = Some(sample.elapsed_s);
         if self.layout.per_process {
-            self.push_process(fields, figures)
+            self.push_process(fields, sample)
         } else {
-            self.samples.push(Sample {
+            let sample = Sample {
                 procs: fields.integer(&PROCS)?,
-                peak_rss_bytes: figures.peak_rss_bytes,
-                ..figures.sample
-            });
+                ..sample
+            };
+            self.hand_over(sample);
             Ok(())
         }
     }
 
-    fn push_process(&mut self, fields: &Fields<'_>, figures: Figures) -> Result<()> {
+    fn hand_over(&mut self, sample: Sample) {
+        self.visitor.sample(&sample);
+        self.count += 1;
+    }
+
+    /// Hands over the sample being summed, if any: call after the last row.
+    pub fn finish(&mut self) {
+        if let Some(sample) = self.pending.take() {
+            self.hand_over(sample);
+        }
+    }
+
+    fn push_process(&mut self, fields: &Fields<'_>, row: Sample) -> Result<()> {
         let pid: u32 = fields.integer(&PID)?;
         fields.integer::<u32>(&PPID)?;
-        let command = fields.text(&COMMAND).to_owned();
-        let (elapsed_s, rss_bytes, pss_bytes, uss_bytes, parts) = (
-            figures.sample.elapsed_s,
-            figures.sample.rss_bytes,
-            figures.sample.pss_bytes,
-            figures.sample.uss_bytes,
-            figures.sample.breakdown,
-        );
-        let process_peak = raise_peak(figures.peak_rss_bytes, rss_bytes, None);
-        match self.samples.last_mut() {
-            Some(sample) if sample.elapsed_s == elapsed_s => {
+        let process_peak = raise_peak(row.peak_rss_bytes, row.rss_bytes, None);
+        match &mut self.pending {
+            Some(sample) if sample.elapsed_s == row.elapsed_s => {
                 sample.procs += 1;
-                sample.rss_bytes = sample.rss_bytes.saturating_add(rss_bytes);
+                sample.rss_bytes = sample.rss_bytes.saturating_add(row.rss_bytes);
                 // One process without PSS leaves the sample without.
                 sample.pss_bytes = sample
                     .pss_bytes
-                    .zip(pss_bytes)
+                    .zip(row.pss_bytes)
                     .map(|(sum, pss)| sum.saturating_add(pss));
                 sample.uss_bytes = sample
                     .uss_bytes
-                    .zip(uss_bytes)
+                    .zip(row.uss_bytes)
                     .map(|(sum, uss)| sum.saturating_add(uss));
                 sample.breakdown = sample
                     .breakdown
-                    .zip(parts)
+                    .zip(row.breakdown)
                     .map(|(sum, parts)| sum.plus(parts));
+                sample.cpu_percent += row.cpu_percent;
                 sample.peak_rss_bytes =
                     raise_peak(sample.peak_rss_bytes, sample.rss_bytes, Some(process_peak));
             }
-            previous => {
-                let so_far = previous.map_or(0, |sample| sample.peak_rss_bytes);
-                self.samples.push(Sample {
-                    peak_rss_bytes: raise_peak(so_far, rss_bytes, Some(process_peak)),
-                    ..figures.sample
+            _ => {
+                self.finish();
+                let so_far = self.peak_so_far;
+                self.pending = Some(Sample {
+                    peak_rss_bytes: raise_peak(so_far, row.rss_bytes, Some(process_peak)),
+                    ..row.clone()
                 });
             }
         }
-        let sample_index = self.samples.len() - 1;
-        let next_index = self.processes.len();
-        let index = *self
-            .process_index
-            .entry((pid, command.clone()))
-            .or_insert(next_index);
-        if index == next_index {
-            self.processes.push(Process {
-                pid,
-                command,
-                peak_rss_bytes: 0,
-                points: Vec::new(),
-            });
+        if let Some(sample) = &self.pending {
+            self.peak_so_far = sample.peak_rss_bytes;
         }
-        let process = &mut self.processes[index];
-        process.peak_rss_bytes = process.peak_rss_bytes.max(process_peak);
-        process.points.push((sample_index, rss_bytes));
+        self.visitor.process(&ProcessRow {
+            sample_index: self.count,
+            elapsed_s: row.elapsed_s,
+            pid,
+            command: fields.text(&COMMAND),
+            rss_bytes: row.rss_bytes,
+            peak_rss_bytes: process_peak,
+        });
         Ok(())
     }
 }

@@ -5,12 +5,19 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 
+use super::Visitor;
 use super::build::Builder;
 use super::fields::Fields;
 use crate::reason::reason;
 use crate::schema::Layout;
 
-pub(crate) fn read(path: &Path, input: impl Read) -> Result<Builder> {
+/// Reads the rows, handing each whole sample to `visitor`; returns the
+/// layout and the number of samples.
+pub(crate) fn read(
+    path: &Path,
+    input: impl Read,
+    visitor: &mut (impl Visitor + ?Sized),
+) -> Result<(Layout, u64)> {
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         // Row lengths are checked here, to say which line was cut short.
@@ -32,7 +39,7 @@ pub(crate) fn read(path: &Path, input: impl Read) -> Result<Builder> {
         )
     })?;
     let columns = layout.columns_in(&names);
-    let mut builder = Builder::new(layout);
+    let mut builder = Builder::new(layout, visitor);
     while reader
         .read_record(&mut record)
         .map_err(|err| csv_error(path, &err))?
@@ -58,7 +65,8 @@ pub(crate) fn read(path: &Path, input: impl Read) -> Result<Builder> {
         }
         builder.push(&fields)?;
     }
-    Ok(builder)
+    builder.finish();
+    Ok((layout, builder.count))
 }
 
 /// A csv crate error as one line naming the file and, when known, the line.

@@ -11,13 +11,22 @@ use anyhow::{Result, anyhow};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
+use super::Visitor as SampleVisitor;
 use super::build::Builder;
 use super::fields::Fields;
 use crate::reason::reason;
 use crate::schema::{Column, Layout, quoted};
 
-pub(crate) fn read(path: &Path, mut input: impl BufRead) -> Result<Builder> {
-    let mut state: Option<(Vec<String>, Vec<&'static Column>, Builder)> = None;
+/// Reads the rows, handing each whole sample to `visitor`; returns the
+/// layout and the number of samples.
+pub(crate) fn read<V: SampleVisitor + ?Sized>(
+    path: &Path,
+    mut input: impl BufRead,
+    visitor: &mut V,
+) -> Result<(Layout, u64)> {
+    // The first row's keys and columns; the layout is set from them.
+    let mut state: Option<(Vec<String>, Vec<&'static Column>)> = None;
+    let mut builder = Builder::new(Layout::default(), visitor);
     let mut bytes = Vec::new();
     let mut line = 0u64;
     loop {
@@ -37,7 +46,7 @@ pub(crate) fn read(path: &Path, mut input: impl BufRead) -> Result<Builder> {
         let Entries(entries) =
             serde_json::from_str(text).map_err(|err| here(format!("not a JSON object: {err}")))?;
         let keys: Vec<&str> = entries.iter().map(|(key, _)| key.as_str()).collect();
-        let (first_keys, columns, builder) = match &mut state {
+        let (first_keys, columns) = match &mut state {
             Some(state) => state,
             None => {
                 let layout = Layout::from_header(&keys).ok_or_else(|| {
@@ -47,7 +56,8 @@ pub(crate) fn read(path: &Path, mut input: impl BufRead) -> Result<Builder> {
                     ))
                 })?;
                 let first = keys.iter().map(|key| key.to_string()).collect();
-                state.insert((first, layout.columns_in(&keys), Builder::new(layout)))
+                builder.layout = layout;
+                state.insert((first, layout.columns_in(&keys)))
             }
         };
         if *first_keys != keys {
@@ -62,9 +72,11 @@ pub(crate) fn read(path: &Path, mut input: impl BufRead) -> Result<Builder> {
             texts: &texts,
         })?;
     }
-    state
-        .map(|(_, _, builder)| builder)
-        .ok_or_else(|| anyhow!("{}: empty file, no rows", path.display()))
+    if state.is_none() {
+        return Err(anyhow!("{}: empty file, no rows", path.display()));
+    }
+    builder.finish();
+    Ok((builder.layout, builder.count))
 }
 
 /// How a row's keys differ from the first row's.
@@ -147,8 +159,10 @@ impl<'de> Visitor<'de> for EntriesVisitor {
 mod tests {
     use super::*;
 
-    fn read_text(text: &str) -> Result<Builder> {
-        read(Path::new("m.jsonl"), text.as_bytes())
+    fn read_text(text: &str) -> Result<(Layout, Vec<crate::recording::Sample>)> {
+        let mut samples = Vec::new();
+        let (layout, _) = read(Path::new("m.jsonl"), text.as_bytes(), &mut samples)?;
+        Ok((layout, samples))
     }
 
     const ROW: &str = "{\"timestamp\":\"2026-11-25T10:15:00.000Z\",\"elapsed_s\":0.000000,\
@@ -157,17 +171,17 @@ mod tests {
 
     #[test]
     fn rows_read_as_samples() {
-        let builder =
+        let (layout, samples) =
             read_text(&format!("{ROW}\n\n{}\n", ROW.replace("start", "exit"))).expect("reads");
-        assert_eq!(builder.samples.len(), 2);
-        assert_eq!(builder.samples[1].rss_bytes, 100);
-        assert_eq!(builder.samples[1].peak_rss_bytes, 150);
-        assert_eq!(builder.layout, Layout::default());
+        assert_eq!(samples.len(), 2);
+        assert_eq!(samples[1].rss_bytes, 100);
+        assert_eq!(samples[1].peak_rss_bytes, 150);
+        assert_eq!(layout, Layout::default());
     }
 
     #[test]
     fn bad_rows_name_file_and_line() {
-        let error = |text: &str| read_text(text).err().expect("refused").to_string();
+        let error = |text: &str| read_text(text).expect_err("refused").to_string();
         assert_eq!(
             error(&format!("{ROW}\n{}\n", ROW.replace("100", "\"100\""))),
             "m.jsonl:2: field rss_bytes is not a number: \"\\\"100\\\"\""

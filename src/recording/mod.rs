@@ -11,7 +11,11 @@ mod build;
 mod csv;
 mod fields;
 mod jsonl;
+pub(crate) mod parts;
+mod series;
+mod timeline;
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -24,6 +28,10 @@ use crate::reason::reason;
 use crate::schema::Layout;
 use crate::sink::Format;
 use crate::stats::Running;
+
+pub(crate) use parts::Parts;
+pub use series::Series;
+pub(crate) use timeline::Timeline;
 
 /// One sample of the whole tree (per-process rows already summed).
 #[derive(Debug, Clone, PartialEq)]
@@ -38,11 +46,72 @@ pub struct Sample {
     pub uss_bytes: Option<u64>,
     /// What RSS is made of (`--breakdown`); `None` as for PSS.
     pub breakdown: Option<Breakdown>,
+    /// CPU of the tree since the previous sample, in % of one core.
+    pub cpu_percent: f64,
     /// Highest memory known so far: the recorded column in the default
     /// layout; in the per-process layout, the largest of every sum of RSS so
     /// far and every process's own high-water mark so far (each is a lower
     /// bound of the tree's peak, as the default column is).
     pub peak_rss_bytes: u64,
+}
+
+/// One row of a per-process recording, as it is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessRow<'a> {
+    /// The number of the sample it belongs to (0 for the first).
+    pub sample_index: u64,
+    pub elapsed_s: f64,
+    pub pid: u32,
+    pub command: &'a str,
+    pub rss_bytes: u64,
+    /// The largest of its own `peak_rss_bytes` and its RSS.
+    pub peak_rss_bytes: u64,
+}
+
+/// What reading a recording hands its rows to, one sample at a time.
+pub trait Visitor {
+    /// A whole sample, in time order.
+    fn sample(&mut self, sample: &Sample);
+    /// A process's row (per-process layout), before its sample is whole.
+    fn process(&mut self, _row: &ProcessRow<'_>) {}
+}
+
+/// Collects every sample: for tests and small files.
+impl Visitor for Vec<Sample> {
+    fn sample(&mut self, sample: &Sample) {
+        self.push(sample.clone());
+    }
+}
+
+/// Reads and checks a recording in either format and either layout,
+/// handing its samples to `visitor` as they are read; returns the format,
+/// the layout and the number of samples (an error when there are none).
+pub fn read_with(
+    path: &Path,
+    visitor: &mut (impl Visitor + ?Sized),
+) -> Result<(Format, Layout, u64)> {
+    let file = File::open(path)
+        .map_err(|err| anyhow!("cannot open {}: {}", path.display(), reason(&err)))?;
+    // Large enough that the first non-blank byte is in the first fill.
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let format = detect(&mut reader)
+        .map_err(|err| anyhow!("cannot read {}: {}", path.display(), reason(&err)))?;
+    let (layout, count) = match format {
+        Format::Csv => csv::read(path, reader, visitor)?,
+        Format::Jsonl => jsonl::read(path, reader, visitor)?,
+    };
+    if count == 0 {
+        bail!("{}: no samples", path.display());
+    }
+    Ok((format, layout, count))
+}
+
+/// Every sample of a recording, in memory: for small files and tests;
+/// `report` and `plot` read a [`Recording`] instead.
+pub fn samples(path: &Path) -> Result<(Format, Layout, Vec<Sample>)> {
+    let mut samples = Vec::new();
+    let (format, layout, _) = read_with(path, &mut samples)?;
+    Ok((format, layout, samples))
 }
 
 /// One process of a per-process recording, keyed by pid and command (a pid
@@ -53,44 +122,117 @@ pub struct Process {
     pub command: String,
     /// The largest of its own `peak_rss_bytes` and its sampled RSS.
     pub peak_rss_bytes: u64,
-    /// (index into [`Recording::samples`], RSS) for each sample it was in.
-    pub points: Vec<(usize, u64)>,
+    /// Its RSS over time, decimated; empty unless read for a chart.
+    pub series: Series,
 }
 
-/// A recording read back: at least one sample, in time order.
+/// The sample at the highest RSS: the first one, as a plateau is reached
+/// when it starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Peak {
+    pub rss_bytes: u64,
+    pub elapsed_s: f64,
+    pub timestamp: SystemTime,
+}
+
+/// A recording read back as the figures `report` and `plot` need, never
+/// its rows: running figures, RSS and time of each sample in 12 bytes
+/// ([`Timeline`]), decimated lines for the chart ([`Series`]), and the
+/// processes of a per-process file.
 #[derive(Debug, Clone)]
 pub struct Recording {
     path: PathBuf,
     format: Format,
     layout: Layout,
-    samples: Vec<Sample>,
+    pub(crate) running: Running,
+    pub peak: Peak,
+    pub first_elapsed_s: f64,
+    pub last_elapsed_s: f64,
+    /// Highest `peak_rss_bytes` (the kernel's high-water mark).
+    pub kernel_peak_rss_bytes: u64,
+    pub peak_pss_bytes: Option<u64>,
+    /// Highest USS over the samples that have one (`--pss`).
+    pub peak_uss_bytes: Option<u64>,
+    /// The parts of the peak sample (`--breakdown`); `None` when it lacks them.
+    pub peak_breakdown: Option<Breakdown>,
+    /// The parts over time, from the first sample that has them; `None`
+    /// without `--breakdown`, so a default recording keeps nothing more.
+    pub(crate) parts: Option<Parts>,
+    pub max_procs: u64,
+    pub(crate) timeline: Timeline,
+    /// RSS, the peak so far and CPU over time, decimated.
+    pub rss: Series,
+    pub peak_so_far: Series,
+    pub cpu: Series,
     processes: Vec<Process>,
+    /// By pid: the commands it ran and their entries in `processes`.
+    process_index: HashMap<u32, Vec<(String, usize)>>,
+    keep: Keep,
+}
+
+/// What a reading keeps beyond the running figures and the chart's lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keep {
+    /// Every sample's RSS and time, for `report`'s percentiles and growth.
+    pub timeline: bool,
+    /// Each process's line, or the stack of a `--breakdown` recording's
+    /// parts, for a chart of one recording.
+    pub process_lines: bool,
 }
 
 impl Recording {
     /// Reads and checks a recording written by memsample, in either format
-    /// and either layout.
+    /// and either layout, for its report.
     pub fn read(path: &Path) -> Result<Recording> {
-        let file = File::open(path)
-            .map_err(|err| anyhow!("cannot open {}: {}", path.display(), reason(&err)))?;
-        // Large enough that the first non-blank byte is in the first fill.
-        let mut reader = BufReader::with_capacity(64 * 1024, file);
-        let format = detect(&mut reader)
-            .map_err(|err| anyhow!("cannot read {}: {}", path.display(), reason(&err)))?;
-        let built = match format {
-            Format::Csv => csv::read(path, reader)?,
-            Format::Jsonl => jsonl::read(path, reader)?,
+        let keep = Keep {
+            timeline: true,
+            process_lines: false,
         };
-        if built.samples.is_empty() {
-            bail!("{}: no samples", path.display());
-        }
-        Ok(Recording {
+        Self::read_as(path, keep)
+    }
+
+    /// Reads a recording for its chart: each process's line is kept, not
+    /// the RSS of every sample (a [`crate::report::Report`] of it would lack
+    /// its percentiles and growth).
+    pub fn read_for_chart(path: &Path) -> Result<Recording> {
+        let keep = Keep {
+            timeline: false,
+            process_lines: true,
+        };
+        Self::read_as(path, keep)
+    }
+
+    pub(crate) fn read_as(path: &Path, keep: Keep) -> Result<Recording> {
+        let mut recording = Recording {
             path: path.to_path_buf(),
-            format,
-            layout: built.layout,
-            samples: built.samples,
-            processes: built.processes,
-        })
+            format: Format::Csv,
+            layout: Layout::default(),
+            running: Running::default(),
+            peak: Peak {
+                rss_bytes: 0,
+                elapsed_s: 0.0,
+                timestamp: SystemTime::UNIX_EPOCH,
+            },
+            first_elapsed_s: 0.0,
+            last_elapsed_s: 0.0,
+            kernel_peak_rss_bytes: 0,
+            peak_pss_bytes: None,
+            peak_uss_bytes: None,
+            peak_breakdown: None,
+            parts: None,
+            max_procs: 0,
+            timeline: Timeline::default(),
+            rss: Series::default(),
+            peak_so_far: Series::default(),
+            cpu: Series::default(),
+            processes: Vec::new(),
+            process_index: HashMap::new(),
+            keep,
+        };
+        let (format, layout, _) = read_with(path, &mut recording)?;
+        recording.format = format;
+        recording.layout = layout;
+        Ok(recording)
     }
 
     pub fn path(&self) -> &Path {
@@ -106,32 +248,20 @@ impl Recording {
         self.layout
     }
 
-    /// The samples, in time order; never empty.
-    pub fn samples(&self) -> &[Sample] {
-        &self.samples
+    /// How many samples it has; never 0.
+    pub fn count(&self) -> u64 {
+        self.running.count
+    }
+
+    /// Whether it has the `--breakdown` columns.
+    pub fn has_breakdown(&self) -> bool {
+        self.parts.is_some()
     }
 
     /// The processes of a per-process recording, in order of appearance;
     /// empty for the default layout.
     pub fn processes(&self) -> &[Process] {
         &self.processes
-    }
-
-    /// The RSS figures of the samples, by the one statistics engine.
-    pub(crate) fn running(&self) -> Running {
-        let mut running = Running::default();
-        for sample in &self.samples {
-            running.push(sample.rss_bytes);
-        }
-        running
-    }
-
-    /// The first sample at the highest RSS: a plateau is reached when it
-    /// starts.
-    pub fn peak(&self) -> &Sample {
-        let index = usize::try_from(self.running().peak_index).unwrap_or(0);
-        // Never empty: read() refuses a file without samples.
-        &self.samples[index.min(self.samples.len() - 1)]
     }
 
     /// The processes with the highest peaks, highest first.
@@ -144,6 +274,91 @@ impl Recording {
         });
         processes.truncate(count);
         processes
+    }
+}
+
+impl Visitor for Recording {
+    fn sample(&mut self, sample: &Sample) {
+        let index = self.running.count;
+        if index == 0 {
+            self.first_elapsed_s = sample.elapsed_s;
+        }
+        self.last_elapsed_s = sample.elapsed_s;
+        if self.running.push(sample.rss_bytes) {
+            self.peak = Peak {
+                rss_bytes: sample.rss_bytes,
+                elapsed_s: sample.elapsed_s,
+                timestamp: sample.timestamp,
+            };
+            self.peak_breakdown = sample.breakdown;
+        }
+        self.kernel_peak_rss_bytes = self.kernel_peak_rss_bytes.max(sample.peak_rss_bytes);
+        if let Some(pss) = sample.pss_bytes {
+            self.peak_pss_bytes = Some(self.peak_pss_bytes.map_or(pss, |peak| peak.max(pss)));
+        }
+        if let Some(uss) = sample.uss_bytes {
+            self.peak_uss_bytes = Some(self.peak_uss_bytes.map_or(uss, |peak| peak.max(uss)));
+        }
+        if let Some(breakdown) = &sample.breakdown {
+            self.keep_parts(index, sample.elapsed_s, breakdown);
+        }
+        self.max_procs = self.max_procs.max(sample.procs);
+        if self.keep.timeline {
+            self.timeline.push(sample.elapsed_s, sample.rss_bytes);
+        }
+        let x = sample.elapsed_s;
+        self.rss.push(index, x, sample.rss_bytes as f64);
+        self.peak_so_far
+            .push(index, x, sample.peak_rss_bytes as f64);
+        self.cpu.push(index, x, sample.cpu_percent);
+    }
+
+    fn process(&mut self, row: &ProcessRow<'_>) {
+        self.keep_process(row);
+    }
+}
+
+impl Recording {
+    /// Keeps a sample's parts as the reading asks: all for a report, the
+    /// chart's stack for a chart.
+    fn keep_parts(&mut self, index: u64, elapsed_s: f64, breakdown: &Breakdown) {
+        let values = Parts::values(breakdown);
+        let parts = self.parts.get_or_insert_with(Parts::default);
+        if self.keep.timeline {
+            parts.timeline.push(elapsed_s, values);
+        }
+        if self.keep.process_lines {
+            parts.stack.push(index, (elapsed_s, values));
+        }
+    }
+
+    fn keep_process(&mut self, row: &ProcessRow<'_>) {
+        let next = self.processes.len();
+        // Looked up by pid, then command: no String made per row.
+        let entries = self.process_index.entry(row.pid).or_default();
+        let found = entries
+            .iter()
+            .find(|(command, _)| command == row.command)
+            .map(|&(_, index)| index);
+        let index = found.unwrap_or(next);
+        if found.is_none() {
+            entries.push((row.command.to_owned(), next));
+            self.processes.push(Process {
+                pid: row.pid,
+                command: row.command.to_owned(),
+                peak_rss_bytes: 0,
+                series: Series::default(),
+            });
+        }
+        let Some(process) = self.processes.get_mut(index) else {
+            return;
+        };
+        process.peak_rss_bytes = process.peak_rss_bytes.max(row.peak_rss_bytes);
+        if self.keep.process_lines {
+            process
+                .series
+                .push(row.sample_index, row.elapsed_s, row.rss_bytes as f64);
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::probe::Breakdown;
-use crate::recording::{Recording, Sample};
+use crate::recording::Recording;
 use crate::stats;
 use crate::units::format_bytes;
 
@@ -55,15 +55,6 @@ impl Part {
             Part::Swap => ("swap", false),
         }
     }
-
-    fn of(self, breakdown: &Breakdown) -> u64 {
-        match self {
-            Part::Anon => breakdown.anon_bytes,
-            Part::File => breakdown.file_bytes,
-            Part::Shmem => breakdown.shmem_bytes,
-            Part::Swap => breakdown.swap_bytes,
-        }
-    }
 }
 
 /// The growth of each part in MiB/hour (least squares after the first
@@ -100,27 +91,19 @@ enum Trend {
 
 /// The breakdown figures of a recording; `None` when it has none.
 pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
-    let samples = recording.samples();
-    if !samples.iter().any(|sample| sample.breakdown.is_some()) {
-        return None;
-    }
-    let peak_rss = recording.peak().rss_bytes as f64;
-    let with_parts: Vec<(f64, Breakdown)> = samples
-        .iter()
-        .filter_map(|sample| Some((sample.elapsed_s, sample.breakdown?)))
-        .collect();
-    let had_swap = with_parts.iter().any(|(_, parts)| parts.swap_bytes > 0);
+    let timeline = &recording.parts.as_ref()?.timeline;
+    let peak_rss = recording.running.peak as f64;
+    let had_swap = timeline.points().any(|(_, parts)| parts[3] > 0);
     let mut slopes = [None; PARTS.len()];
     let mut growing = Vec::new();
     let mut clauses = Vec::new();
     for (index, part) in PARTS.into_iter().enumerate() {
-        let points: Vec<(f64, u64)> = with_parts
-            .iter()
-            .map(|(elapsed, parts)| (*elapsed, part.of(parts)))
-            .collect();
-        let fit = stats::growth(&points);
+        let points = timeline
+            .points()
+            .map(move |(elapsed, parts)| (elapsed, parts[index]));
+        let fit = stats::growth(points.clone());
         slopes[index] = fit.map(|fit| fit.slope * 3600.0 / MIB);
-        let trend = trend(fit, fitted_window(&points), peak_rss);
+        let trend = trend(fit, fitted_window(points), peak_rss);
         if matches!(trend, Trend::Grows(_)) {
             growing.push(part.key());
         }
@@ -129,7 +112,7 @@ pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
         }
     }
     Some(BreakdownReport {
-        at_peak: recording.peak().breakdown,
+        at_peak: recording.peak_breakdown,
         growth_mib_per_hour: PartsGrowth {
             anon: slopes[0],
             file: slopes[1],
@@ -143,15 +126,14 @@ pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
 
 /// The part of the run [`stats::growth`] fits over: its length in seconds,
 /// and how far the values in it spread (highest − lowest, bytes).
-fn fitted_window(points: &[(f64, u64)]) -> (f64, f64) {
-    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+fn fitted_window(points: impl Iterator<Item = (f64, u64)> + Clone) -> (f64, f64) {
+    let mut ends = points.clone();
+    let Some(first) = ends.next() else {
         return (0.0, 0.0);
     };
+    let last = ends.last().unwrap_or(first);
     let start = first.0 + (last.0 - first.0) * stats::GROWTH_SKIP;
-    let kept = points
-        .iter()
-        .filter(|point| point.0 >= start)
-        .map(|point| point.1);
+    let kept = points.filter(|point| point.0 >= start).map(|point| point.1);
     let spread = kept.clone().max().unwrap_or(0) - kept.min().unwrap_or(0);
     (last.0 - start, spread as f64)
 }
@@ -213,11 +195,6 @@ pub(crate) fn write_text(report: &BreakdownReport, out: &mut String) -> std::fmt
         )?;
     }
     writeln!(out, "parts         {}", report.summary)
-}
-
-/// The highest USS over the samples that have one.
-pub(crate) fn peak_uss(samples: &[Sample]) -> Option<u64> {
-    samples.iter().filter_map(|sample| sample.uss_bytes).max()
 }
 
 #[cfg(test)]

@@ -1,9 +1,14 @@
 //! `memsample report`: the figures of a recording ([`Report`]), computed by
 //! the one statistics engine ([`crate::stats`]) from the recording reader
-//! ([`crate::recording`]), printed as text ([`text`]) or JSON ([`json`]).
+//! ([`crate::recording`]), printed as text ([`text`]), JSON ([`json`]) or
+//! Markdown ([`markdown`]); many recordings, and a comparison with a
+//! baseline ([`compare`]), checked for being alike first ([`inputs`]).
 
 mod breakdown;
+pub mod compare;
+pub(crate) mod inputs;
 mod json;
+mod markdown;
 mod text;
 
 pub use breakdown::{BreakdownReport, PartsGrowth};
@@ -83,34 +88,49 @@ pub struct Report {
     /// max(peak_rss_bytes, kernel_peak_rss_bytes) > fail_above_bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub above_limit: Option<bool>,
+    /// With `--baseline`: the changes from the baseline and the gate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<compare::Comparison>,
+    /// RSS over time as a line of bars, its lowest and highest values.
+    #[serde(skip)]
+    pub(crate) sparkline: (String, u64, u64),
 }
 
 impl Report {
-    /// Computes the figures; `fail_above` is the `--fail-above` limit.
-    pub fn new(recording: &Recording, fail_above: Option<u64>) -> Result<Report> {
-        let samples = recording.samples();
-        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
-            return Err(anyhow!("{}: no samples", recording.path().display()));
-        };
-        let running: Running = recording.running();
-        let peak = recording.peak();
-        let mut sorted: Vec<u64> = samples.iter().map(|sample| sample.rss_bytes).collect();
-        sorted.sort_unstable();
-        let mut gaps: Vec<f64> = samples
-            .windows(2)
-            .map(|pair| pair[1].elapsed_s - pair[0].elapsed_s)
+    /// Computes the figures; `fail_above` is the `--fail-above` limit. The
+    /// recording is used up: its RSS values are sorted in place.
+    pub fn new(recording: Recording, fail_above: Option<u64>) -> Report {
+        let running: Running = recording.running;
+        let growth = recording.timeline.growth();
+        let rss_points: Vec<(f64, u64)> = recording
+            .rss
+            .points()
+            .into_iter()
+            .map(|(x, y)| (x, y as u64))
             .collect();
-        gaps.sort_unstable_by(f64::total_cmp);
-        let kernel_peak = samples.iter().map(|s| s.peak_rss_bytes).max().unwrap_or(0);
-        let points: Vec<(f64, u64)> = samples.iter().map(|s| (s.elapsed_s, s.rss_bytes)).collect();
-        let growth = stats::growth(&points);
+        let sparkline = text::sparkline(&rss_points, text::SPARKLINE_WIDTH);
+        let kernel_peak = recording.kernel_peak_rss_bytes;
         let gate_peak = running.peak.max(kernel_peak);
-        Ok(Report {
-            file: recording.path().display().to_string(),
-            format: recording.layout().name(),
-            samples: samples.len(),
-            duration_s: last.elapsed_s - first.elapsed_s,
-            interval_s: stats::median(&gaps),
+        let top_processes = top_processes(&recording);
+        let file = recording.path().display().to_string();
+        let format = recording.layout().name();
+        let (duration_s, peak) = (
+            recording.last_elapsed_s - recording.first_elapsed_s,
+            recording.peak,
+        );
+        let (peak_pss_bytes, peak_uss_bytes, max_procs) = (
+            recording.peak_pss_bytes,
+            recording.peak_uss_bytes,
+            recording.max_procs,
+        );
+        let breakdown = breakdown::compute(&recording);
+        let (interval_s, sorted) = recording.timeline.into_sorted();
+        Report {
+            file,
+            format,
+            samples: usize::try_from(running.count).unwrap_or(usize::MAX),
+            duration_s,
+            interval_s,
             peak_rss_bytes: running.peak,
             peak_elapsed_s: peak.elapsed_s,
             peak_timestamp: humantime::format_rfc3339_millis(peak.timestamp).to_string(),
@@ -121,16 +141,18 @@ impl Report {
             p95_rss_bytes: stats::percentile_u64(&sorted, 95.0),
             first_rss_bytes: running.first,
             last_rss_bytes: running.last,
-            peak_pss_bytes: samples.iter().filter_map(|sample| sample.pss_bytes).max(),
-            peak_uss_bytes: breakdown::peak_uss(samples),
-            max_procs: samples.iter().map(|sample| sample.procs).max().unwrap_or(0),
+            peak_pss_bytes,
+            peak_uss_bytes,
+            max_procs,
             growth_mib_per_hour: growth.map(|fit| fit.slope * 3600.0 / MIB),
             growth_r2: growth.and_then(|fit| fit.r2),
-            top_processes: top_processes(recording),
-            breakdown: breakdown::compute(recording),
+            top_processes,
+            breakdown,
             fail_above_bytes: fail_above,
             above_limit: fail_above.map(|limit| gate_peak > limit),
-        })
+            baseline: None,
+            sparkline,
+        }
     }
 
     /// The peak the `--fail-above` gate compares: sampled or kernel's.
@@ -139,13 +161,13 @@ impl Report {
     }
 
     /// The report for people, with a sparkline of the recording's RSS.
-    pub fn text(&self, recording: &Recording) -> String {
-        text::render(self, recording)
+    pub fn text(&self) -> String {
+        text::render(self)
     }
 
     /// The report as one pretty-printed JSON object, newline-terminated.
     pub fn json(&self) -> Result<String> {
-        json::render(self)
+        json::render(std::slice::from_ref(self))
     }
 }
 
@@ -164,35 +186,84 @@ fn top_processes(recording: &Recording) -> Option<Vec<TopProcess>> {
     })
 }
 
-/// Runs `memsample report`; returns the exit code (0, or 1 when the peak is above `--fail-above`).
+/// Runs `memsample report`; returns the exit code (0, or 1 when a gate
+/// fails: the peak above `--fail-above`, or grown beyond `--max-increase`).
 pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<u8> {
-    let recording = Recording::read(&args.file)?;
-    let report = Report::new(&recording, args.fail_above)?;
+    let mut checked = inputs::Inputs::default();
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let recording = inputs::read_baseline(path)?;
+            checked.admit(&recording)?;
+            Some(Report::new(recording, None))
+        }
+        None => None,
+    };
+    let mut reports = Vec::with_capacity(args.files.len());
+    for path in &args.files {
+        let recording = Recording::read(path)?;
+        checked.admit(&recording)?;
+        let mut report = Report::new(recording, args.fail_above);
+        if let Some(baseline) = &baseline {
+            report.baseline = Some(compare::Comparison::new(
+                &report,
+                baseline,
+                args.max_increase.unwrap_or_default(),
+            ));
+        }
+        reports.push(report);
+    }
+    // Built whole before anything is printed: an error leaves no half report.
     let out = if args.json {
-        report.json()?
+        json::render(&reports)?
+    } else if args.markdown {
+        markdown::render(&reports, baseline.as_ref())
     } else {
-        report.text(&recording)
+        reports
+            .iter()
+            .map(Report::text)
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     let mut stdout = io::stdout().lock();
     stdout
         .write_all(out.as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(|err| anyhow!("cannot write the report: {}", reason(&err)))?;
-
-    match args.fail_above {
-        Some(limit) if report.gate_peak_bytes() > limit => {
-            let peak = report.gate_peak_bytes();
-            let (peak_text, limit_text) = (format_bytes(peak), format_bytes(limit));
-            // Rounded alike, the two would read as equal: show the bytes.
-            if peak_text == limit_text {
-                crate::console::say!(
-                    "peak RSS {peak_text} ({peak} bytes) is above the limit of {limit_text} ({limit} bytes)"
-                );
-            } else {
-                crate::console::say!("peak RSS {peak_text} is above the limit of {limit_text}");
-            }
-            Ok(1)
+    let mut failed = false;
+    for report in &reports {
+        failed |= fail_above_gate(report, reports.len() > 1);
+        if let Some(comparison) = &report.baseline
+            && comparison.above_limit
+        {
+            crate::console::say!("{}", comparison.verdict(&report.file));
+            failed = true;
         }
-        _ => Ok(0),
     }
+    Ok(u8::from(failed))
+}
+
+/// Says so on stderr and returns true when the peak is above `--fail-above`.
+fn fail_above_gate(report: &Report, name_file: bool) -> bool {
+    let Some(limit) = report.fail_above_bytes else {
+        return false;
+    };
+    let peak = report.gate_peak_bytes();
+    if peak <= limit {
+        return false;
+    }
+    let prefix = if name_file {
+        format!("{}: ", report.file)
+    } else {
+        String::new()
+    };
+    let (peak_text, limit_text) = (format_bytes(peak), format_bytes(limit));
+    // Rounded alike, the two would read as equal: show the bytes.
+    if peak_text == limit_text {
+        crate::console::say!(
+            "{prefix}peak RSS {peak_text} ({peak} bytes) is above the limit of {limit_text} ({limit} bytes)"
+        );
+    } else {
+        crate::console::say!("{prefix}peak RSS {peak_text} is above the limit of {limit_text}");
+    }
+    true
 }

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use crate::recording::{Recording, Sample, printable};
+use super::compare::{Comparison, signed_bytes_with_percent, signed_percent, signed_seconds};
+use crate::recording::printable;
 use crate::units::{format_bytes, format_seconds};
 
 /// From this R² on, a slope is called steady.
@@ -12,12 +13,17 @@ const STEADY_R2: f64 = 0.8;
 
 /// The longest sparkline, in characters: it fits an 80-column terminal
 /// after its label and range.
-const SPARKLINE_WIDTH: usize = 60;
+pub(crate) const SPARKLINE_WIDTH: usize = 60;
 
-pub(crate) fn render(report: &Report, recording: &Recording) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
-    let _ = write_figures(report, &mut out).and_then(|()| write_shape(report, recording, &mut out));
+    let _ = write_figures(report, &mut out)
+        .and_then(|()| write_shape(report, &mut out))
+        .and_then(|()| match &report.baseline {
+            Some(comparison) => write_comparison(comparison, &mut out),
+            None => Ok(()),
+        });
     out
 }
 
@@ -85,8 +91,9 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
 }
 
 /// The sparkline, and the top processes of a per-process recording.
-fn write_shape(report: &Report, recording: &Recording, out: &mut String) -> std::fmt::Result {
-    let (line, low, high) = sparkline(recording.samples(), SPARKLINE_WIDTH);
+fn write_shape(report: &Report, out: &mut String) -> std::fmt::Result {
+    let (line, low, high) = &report.sparkline;
+    let (low, high) = (*low, *high);
     writeln!(
         out,
         "RSS           {line}  {} to {}",
@@ -106,6 +113,43 @@ fn write_shape(report: &Report, recording: &Recording, out: &mut String) -> std:
         }
     }
     Ok(())
+}
+
+/// The changes from the baseline, and the gate's verdict.
+fn write_comparison(comparison: &Comparison, out: &mut String) -> std::fmt::Result {
+    writeln!(out, "against the baseline {}", comparison.file)?;
+    for (label, change) in [
+        ("peak RSS", &comparison.peak_rss_bytes),
+        ("mean", &comparison.mean_rss_bytes),
+        ("p95", &comparison.p95_rss_bytes),
+    ] {
+        writeln!(
+            out,
+            "  {label:<12}{}, was {}: {}",
+            format_bytes(change.value),
+            format_bytes(change.baseline),
+            signed_bytes_with_percent(change)
+        )?;
+    }
+    let duration = &comparison.duration_s;
+    writeln!(
+        out,
+        "  duration    {}, was {}: {} ({})",
+        format_seconds(duration.value),
+        format_seconds(duration.baseline),
+        signed_seconds(duration.change),
+        signed_percent(duration.percent)
+    )?;
+    let verdict = if comparison.above_limit {
+        "REGRESSION: the peak grew above"
+    } else {
+        "ok: the peak is within"
+    };
+    writeln!(
+        out,
+        "  gate        {verdict} the limit of {}",
+        comparison.limit_text()
+    )
 }
 
 /// The growth rate as a plain sentence.
@@ -144,28 +188,29 @@ fn rate(value: f64) -> String {
 /// buckets, each showing its highest sample (so a spike is never averaged
 /// away); a bucket without samples repeats the one before. Scaled from the
 /// lowest bucket to the highest, which are returned with the line.
-fn sparkline(samples: &[Sample], width: usize) -> (String, u64, u64) {
+pub(crate) fn sparkline(samples: &[(f64, u64)], width: usize) -> (String, u64, u64) {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+    let (Some(&(first_x, first_rss)), Some(&(last_x, _))) = (samples.first(), samples.last())
+    else {
         return (String::new(), 0, 0);
     };
-    let span = last.elapsed_s - first.elapsed_s;
+    let span = last_x - first_x;
     let width = if span > 0.0 {
         width.min(samples.len()).max(1)
     } else {
         1
     };
     let mut buckets: Vec<Option<u64>> = vec![None; width];
-    for sample in samples {
+    for &(x, rss) in samples {
         let position = if span > 0.0 {
-            ((sample.elapsed_s - first.elapsed_s) / span * width as f64) as usize
+            ((x - first_x) / span * width as f64) as usize
         } else {
             0
         };
         let bucket = &mut buckets[position.min(width - 1)];
-        *bucket = Some(bucket.map_or(sample.rss_bytes, |high| high.max(sample.rss_bytes)));
+        *bucket = Some(bucket.map_or(rss, |high| high.max(rss)));
     }
-    let mut previous = first.rss_bytes;
+    let mut previous = first_rss;
     let values: Vec<u64> = buckets
         .into_iter()
         .map(|bucket| {
@@ -192,19 +237,9 @@ fn sparkline(samples: &[Sample], width: usize) -> (String, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
 
-    fn sample(elapsed_s: f64, rss_bytes: u64) -> Sample {
-        Sample {
-            timestamp: UNIX_EPOCH + Duration::from_secs_f64(elapsed_s),
-            elapsed_s,
-            procs: 1,
-            rss_bytes,
-            pss_bytes: None,
-            uss_bytes: None,
-            breakdown: None,
-            peak_rss_bytes: rss_bytes,
-        }
+    fn sample(elapsed_s: f64, rss_bytes: u64) -> (f64, u64) {
+        (elapsed_s, rss_bytes)
     }
 
     #[test]
@@ -230,14 +265,14 @@ mod tests {
 
     #[test]
     fn sparkline_keeps_spikes_and_width() {
-        let mut samples: Vec<Sample> = (0..1000).map(|t| sample(t as f64, 100)).collect();
-        samples[500].rss_bytes = 1000;
+        let mut samples: Vec<(f64, u64)> = (0..1000).map(|t| sample(t as f64, 100)).collect();
+        samples[500].1 = 1000;
         let (line, low, high) = sparkline(&samples, 60);
         assert_eq!(line.chars().count(), 60);
         assert_eq!(line.chars().filter(|&c| c == '█').count(), 1, "{line}");
         assert_eq!((low, high), (100, 1000));
         assert_eq!(sparkline(&samples[..1], 60), ("▁".into(), 100, 100));
-        let rising: Vec<Sample> = (0..8).map(|t| sample(t as f64, t as u64)).collect();
+        let rising: Vec<(f64, u64)> = (0..8).map(|t| sample(t as f64, t as u64)).collect();
         assert_eq!(sparkline(&rising, 60).0, "▁▂▃▄▅▆▇█");
     }
 

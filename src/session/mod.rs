@@ -25,8 +25,8 @@ use crate::interval::Interval;
 use crate::target::Job;
 
 pub(crate) use exit::Exit;
-use exit::exit_policy;
-use state::{Action, Event, Kind, Parts, Session};
+use exit::{End, exit_policy};
+use state::{Action, Event, Finished, Kind, Parts, Session};
 
 /// Below this interval `--pss` gets a warning: reading `smaps_rollup` walks
 /// the page tables under the target's mmap lock, which slows it down.
@@ -57,6 +57,10 @@ pub(crate) fn run(config: RecordConfig) -> Result<Exit, RecordError> {
         children: config.probe.children,
         notify: events.clone(),
     };
+    let opening = config
+        .json_summary
+        .as_deref()
+        .map(|path| crate::summary_json::Opening::new(path, &config, parts.target.pid));
     let origin = Instant::now();
     let session = Arc::new(Mutex::new(Session::new(parts, origin)));
     lock(&session).start(config.interval);
@@ -74,8 +78,15 @@ pub(crate) fn run(config: RecordConfig) -> Result<Exit, RecordError> {
     }
     let finished = lock(&session).finish();
     lock(&session).console().summary(&finished.summary);
+    // Before the chart, which reads the whole recording back.
+    let summary_failed = opening
+        .as_ref()
+        .is_some_and(|opening| write_json_summary(opening, &session, &finished));
     let chart_failed = write_chart(&config, &session);
-    Ok(exit_policy(finished.end, finished.failed || chart_failed))
+    Ok(exit_policy(
+        finished.end,
+        finished.failed || summary_failed || chart_failed,
+    ))
 }
 
 fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
@@ -139,6 +150,32 @@ fn act(action: Action, job: Option<&Job>, interval: &mut Option<Interval>) {
         (Action::CommandEnded, Some(job)) => job.ended(),
         (_, None) => {}
     }
+}
+
+/// `--json-summary`: written whatever the ending, the output's failure
+/// included (README, "JSON summary"). Whether it failed.
+fn write_json_summary(
+    opening: &crate::summary_json::Opening,
+    session: &Mutex<Session>,
+    finished: &Finished,
+) -> bool {
+    let session = lock(session);
+    let status = match finished.end {
+        End::TargetExited { status, .. } => status,
+        End::Signalled(_) | End::LeftRunning => None,
+    };
+    let written = opening.write(&crate::summary_json::Closing {
+        summary: session.summary(),
+        status,
+        kernel_peak_bytes: finished.kernel_peak_bytes,
+        cgroup_peak_bytes: None,
+        oom_kills: None,
+        output: session.file(),
+    });
+    if let Err(message) = &written {
+        session.console().error(message);
+    }
+    written.is_err()
 }
 
 /// `--plot`: the chart of the recording, read back from its file. Whether

@@ -56,10 +56,14 @@ pub(super) fn pin(config: &RecordConfig) -> Result<Option<Started>, RecordError>
     }))
 }
 
-/// A bad -o (or --plot) must show before the command is started.
+/// A bad -o (or --plot, or --json-summary) must show before the command is
+/// started.
 pub(super) fn open_sink(config: &RecordConfig) -> Result<Box<dyn Sink>, RecordError> {
     if let Some(svg) = &config.plot {
         check_plot_destination(svg, config)?;
+    }
+    if let Some(path) = &config.json_summary {
+        crate::summary_json::check(path, config)?;
     }
     Ok(sink::open(
         &config.destination,

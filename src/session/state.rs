@@ -119,6 +119,8 @@ pub(crate) struct Finished {
     pub(crate) end: End,
     /// The output failed, or sampling could not start.
     pub(crate) failed: bool,
+    /// The kernel's peak for the command, as the summary shows it.
+    pub(crate) kernel_peak_bytes: Option<u64>,
     /// The summary, without the `memsample: ` prefix.
     pub(crate) summary: Vec<String>,
 }
@@ -161,7 +163,6 @@ impl Session {
         &self.parts.console
     }
 
-    #[cfg(test)]
     pub(crate) fn summary(&self) -> &Summary {
         &self.summary
     }
@@ -338,6 +339,7 @@ impl Session {
         Finished {
             end,
             failed,
+            kernel_peak_bytes: ending.kernel_peak_bytes,
             summary: self.summary.lines(&ending),
         }
     }

@@ -1,0 +1,213 @@
+//! `report NEW --baseline OLD`: the signed changes in peak, mean, p95 and
+//! duration, and the regression gate on the peak (README, "Comparing
+//! recordings"). The peak compared is the one `--fail-above` gates: the
+//! larger of the sampled peak and the kernel's high-water mark.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::Report;
+use crate::units::{self, format_bytes, format_seconds};
+
+/// How much the peak may grow over the baseline's before `report` exits 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxIncrease {
+    /// Percent of the baseline's peak.
+    Percent(f64),
+    Bytes(u64),
+}
+
+/// The default limit: 10 % of the baseline's peak, above the run-to-run
+/// noise of most programs, below a real regression.
+impl Default for MaxIncrease {
+    fn default() -> Self {
+        MaxIncrease::Percent(10.0)
+    }
+}
+
+impl fmt::Display for MaxIncrease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MaxIncrease::Percent(percent) => write!(f, "{percent}%"),
+            MaxIncrease::Bytes(bytes) => f.write_str(&format_bytes(*bytes)),
+        }
+    }
+}
+
+impl MaxIncrease {
+    /// `10%`, `2.5%`, or a size (`50MiB`, `1GiB`, bytes).
+    pub fn parse(text: &str) -> Result<MaxIncrease, String> {
+        let trimmed = text.trim();
+        match trimmed.strip_suffix('%') {
+            Some(number) => match number.trim().parse::<f64>() {
+                Ok(percent) if percent.is_finite() && percent >= 0.0 => {
+                    Ok(MaxIncrease::Percent(percent))
+                }
+                _ => Err(format!(
+                    "invalid percentage {text:?}: a number from 0 up, e.g. 10%"
+                )),
+            },
+            None => units::parse_size(trimmed).map(MaxIncrease::Bytes),
+        }
+    }
+
+    /// The growth allowed over a baseline's peak, in bytes.
+    pub fn allowed(self, baseline_peak: u64) -> u64 {
+        match self {
+            MaxIncrease::Percent(percent) => (baseline_peak as f64 * percent / 100.0) as u64,
+            MaxIncrease::Bytes(bytes) => bytes,
+        }
+    }
+}
+
+/// One figure now and in the baseline, and the signed change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change<T, D> {
+    pub baseline: T,
+    pub value: T,
+    pub change: D,
+    /// The change in % of the baseline; null when the baseline is 0.
+    pub percent: Option<f64>,
+}
+
+fn percent(change: f64, baseline: f64) -> Option<f64> {
+    (baseline > 0.0).then(|| change / baseline * 100.0)
+}
+
+fn bytes_change(value: u64, baseline: u64) -> Change<u64, i64> {
+    let change = i128::from(value) - i128::from(baseline);
+    Change {
+        baseline,
+        value,
+        change: i64::try_from(change).unwrap_or(if change < 0 { i64::MIN } else { i64::MAX }),
+        percent: percent(change as f64, baseline as f64),
+    }
+}
+
+/// A recording against its baseline; also `--json`'s `baseline` object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The baseline's file.
+    pub file: String,
+    /// The larger of the sampled peak and the kernel's, as `--fail-above`.
+    pub peak_rss_bytes: Change<u64, i64>,
+    pub mean_rss_bytes: Change<u64, i64>,
+    pub p95_rss_bytes: Change<u64, i64>,
+    pub duration_s: Change<f64, f64>,
+    /// `--max-increase` as given (default 10%).
+    pub max_increase: String,
+    /// The growth of the peak it allows, in bytes.
+    pub max_increase_bytes: u64,
+    /// The peak grew by more than that: `report` exits 1.
+    pub above_limit: bool,
+}
+
+impl Comparison {
+    pub fn new(report: &Report, baseline: &Report, limit: MaxIncrease) -> Comparison {
+        let peak = bytes_change(report.gate_peak_bytes(), baseline.gate_peak_bytes());
+        let allowed = limit.allowed(peak.baseline);
+        let duration = report.duration_s - baseline.duration_s;
+        Comparison {
+            file: baseline.file.clone(),
+            above_limit: peak.change > 0 && peak.change.unsigned_abs() > allowed,
+            peak_rss_bytes: peak,
+            mean_rss_bytes: bytes_change(report.mean_rss_bytes, baseline.mean_rss_bytes),
+            p95_rss_bytes: bytes_change(report.p95_rss_bytes, baseline.p95_rss_bytes),
+            duration_s: Change {
+                baseline: baseline.duration_s,
+                value: report.duration_s,
+                change: duration,
+                percent: percent(duration, baseline.duration_s),
+            },
+            max_increase: limit.to_string(),
+            max_increase_bytes: allowed,
+        }
+    }
+
+    /// The limit for people: `10% (4.0 MiB)`, or `50.0 MiB`.
+    pub fn limit_text(&self) -> String {
+        let bytes = format_bytes(self.max_increase_bytes);
+        if self.max_increase == bytes {
+            bytes
+        } else {
+            format!("{} ({bytes})", self.max_increase)
+        }
+    }
+
+    /// The gate's one line, for stderr when it fails.
+    pub fn verdict(&self, file: &str) -> String {
+        format!(
+            "{file}: peak RSS {} over the baseline {}, above the limit of {}",
+            signed_bytes_with_percent(&self.peak_rss_bytes),
+            self.file,
+            self.limit_text()
+        )
+    }
+}
+
+/// `+20.0 MiB`, `-512 B`, `+0 B`.
+pub(crate) fn signed_bytes(change: i64) -> String {
+    let sign = if change < 0 { '-' } else { '+' };
+    format!("{sign}{}", format_bytes(change.unsigned_abs()))
+}
+
+/// `+1.5s`, `-0.25s`.
+pub(crate) fn signed_seconds(change: f64) -> String {
+    let sign = if change < 0.0 { '-' } else { '+' };
+    format!("{sign}{}", format_seconds(change.abs()))
+}
+
+/// `+50.0%`, or `n/a` when the baseline is 0.
+pub(crate) fn signed_percent(percent: Option<f64>) -> String {
+    percent.map_or_else(|| "n/a".into(), |percent| format!("{percent:+.1}%"))
+}
+
+/// `+20.0 MiB (+50.0%)`.
+pub(crate) fn signed_bytes_with_percent(change: &Change<u64, i64>) -> String {
+    format!(
+        "{} ({})",
+        signed_bytes(change.change),
+        signed_percent(change.percent)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_parse() {
+        assert_eq!(MaxIncrease::parse("10%"), Ok(MaxIncrease::Percent(10.0)));
+        assert_eq!(MaxIncrease::parse(" 2.5 %"), Ok(MaxIncrease::Percent(2.5)));
+        assert_eq!(
+            MaxIncrease::parse("50MiB"),
+            Ok(MaxIncrease::Bytes(50 << 20))
+        );
+        assert!(MaxIncrease::parse("-1%").is_err());
+        assert!(MaxIncrease::parse("NaN%").is_err());
+        assert!(MaxIncrease::parse("lots").is_err());
+        assert_eq!(MaxIncrease::default().to_string(), "10%");
+    }
+
+    #[test]
+    fn allowed_growth() {
+        assert_eq!(MaxIncrease::Percent(10.0).allowed(1000), 100);
+        assert_eq!(MaxIncrease::Bytes(7).allowed(1000), 7);
+        assert_eq!(MaxIncrease::Percent(50.0).allowed(0), 0);
+    }
+
+    #[test]
+    fn signed_texts() {
+        assert_eq!(signed_bytes(20 << 20), "+20.0 MiB");
+        assert_eq!(signed_bytes(-512), "-512 B");
+        assert_eq!(signed_bytes(0), "+0 B");
+        assert_eq!(signed_percent(Some(50.0)), "+50.0%");
+        assert_eq!(signed_percent(Some(-2.26)), "-2.3%");
+        assert_eq!(signed_percent(None), "n/a");
+        assert_eq!(signed_seconds(-0.25), "-0.25s");
+        let change = bytes_change(60, 40);
+        assert_eq!((change.change, change.percent), (20, Some(50.0)));
+        assert_eq!(bytes_change(5, 0).percent, None);
+    }
+}

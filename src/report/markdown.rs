@@ -1,0 +1,125 @@
+//! `report --markdown`: the reports as one Markdown table (GitHub's
+//! flavour, as a CI job summary shows it), one row per recording; with a
+//! baseline, its row first and a row of changes under each recording, then
+//! the gate's verdict for each.
+
+use std::fmt::Write as _;
+
+use super::Report;
+use super::compare::{signed_bytes_with_percent, signed_percent, signed_seconds};
+use crate::recording::printable;
+use crate::units::{format_bytes, format_seconds};
+
+pub(crate) fn render(reports: &[Report], baseline: Option<&Report>) -> String {
+    match baseline {
+        Some(baseline) => against_baseline(reports, baseline),
+        None => table(reports),
+    }
+}
+
+/// Text safe in a table cell: Markdown's punctuation escaped, control
+/// characters shown as `?`.
+fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in printable(text).chars() {
+        if "\\`*_[]<>|#~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn growth(report: &Report) -> String {
+    match (report.growth_mib_per_hour, report.growth_r2) {
+        (Some(slope), Some(r2)) => format!("{slope:+.3} MiB/h (R² {r2:.2})"),
+        (Some(_), None) => "flat".into(),
+        (None, _) => "n/a".into(),
+    }
+}
+
+fn table(reports: &[Report]) -> String {
+    let mut out = String::from(
+        "| recording | samples | duration | peak RSS | peak at | mean | p95 | growth |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for report in reports {
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&report.file),
+            report.samples,
+            format_seconds(report.duration_s),
+            format_bytes(report.gate_peak_bytes()),
+            format_seconds(report.peak_elapsed_s),
+            format_bytes(report.mean_rss_bytes),
+            format_bytes(report.p95_rss_bytes),
+            growth(report)
+        );
+    }
+    out
+}
+
+/// A recording's figures in the comparison table's columns.
+fn figures_row(label: &str, report: &Report) -> String {
+    format!(
+        "| {label} | {} | {} | {} | {} |\n",
+        format_bytes(report.gate_peak_bytes()),
+        format_bytes(report.mean_rss_bytes),
+        format_bytes(report.p95_rss_bytes),
+        format_seconds(report.duration_s)
+    )
+}
+
+fn against_baseline(reports: &[Report], baseline: &Report) -> String {
+    let mut out =
+        String::from("| recording | peak RSS | mean | p95 | duration |\n|---|--:|--:|--:|--:|\n");
+    out.push_str(&figures_row(
+        &format!("{} (baseline)", cell(&baseline.file)),
+        baseline,
+    ));
+    let mut verdicts = String::new();
+    for report in reports {
+        out.push_str(&figures_row(&cell(&report.file), report));
+        let Some(comparison) = &report.baseline else {
+            continue;
+        };
+        let duration = &comparison.duration_s;
+        let _ = writeln!(
+            out,
+            "| change | {} | {} | {} | {} ({}) |",
+            signed_bytes_with_percent(&comparison.peak_rss_bytes),
+            signed_bytes_with_percent(&comparison.mean_rss_bytes),
+            signed_bytes_with_percent(&comparison.p95_rss_bytes),
+            signed_seconds(duration.change),
+            signed_percent(duration.percent)
+        );
+        let (limit, verdict) = if comparison.above_limit {
+            ("above", "**regression**")
+        } else {
+            ("within", "ok")
+        };
+        let _ = writeln!(
+            verdicts,
+            "- {}: peak {} over the baseline, {limit} the limit of {}: {verdict}",
+            cell(&report.file),
+            signed_bytes_with_percent(&comparison.peak_rss_bytes),
+            comparison.limit_text(),
+        );
+    }
+    out.push('\n');
+    out.push_str(&verdicts);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_escape_markdown() {
+        assert_eq!(cell("a|b_c.csv"), "a\\|b\\_c.csv");
+        assert_eq!(cell("x\ny"), "x?y");
+    }
+}
