@@ -358,3 +358,114 @@ fn sysinfo_backend_refuses_breakdown_before_starting() {
     assert!(!marker.exists(), "the command was not started");
     assert!(!out.exists(), "no recording was created");
 }
+
+/// A default-layout `--breakdown` recording of `rows` samples at 1 s: anon
+/// grows a page a second from 100 MiB, file wobbles around 30 MiB, shmem is
+/// 20 MiB, and sample `spike` has 500 MiB more anon.
+fn long_recording(path: &Path, rows: u64, spike: u64) {
+    let layout = memsample::schema::Layout {
+        per_process: false,
+        pss: false,
+        breakdown: true,
+    };
+    let header = layout.header();
+    let mut text = format!("{}\n", header.join(","));
+    let mut peak = 0u64;
+    for i in 0..rows {
+        let anon = (100 << 20) + i * 4096 + if i == spike { 500 << 20 } else { 0 };
+        let (file, shmem) = ((30 << 20) + (i % 7) * 4096, 20u64 << 20);
+        let rss = anon + file + shmem;
+        peak = peak.max(rss);
+        let value = |column: &str| -> String {
+            match column {
+                "timestamp" => format!(
+                    "2026-11-25T{:02}:{:02}:{:02}.000Z",
+                    i / 3600,
+                    i / 60 % 60,
+                    i % 60
+                ),
+                "elapsed_s" => format!("{i}.000000"),
+                "trigger" => if i == 0 { "start" } else { "interval" }.into(),
+                "procs" | "threads" => "1".into(),
+                "rss_bytes" => rss.to_string(),
+                "vsz_bytes" => (2 * rss).to_string(),
+                "cpu_percent" => "1.0".into(),
+                "peak_rss_bytes" => peak.to_string(),
+                "anon_bytes" => anon.to_string(),
+                "file_bytes" => file.to_string(),
+                "shmem_bytes" => shmem.to_string(),
+                "swap_bytes" => "0".into(),
+                other => panic!("a column the test does not know: {other}"),
+            }
+        };
+        let row: Vec<String> = header.iter().map(|column| value(column)).collect();
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    std::fs::write(path, text).expect("recording written");
+}
+
+#[test]
+fn long_recording_chart_stays_small_and_its_stack_is_rss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("long.csv");
+    let svg = dir.path().join("long.svg");
+    long_recording(&csv, 20_000, 12_345);
+    let csv_arg = csv.to_str().expect("UTF-8");
+    let plotted = run(None, &["plot", csv_arg, "-o", svg.to_str().expect("UTF-8")]);
+    assert_eq!(plotted.code, 0, "{}", plotted.stderr);
+    let document = std::fs::read_to_string(&svg).expect("chart written");
+    let tree = roxmltree::Document::parse(&document).expect("well-formed XML");
+    let points = |node: roxmltree::Node| -> Vec<String> {
+        let text = node.attribute("points").unwrap_or_default();
+        text.split_whitespace().map(str::to_owned).collect()
+    };
+    let bands: Vec<Vec<String>> = tree
+        .descendants()
+        .filter(|node| node.has_tag_name("polygon"))
+        .map(points)
+        .collect();
+    assert_eq!(bands.len(), 3);
+    let rss = tree
+        .descendants()
+        .find(|node| {
+            node.has_tag_name("polyline")
+                && node.attribute("stroke") == Some("#000000")
+                && node.attribute("stroke-width") == Some("2")
+        })
+        .map(points)
+        .expect("the RSS line");
+    // Decimated: at most 2 samples in each of 1000 slices, edges both ways.
+    assert!(rss.len() <= 2000, "{}", rss.len());
+    assert!(bands.iter().all(|band| band.len() <= 4000));
+    // Whole samples kept: the top band's upper edge is the RSS line, the
+    // spike included.
+    assert_eq!(bands[2][..rss.len()], rss[..]);
+    assert!(document.len() < 400_000, "{} bytes", document.len());
+    assert!(
+        texts(&svg)
+            .iter()
+            .any(|text| text.starts_with("peak 698.2 MiB")),
+        "{:?}",
+        texts(&svg)
+    );
+
+    let json = run(None, &["report", csv_arg, "--json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let breakdown = &report["breakdown"];
+    let at_peak = &breakdown["at_peak"];
+    assert_eq!(at_peak["anon_bytes"], (600u64 << 20) + 12_345 * 4096);
+    assert_eq!(at_peak["shmem_bytes"], 20u64 << 20);
+    assert_eq!(breakdown["growing"], serde_json::json!(["anon"]));
+    // A page a second: 4096 × 3600 / 2^20 = 14.0625 MiB/h. The spike is
+    // in the fitted part, one point in 16 000: the fit barely moves.
+    let anon = breakdown["growth_mib_per_hour"]["anon"]
+        .as_f64()
+        .expect("a rate");
+    assert!((anon - 14.0625).abs() < 0.5, "{anon}");
+    let file = breakdown["growth_mib_per_hour"]["file"]
+        .as_f64()
+        .expect("a rate");
+    assert!(file.abs() < 0.01, "{file}");
+}
