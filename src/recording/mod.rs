@@ -11,6 +11,7 @@ mod build;
 mod csv;
 mod fields;
 mod jsonl;
+mod packed;
 pub(crate) mod parts;
 mod series;
 mod timeline;

@@ -1,14 +1,12 @@
 //! What a `--breakdown` recording keeps beyond RSS (README, "What memory is
-//! it"): the parts at the peak, and the parts over time, in two shapes:
-//! every sample's parts in a [`Timeline`] (36 bytes a sample) for the
-//! growth fit of each part, and a [`Stack`] of decimated samples for the
-//! stacked chart. Nothing is kept for a recording without the columns.
+//! it"): the parts over time, in two shapes: every sample's parts
+//! [`Packed`] (a few bytes a sample) for the growth fit of each part, and a
+//! [`Stack`] of decimated samples for the stacked chart. Nothing is kept for
+//! a recording without the columns.
 
-use super::Timeline;
+use super::packed::Packed;
+pub(crate) use super::packed::Values;
 use crate::probe::Breakdown;
-
-/// anon, file, shmem and swap, in the order of [`Parts::values`].
-pub(crate) type Values = [u64; 4];
 
 /// At most this many buckets are kept (each up to two samples): more than
 /// a chart has pixels across, as [`super::series::MAX_BUCKETS`].
@@ -18,7 +16,7 @@ const MAX_BUCKETS: usize = 1000;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Parts {
     /// Every sample's parts, when kept for a report.
-    pub timeline: Timeline<Values>,
+    pub timeline: Packed,
     /// Decimated samples, when kept for a chart.
     pub stack: Stack,
 }

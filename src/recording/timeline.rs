@@ -3,9 +3,6 @@
 //! interval need, without keeping rows (README, "Reading a recording
 //! back": a long recording is read in a fraction of its size).
 //!
-//! The values can be other than RSS: a `--breakdown` recording keeps its
-//! parts in one too (`Timeline<[u64; 4]>`).
-//!
 //! Times are kept as gaps in microseconds (the 6 decimals of `elapsed_s`),
 //! in a `u32` each; the rare gap above 71 minutes is kept whole beside.
 
@@ -15,10 +12,10 @@ use crate::stats;
 const LARGE: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Timeline<T = u64> {
+pub(crate) struct Timeline {
     first_micros: u64,
     last_micros: u64,
-    rss: Vec<T>,
+    rss: Vec<u64>,
     gaps: Vec<u32>,
     large: Vec<u64>,
 }
@@ -27,8 +24,8 @@ fn micros(elapsed_s: f64) -> u64 {
     (elapsed_s * 1e6).round() as u64
 }
 
-impl<T: Copy> Timeline<T> {
-    pub fn push(&mut self, elapsed_s: f64, rss_bytes: T) {
+impl Timeline {
+    pub fn push(&mut self, elapsed_s: f64, rss_bytes: u64) {
         let now = micros(elapsed_s);
         if self.rss.is_empty() {
             self.first_micros = now;
@@ -47,7 +44,7 @@ impl<T: Copy> Timeline<T> {
     }
 
     /// (elapsed_s, rss_bytes) of every sample, in order.
-    pub fn points(&self) -> impl Iterator<Item = (f64, T)> + Clone + '_ {
+    pub fn points(&self) -> impl Iterator<Item = (f64, u64)> + Clone + '_ {
         let mut large = self.large.iter();
         let gaps = std::iter::once(0).chain(self.gaps.iter().map(move |&gap| {
             if gap == LARGE {
@@ -62,9 +59,7 @@ impl<T: Copy> Timeline<T> {
                 Some((*time as f64 / 1e6, rss))
             })
     }
-}
 
-impl Timeline<u64> {
     /// The growth rate of RSS (see [`stats::growth`]).
     pub fn growth(&self) -> Option<stats::Fit> {
         stats::growth(self.points())
