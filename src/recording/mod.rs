@@ -395,6 +395,70 @@ mod tests {
         assert_eq!(detect(""), Format::Csv);
     }
 
+    /// A default-layout recording of two samples, with the parts when
+    /// `breakdown`; the second is the peak.
+    fn two_samples(breakdown: bool) -> tempfile::NamedTempFile {
+        let layout = Layout {
+            per_process: false,
+            pss: false,
+            breakdown,
+        };
+        let header = layout.header();
+        let mut text = header.join(",");
+        for (second, trigger, rss) in [(0, "start", 60u64), (1, "exit", 90)] {
+            let value = |column: &str| match column {
+                "timestamp" => format!("2026-11-25T10:15:0{second}.000Z"),
+                "elapsed_s" => format!("{second}.000000"),
+                "trigger" => trigger.into(),
+                "procs" | "threads" => "1".into(),
+                "cpu_percent" => "0.0".into(),
+                "anon_bytes" => (rss - 30).to_string(),
+                "file_bytes" => "20".into(),
+                "shmem_bytes" => "10".into(),
+                "swap_bytes" => "0".into(),
+                _ => rss.to_string(),
+            };
+            let row: Vec<String> = header.iter().map(|column| value(column)).collect();
+            text.push('\n');
+            text.push_str(&row.join(","));
+        }
+        text.push('\n');
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), text).expect("written");
+        file
+    }
+
+    #[test]
+    fn parts_are_kept_only_when_recorded_and_as_the_reading_asks() {
+        let plain = two_samples(false);
+        for read in [Recording::read, Recording::read_for_chart] {
+            let recording = read(plain.path()).expect("reads");
+            assert!(!recording.has_breakdown());
+            assert_eq!(recording.peak_breakdown, None);
+        }
+        let file = two_samples(true);
+        let report = Recording::read(file.path()).expect("reads");
+        let parts = report.parts.as_ref().expect("parts kept");
+        assert_eq!(
+            parts.timeline.points().collect::<Vec<_>>(),
+            [(0.0, [30, 20, 10, 0]), (1.0, [60, 20, 10, 0])]
+        );
+        assert!(
+            parts.stack.points().is_empty(),
+            "no chart stack for a report"
+        );
+        let at_peak = report.peak_breakdown.expect("parts at the peak");
+        assert_eq!((at_peak.anon_bytes, at_peak.threads), (60, 1));
+        let chart = Recording::read_for_chart(file.path()).expect("reads");
+        let parts = chart.parts.as_ref().expect("parts kept");
+        assert_eq!(
+            parts.timeline.points().count(),
+            0,
+            "no timeline for a chart"
+        );
+        assert_eq!(parts.stack.points().len(), 2);
+    }
+
     #[test]
     fn printable_replaces_control_characters() {
         assert_eq!(printable("a\u{1b}[31mb"), "a?[31mb");
