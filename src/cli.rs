@@ -110,7 +110,7 @@ pub(crate) struct RecordArgs {
     /// rss_bytes), swap_bytes and threads from /proc/PID/status, read for every process every
     /// sample (in place of statm: about twice the cost per process); the /proc backend only
     #[arg(long)]
-    pub breakdown: bool,
+    pub(crate) breakdown: bool,
 
     /// Also write the chart of the recording (as `memsample plot`) when it ends; needs the CSV in a
     /// file, and both are checked before the command starts
@@ -195,7 +195,8 @@ pub(crate) struct ReportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct PlotArgs {
     /// Recordings written by memsample: CSV or JSON Lines (told by the content), either layout;
-    /// several are overlaid on elapsed time, one colour each
+    /// one alone has its --breakdown parts or its processes stacked under RSS, several are
+    /// overlaid on elapsed time, one colour each (totals only)
     #[arg(value_name = "FILE", required = true)]
     pub(crate) files: Vec<PathBuf>,
 
