@@ -93,17 +93,14 @@ enum Trend {
 pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
     let timeline = &recording.parts.as_ref()?.timeline;
     let peak_rss = recording.running.peak as f64;
+    // Every part fitted in the same few reads of the packed samples.
+    let fits = stats::growth_each(timeline.points());
+    let windows = fitted_windows(timeline.points());
     let had_swap = timeline.points().any(|(_, parts)| parts[3] > 0);
-    let mut slopes = [None; PARTS.len()];
     let mut growing = Vec::new();
     let mut clauses = Vec::new();
     for (index, part) in PARTS.into_iter().enumerate() {
-        let points = timeline
-            .points()
-            .map(move |(elapsed, parts)| (elapsed, parts[index]));
-        let fit = stats::growth(points.clone());
-        slopes[index] = fit.map(|fit| fit.slope * 3600.0 / MIB);
-        let trend = trend(fit, fitted_window(points), peak_rss);
+        let trend = trend(fits[index], windows[index], peak_rss);
         if matches!(trend, Trend::Grows(_)) {
             growing.push(part.key());
         }
@@ -111,6 +108,7 @@ pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
             clauses.push(clause(part, &trend));
         }
     }
+    let slopes = fits.map(|fit| fit.map(|fit| fit.slope * 3600.0 / MIB));
     Some(BreakdownReport {
         at_peak: recording.peak_breakdown,
         growth_mib_per_hour: PartsGrowth {
@@ -124,18 +122,28 @@ pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
     })
 }
 
-/// The part of the run [`stats::growth`] fits over: its length in seconds,
-/// and how far the values in it spread (highest − lowest, bytes).
-fn fitted_window(points: impl Iterator<Item = (f64, u64)> + Clone) -> (f64, f64) {
-    let mut ends = points.clone();
-    let Some(first) = ends.next() else {
-        return (0.0, 0.0);
+/// The part of the run [`stats::growth`] fits over, for each part: its
+/// length in seconds, and how far the part spreads in it (highest − lowest,
+/// bytes).
+fn fitted_windows<const N: usize>(
+    points: impl Iterator<Item = (f64, [u64; N])> + Clone,
+) -> [(f64, f64); N] {
+    let Some(start) = stats::growth_start(points.clone()) else {
+        return [(0.0, 0.0); N];
     };
-    let last = ends.last().unwrap_or(first);
-    let start = first.0 + (last.0 - first.0) * stats::GROWTH_SKIP;
-    let kept = points.filter(|point| point.0 >= start).map(|point| point.1);
-    let spread = kept.clone().max().unwrap_or(0) - kept.min().unwrap_or(0);
-    (last.0 - start, spread as f64)
+    let mut last = start;
+    let (mut low, mut high) = ([u64::MAX; N], [0u64; N]);
+    for (elapsed, values) in points.filter(|point| point.0 >= start) {
+        last = elapsed;
+        for (index, value) in values.into_iter().enumerate() {
+            low[index] = low[index].min(value);
+            high[index] = high[index].max(value);
+        }
+    }
+    std::array::from_fn(|index| {
+        let spread = high[index].saturating_sub(low[index]);
+        (last - start, spread as f64)
+    })
 }
 
 fn trend(fit: Option<stats::Fit>, (span_s, spread): (f64, f64), peak_rss: f64) -> Trend {
