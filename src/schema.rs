@@ -11,7 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::SystemTime;
 
-use crate::probe::{ProcessSample, Sample};
+use crate::probe::{Breakdown, ProcessSample, Sample};
 use crate::stats;
 
 /// How a column's values are written and checked when read back.
@@ -58,6 +58,8 @@ pub enum Rows {
 pub enum Opt {
     /// `--pss`.
     Pss,
+    /// `--breakdown`.
+    Breakdown,
 }
 
 /// One column of the registry.
@@ -120,6 +122,17 @@ pub struct Row<'a> {
 
 fn bytes<'a>(value: Option<u64>) -> Value<'a> {
     value.map_or(Value::Empty, Value::Int)
+}
+
+/// One figure of the breakdown of a process's row, or of the tree's (empty
+/// when any counted process's breakdown is unknown).
+fn part<'a>(
+    row: &Row<'a>,
+    process: Option<&ProcessSample>,
+    figure: fn(&Breakdown) -> u64,
+) -> Value<'a> {
+    let breakdown = process.map_or_else(|| row.sample.breakdown(), |p| p.breakdown);
+    bytes(breakdown.as_ref().map(figure))
 }
 
 pub const TIMESTAMP: Column = Column {
@@ -187,6 +200,48 @@ pub const PSS_BYTES: Column = Column {
     option: Some(Opt::Pss),
     value: |row, process| bytes(process.map_or_else(|| row.sample.pss_bytes(), |p| p.pss_bytes)),
 };
+pub const USS_BYTES: Column = Column {
+    name: "uss_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Pss),
+    value: |row, process| bytes(process.map_or_else(|| row.sample.uss_bytes(), |p| p.uss_bytes)),
+};
+pub const ANON_BYTES: Column = Column {
+    name: "anon_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.anon_bytes),
+};
+pub const FILE_BYTES: Column = Column {
+    name: "file_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.file_bytes),
+};
+pub const SHMEM_BYTES: Column = Column {
+    name: "shmem_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.shmem_bytes),
+};
+pub const SWAP_BYTES: Column = Column {
+    name: "swap_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.swap_bytes),
+};
+pub const THREADS: Column = Column {
+    name: "threads",
+    kind: Kind::Count,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.threads),
+};
 pub const VSZ_BYTES: Column = Column {
     name: "vsz_bytes",
     kind: Kind::Bytes,
@@ -219,7 +274,12 @@ pub const PEAK_RSS_BYTES: Column = Column {
 };
 
 /// Every column, in the order of the header.
-pub const COLUMNS: [&Column; 12] = [
+///
+/// The tree's split from a cgroup's `memory.stat` (`cgroup_anon_bytes`,
+/// `cgroup_file_bytes`, `cgroup_kernel_bytes`, `cgroup_shmem_bytes`, with
+/// `--breakdown` and a cgroup) goes after `threads`, in tree rows only, once
+/// the cgroup probe fills a figure for it.
+pub const COLUMNS: [&Column; 18] = [
     &TIMESTAMP,
     &ELAPSED_S,
     &TRIGGER,
@@ -229,6 +289,12 @@ pub const COLUMNS: [&Column; 12] = [
     &COMMAND,
     &RSS_BYTES,
     &PSS_BYTES,
+    &USS_BYTES,
+    &ANON_BYTES,
+    &FILE_BYTES,
+    &SHMEM_BYTES,
+    &SWAP_BYTES,
+    &THREADS,
     &VSZ_BYTES,
     &CPU_PERCENT,
     &PEAK_RSS_BYTES,
@@ -240,6 +306,7 @@ pub struct Layout {
     /// One row per process per sample, instead of one per sample.
     pub per_process: bool,
     pub pss: bool,
+    pub breakdown: bool,
 }
 
 impl Layout {
@@ -267,18 +334,30 @@ impl Layout {
     pub fn has(self, option: Opt) -> bool {
         match option {
             Opt::Pss => self.pss,
+            Opt::Breakdown => self.breakdown,
         }
     }
 
     fn enable(&mut self, option: Opt) {
         match option {
             Opt::Pss => self.pss = true,
+            Opt::Breakdown => self.breakdown = true,
         }
     }
 
     /// This layout's columns, in order.
     pub fn columns(self) -> Vec<&'static Column> {
         COLUMNS.into_iter().filter(|c| self.fits(c)).collect()
+    }
+
+    /// The columns of a header recognized as this layout, in order: an
+    /// option's column that an earlier version did not write yet
+    /// (`uss_bytes` beside `pss_bytes`) is not among them.
+    pub fn columns_in(self, names: &[&str]) -> Vec<&'static Column> {
+        self.columns()
+            .into_iter()
+            .filter(|column| names.contains(&column.name))
+            .collect()
     }
 
     /// The column names, in order: the CSV header, the JSON Lines keys.
@@ -439,7 +518,13 @@ mod tests {
         let mut layouts = Vec::new();
         for per_process in [false, true] {
             for pss in [false, true] {
-                layouts.push(Layout { per_process, pss });
+                for breakdown in [false, true] {
+                    layouts.push(Layout {
+                        per_process,
+                        pss,
+                        breakdown,
+                    });
+                }
             }
         }
         layouts
@@ -447,14 +532,22 @@ mod tests {
 
     #[test]
     fn headers_for_every_option() {
-        let header = |per_process, pss| Layout { per_process, pss }.header().join(",");
+        let header = |per_process, pss| {
+            Layout {
+                per_process,
+                pss,
+                breakdown: false,
+            }
+            .header()
+            .join(",")
+        };
         assert_eq!(
             header(false, false),
             "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
         );
         assert_eq!(
             header(false, true),
-            "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,uss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
         );
         assert_eq!(
             header(true, false),
@@ -462,8 +555,35 @@ mod tests {
         );
         assert_eq!(
             header(true, true),
-            "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+            "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,pss_bytes,uss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
         );
+        let all = Layout {
+            per_process: false,
+            pss: true,
+            breakdown: true,
+        };
+        assert_eq!(
+            all.header().join(","),
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,uss_bytes,anon_bytes,file_bytes,\
+             shmem_bytes,swap_bytes,threads,vsz_bytes,cpu_percent,peak_rss_bytes"
+        );
+    }
+
+    #[test]
+    fn recordings_from_before_uss_still_read() {
+        let old = [
+            "timestamp",
+            "elapsed_s",
+            "trigger",
+            "procs",
+            "rss_bytes",
+            "pss_bytes",
+            "vsz_bytes",
+            "cpu_percent",
+            "peak_rss_bytes",
+        ];
+        let layout = Layout::from_header(&old).expect("recognized");
+        assert!(layout.pss && !layout.breakdown);
     }
 
     #[test]

@@ -75,12 +75,18 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
     if let Some(pss) = report.peak_pss_bytes {
         writeln!(out, "peak PSS      {}", format_bytes(pss))?;
     }
+    if let Some(uss) = report.peak_uss_bytes {
+        writeln!(out, "peak USS      {}", format_bytes(uss))?;
+    }
     writeln!(out, "most procs    {}", report.max_procs)?;
     writeln!(
         out,
         "growth        {}",
         growth_sentence(report.growth_mib_per_hour, report.growth_r2)
     )?;
+    if let Some(breakdown) = &report.breakdown {
+        super::breakdown::write_text(breakdown, out)?;
+    }
     Ok(())
 }
 

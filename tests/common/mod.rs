@@ -229,9 +229,13 @@ pub fn pid_from_start_line(stderr: &str) -> u32 {
 /// The header memsample writes with these options, from its own column
 /// registry (the one list of columns; its unit tests pin the exact text).
 pub fn layout_header(per_process: bool, pss: bool) -> String {
-    memsample::schema::Layout { per_process, pss }
-        .header()
-        .join(",")
+    memsample::schema::Layout {
+        per_process,
+        pss,
+        breakdown: false,
+    }
+    .header()
+    .join(",")
 }
 
 /// A memsample started in the background, its stdout and stderr collected
