@@ -2,7 +2,7 @@
 //!
 //! `cargo bench --bench probe`. The target is a child process holding 64 MiB
 //! and sleeping, so the figures are those of a steady process: the case the
-//! contract's goal (probe ≤ 5 µs for one process) is about.
+//! goal in the README's Performance table (probe ≤ 5 µs for one process) is about.
 
 use std::process::{Child, Command};
 
@@ -25,6 +25,7 @@ fn config(pid: u32, children: bool) -> ProbeConfig {
         children,
         every_hwm: false,
         pss: false,
+        breakdown: false,
         adopted_parent: None,
         just_started: false,
     }
@@ -40,6 +41,15 @@ fn probes(c: &mut Criterion) {
 
     let mut single = ProcProbe::new(config(pid, false)).expect("probe");
     group.bench_function("proc, --no-children", |b| b.iter(|| single.sample()));
+
+    let mut split = ProcProbe::new(ProbeConfig {
+        breakdown: true,
+        ..config(pid, false)
+    })
+    .expect("probe");
+    group.bench_function("proc, --no-children --breakdown", |b| {
+        b.iter(|| split.sample())
+    });
 
     let mut portable = SysinfoProbe::new(config(pid, false)).expect("probe");
     group.bench_function("sysinfo, --no-children", |b| b.iter(|| portable.sample()));

@@ -11,6 +11,11 @@
 //! Steps, run in order:
 //! - `hold MIB`: map and touch MIB MiB, kept until `free`;
 //! - `free`: unmap everything held;
+//! - `map-file PATH MIB`: write a file of MIB MiB at PATH, map it shared and
+//!   read every page (file-backed RSS), kept until `free`;
+//! - `shm MIB`: map MIB MiB of shared anonymous memory and touch it (shmem
+//!   RSS), kept until `free`;
+//! - `threads N`: start N threads that park for the rest of the run;
 //! - `spike MIB MS`: map and touch MIB MiB, keep it MS ms, unmap it;
 //! - `sleep MS`;
 //! - `children N MIB MS`: start N copies of itself that each hold MIB MiB for MS ms;
@@ -94,6 +99,57 @@ impl Mapping {
     }
 }
 
+impl Mapping {
+    /// `mib` MiB of shared anonymous memory, touched: RSS of kind shmem.
+    fn shared(mib: usize) -> Mapping {
+        let len = mib * MIB;
+        // SAFETY: a fresh shared anonymous mapping, checked for failure.
+        let address = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(address, libc::MAP_FAILED, "fixture: mmap failed");
+        // SAFETY: the mapping is `len` bytes, readable and writable.
+        unsafe { std::ptr::write_bytes(address.cast::<u8>(), 1, len) };
+        Mapping { address, len }
+    }
+
+    /// A file of `mib` MiB at `path`, mapped read-only and read page by
+    /// page: RSS of kind file (its pages come from the page cache).
+    fn file(path: &str, mib: usize) -> Mapping {
+        use std::os::fd::AsRawFd;
+        let len = mib * MIB;
+        std::fs::write(path, vec![7u8; len]).expect("fixture: write the file");
+        let file = std::fs::File::open(path).expect("fixture: open the file");
+        // SAFETY: mapping `len` bytes of a file that is `len` bytes long;
+        // checked for failure; the mapping outlives the descriptor.
+        let address = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(address, libc::MAP_FAILED, "fixture: mmap failed");
+        let mut sum = 0u64;
+        for offset in (0..len).step_by(4096) {
+            // SAFETY: within the mapping.
+            sum += u64::from(unsafe { std::ptr::read_volatile(address.cast::<u8>().add(offset)) });
+        }
+        std::hint::black_box(sum);
+        Mapping { address, len }
+    }
+}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly what `new` mapped.
@@ -160,6 +216,20 @@ fn main() {
         match step {
             "hold" => held.push(Mapping::new(number(steps.next()) as usize)),
             "free" => held.clear(),
+            "map-file" => {
+                let path = steps.next().expect("fixture: path");
+                held.push(Mapping::file(path, number(steps.next()) as usize));
+            }
+            "shm" => held.push(Mapping::shared(number(steps.next()) as usize)),
+            "threads" => {
+                for _ in 0..number(steps.next()) {
+                    std::thread::spawn(|| {
+                        loop {
+                            std::thread::park();
+                        }
+                    });
+                }
+            }
             "spike" => {
                 let mapping = Mapping::new(number(steps.next()) as usize);
                 std::thread::sleep(Duration::from_millis(number(steps.next())));

@@ -113,9 +113,16 @@ pub(crate) struct RecordArgs {
     #[arg(long)]
     pub(crate) per_process: bool,
 
-    /// Add pss_bytes from /proc/PID/smaps_rollup (costly: it walks the page tables)
+    /// Add pss_bytes and uss_bytes (private memory: what exiting would free) from
+    /// /proc/PID/smaps_rollup (costly: it walks the page tables)
     #[arg(long)]
     pub(crate) pss: bool,
+
+    /// What the memory is: add anon_bytes, file_bytes, shmem_bytes (anon + file + shmem =
+    /// rss_bytes), swap_bytes and threads from /proc/PID/status, read for every process every
+    /// sample (in place of statm: about twice the cost per process); the /proc backend only
+    #[arg(long)]
+    pub(crate) breakdown: bool,
 
     /// Also write the chart of the recording (as `memsample plot`) when it ends; needs the CSV in a
     /// file, and both are checked before the command starts
@@ -212,7 +219,8 @@ pub(crate) struct ReportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct PlotArgs {
     /// Recordings written by memsample: CSV or JSON Lines (told by the content), either layout;
-    /// several are overlaid on elapsed time, one colour each
+    /// one alone has its --breakdown parts or its processes stacked under RSS, several are
+    /// overlaid on elapsed time, one colour each (totals only)
     #[arg(value_name = "FILE", required = true)]
     pub(crate) files: Vec<PathBuf>,
 

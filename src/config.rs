@@ -29,6 +29,8 @@ pub(crate) struct ProbeSettings {
     pub(crate) children: bool,
     /// `--pss`.
     pub(crate) pss: bool,
+    /// `--breakdown`.
+    pub(crate) breakdown: bool,
     /// Every process's own high-water mark is read (`--per-process`).
     pub(crate) every_hwm: bool,
 }
@@ -76,6 +78,9 @@ impl RecordConfig {
                 command: args.command,
             },
         };
+        // Before anything is created or started.
+        crate::probe::sysinfo::check_options(args.backend, args.breakdown)
+            .map_err(RecordError::Usage)?;
         let cgroup = cgroup_mode(args.cgroup, &mode)?;
         Ok(RecordConfig {
             mode,
@@ -86,6 +91,7 @@ impl RecordConfig {
             layout: Layout {
                 per_process: args.per_process,
                 pss: args.pss,
+                breakdown: args.breakdown,
                 // Set once a cgroup is made (session setup).
                 cgroup: false,
             },
@@ -93,6 +99,7 @@ impl RecordConfig {
                 backend: args.backend,
                 children: !args.no_children,
                 pss: args.pss,
+                breakdown: args.breakdown,
                 every_hwm: args.per_process,
             },
             limits: Limits {
@@ -195,5 +202,21 @@ mod tests {
         let err = config(&["memsample", "-i", "1s"]).expect_err("refused");
         assert!(err.to_string().starts_with("nothing to record"), "{err}");
         assert_eq!(err.exit_code(), crate::error::EXIT_FAILURE);
+    }
+
+    #[test]
+    fn breakdown_adds_columns_and_needs_the_proc_backend() {
+        let resolved = config(&["memsample", "--breakdown", "--", "./prog"]).expect("resolves");
+        assert!(resolved.layout.breakdown && resolved.probe.breakdown);
+        let refused = config(&[
+            "memsample",
+            "--breakdown",
+            "--backend",
+            "sysinfo",
+            "--",
+            "./prog",
+        ]);
+        assert!(matches!(refused, Err(RecordError::Usage(message))
+            if message.starts_with("--breakdown is not available with --backend sysinfo: ")));
     }
 }

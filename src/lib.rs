@@ -43,6 +43,7 @@ mod error;
 mod interval;
 pub mod output;
 mod plot;
+mod plot_areas;
 pub mod probe;
 mod quote;
 mod reason;

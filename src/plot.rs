@@ -339,7 +339,12 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
     let mut chart = memory_chart(&panels.memory, &axes)?;
     // Drawn first, under the lines; listed after them.
     let cgroup_legend = cgroup::draw(&mut chart, recording, &axes)?;
-    let mut legend = draw_processes(&mut chart, recording, &axes)?;
+    let bands = crate::plot_areas::bands(recording, &PROCESS_COLORS);
+    let mut legend = if bands.is_empty() {
+        draw_processes(&mut chart, recording, &axes)?
+    } else {
+        draw_bands(&mut chart, &bands, &axes)?
+    };
     legend.extend(draw_totals(&mut chart, recording, &axes)?);
     legend.extend(cgroup_legend);
     draw_peak(&mut chart, &recording.peak, &axes)?;
@@ -384,13 +389,34 @@ fn draw_processes(
     Ok(legend)
 }
 
+/// Stacked areas (see [`crate::plot_areas`]); their legend entries, top
+/// band first as they lie on the chart.
+fn draw_bands(
+    chart: &mut Chart<'_, '_>,
+    bands: &crate::plot_areas::Stacked,
+    axes: &Axes,
+) -> Result<Vec<LegendEntry>> {
+    crate::plot_areas::draw(chart, bands, (axes.time.divisor, axes.bytes.divisor))?;
+    Ok(bands
+        .bands
+        .iter()
+        .rev()
+        .map(|band| LegendEntry {
+            label: band.label.clone(),
+            color: band.color,
+            width: 6,
+        })
+        .collect())
+}
+
 /// The RSS of the tree and the peak so far; their legend entries.
 fn draw_totals(
     chart: &mut Chart<'_, '_>,
     recording: &Recording,
     axes: &Axes,
 ) -> Result<Vec<LegendEntry>> {
-    let per_process = recording.layout().per_process;
+    // Over stacked areas the RSS line is their total.
+    let per_process = recording.layout().per_process || recording.has_breakdown();
     // Under the RSS line: where the two are equal, RSS shows.
     chart.draw_series(LineSeries::new(
         axes.scaled(&steps(&recording.peak_so_far.points()), 0.0),

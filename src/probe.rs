@@ -19,8 +19,12 @@ pub struct ProbeConfig {
     /// Read each process's own kernel high-water mark (for per-process rows).
     /// The main process's is always read.
     pub every_hwm: bool,
-    /// Read `pss_bytes` from `smaps_rollup` (costly: it walks page tables).
+    /// Read `pss_bytes` and `uss_bytes` from `smaps_rollup` (costly: it
+    /// walks page tables).
     pub pss: bool,
+    /// Read the split of RSS and the thread count from `status` every
+    /// sample (README, "What memory is it"): one more read per process.
+    pub breakdown: bool,
     /// In spawn mode memsample is a child subreaper: a process re-parented to
     /// it is an orphaned descendant and belongs to the tree.
     pub adopted_parent: Option<u32>,
@@ -44,6 +48,45 @@ pub struct ProcessSample {
     pub hwm_bytes: Option<u64>,
     /// Proportional set size, with `--pss`; `None` when it could not be read.
     pub pss_bytes: Option<u64>,
+    /// Unique set size (private clean + private dirty), read with PSS.
+    pub uss_bytes: Option<u64>,
+    /// What the RSS is made of, with `--breakdown`.
+    pub breakdown: Option<Breakdown>,
+}
+
+/// What one process's memory is (`--breakdown`), from one read of
+/// `/proc/PID/status`: `anon_bytes + file_bytes + shmem_bytes` is the RSS of
+/// that same read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Breakdown {
+    /// `RssAnon`: heap, stacks, private anonymous mappings.
+    pub anon_bytes: u64,
+    /// `RssFile`: mapped files (program, libraries, mmap'd data).
+    pub file_bytes: u64,
+    /// `RssShmem`: shared anonymous memory, System V and POSIX shared memory, tmpfs.
+    pub shmem_bytes: u64,
+    /// `VmSwap`: pushed out to swap, so not in RSS.
+    pub swap_bytes: u64,
+    /// `Threads`.
+    pub threads: u64,
+}
+
+impl Breakdown {
+    /// The resident part: anon + file + shmem.
+    pub fn rss_bytes(&self) -> u64 {
+        self.anon_bytes + self.file_bytes + self.shmem_bytes
+    }
+
+    /// Both, added (the figures of a tree).
+    pub fn plus(self, other: Breakdown) -> Breakdown {
+        Breakdown {
+            anon_bytes: self.anon_bytes.saturating_add(other.anon_bytes),
+            file_bytes: self.file_bytes.saturating_add(other.file_bytes),
+            shmem_bytes: self.shmem_bytes.saturating_add(other.shmem_bytes),
+            swap_bytes: self.swap_bytes.saturating_add(other.swap_bytes),
+            threads: self.threads.saturating_add(other.threads),
+        }
+    }
 }
 
 /// Everything one call of [`Probe::sample`] saw.
@@ -79,6 +122,18 @@ impl Sample {
     /// (a partial sum would understate it without saying so).
     pub fn pss_bytes(&self) -> Option<u64> {
         self.processes.iter().map(|p| p.pss_bytes).sum()
+    }
+
+    /// The sum of USS, `None` as for PSS.
+    pub fn uss_bytes(&self) -> Option<u64> {
+        self.processes.iter().map(|p| p.uss_bytes).sum()
+    }
+
+    /// The sum of the parts, `None` when any counted process's are unknown.
+    pub fn breakdown(&self) -> Option<Breakdown> {
+        self.processes
+            .iter()
+            .try_fold(Breakdown::default(), |sum, p| Some(sum.plus(p.breakdown?)))
     }
 
     /// Whether the main process is among the counted ones.

@@ -11,7 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::SystemTime;
 
-use crate::probe::{ProcessSample, Sample};
+use crate::probe::{Breakdown, ProcessSample, Sample};
 use crate::stats;
 
 /// How a column's values are written and checked when read back.
@@ -58,6 +58,8 @@ pub enum Rows {
 pub enum Opt {
     /// `--pss`.
     Pss,
+    /// `--breakdown`.
+    Breakdown,
     /// A cgroup of the command's own (`--cgroup`, where one could be made).
     Cgroup,
 }
@@ -139,6 +141,17 @@ fn bytes<'a>(value: Option<u64>) -> Value<'a> {
     value.map_or(Value::Empty, Value::Int)
 }
 
+/// One figure of the breakdown of a process's row, or of the tree's (empty
+/// when any counted process's breakdown is unknown).
+fn part<'a>(
+    row: &Row<'a>,
+    process: Option<&ProcessSample>,
+    figure: fn(&Breakdown) -> u64,
+) -> Value<'a> {
+    let breakdown = process.map_or_else(|| row.sample.breakdown(), |p| p.breakdown);
+    bytes(breakdown.as_ref().map(figure))
+}
+
 pub const TIMESTAMP: Column = Column {
     name: "timestamp",
     kind: Kind::Timestamp,
@@ -204,6 +217,48 @@ pub const PSS_BYTES: Column = Column {
     option: Some(Opt::Pss),
     value: |row, process| bytes(process.map_or_else(|| row.sample.pss_bytes(), |p| p.pss_bytes)),
 };
+pub const USS_BYTES: Column = Column {
+    name: "uss_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Pss),
+    value: |row, process| bytes(process.map_or_else(|| row.sample.uss_bytes(), |p| p.uss_bytes)),
+};
+pub const ANON_BYTES: Column = Column {
+    name: "anon_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.anon_bytes),
+};
+pub const FILE_BYTES: Column = Column {
+    name: "file_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.file_bytes),
+};
+pub const SHMEM_BYTES: Column = Column {
+    name: "shmem_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.shmem_bytes),
+};
+pub const SWAP_BYTES: Column = Column {
+    name: "swap_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.swap_bytes),
+};
+pub const THREADS: Column = Column {
+    name: "threads",
+    kind: Kind::Count,
+    rows: Rows::All,
+    option: Some(Opt::Breakdown),
+    value: |row, process| part(row, process, |b| b.threads),
+};
 pub const VSZ_BYTES: Column = Column {
     name: "vsz_bytes",
     kind: Kind::Bytes,
@@ -259,7 +314,12 @@ pub const CGROUP_INTERVAL_PEAK_BYTES: Column = Column {
 
 /// Every column, in the order of the header. The cgroup's figures come
 /// after the columns of every recording: they are the tree's as a whole.
-pub const COLUMNS: [&Column; 15] = [
+///
+/// The tree's split from a cgroup's `memory.stat` (`cgroup_anon_bytes`,
+/// `cgroup_file_bytes`, `cgroup_kernel_bytes`, `cgroup_shmem_bytes`, with
+/// `--breakdown` and a cgroup) goes after `threads`, in tree rows only, once
+/// the cgroup probe fills a figure for it.
+pub const COLUMNS: [&Column; 21] = [
     &TIMESTAMP,
     &ELAPSED_S,
     &TRIGGER,
@@ -269,6 +329,12 @@ pub const COLUMNS: [&Column; 15] = [
     &COMMAND,
     &RSS_BYTES,
     &PSS_BYTES,
+    &USS_BYTES,
+    &ANON_BYTES,
+    &FILE_BYTES,
+    &SHMEM_BYTES,
+    &SWAP_BYTES,
+    &THREADS,
     &VSZ_BYTES,
     &CPU_PERCENT,
     &PEAK_RSS_BYTES,
@@ -283,6 +349,7 @@ pub struct Layout {
     /// One row per process per sample, instead of one per sample.
     pub per_process: bool,
     pub pss: bool,
+    pub breakdown: bool,
     /// The command's cgroup figures (default layout only).
     pub cgroup: bool,
 }
@@ -312,6 +379,7 @@ impl Layout {
     pub fn has(self, option: Opt) -> bool {
         match option {
             Opt::Pss => self.pss,
+            Opt::Breakdown => self.breakdown,
             Opt::Cgroup => self.cgroup,
         }
     }
@@ -319,6 +387,7 @@ impl Layout {
     fn enable(&mut self, option: Opt) {
         match option {
             Opt::Pss => self.pss = true,
+            Opt::Breakdown => self.breakdown = true,
             Opt::Cgroup => self.cgroup = true,
         }
     }
@@ -326,6 +395,16 @@ impl Layout {
     /// This layout's columns, in order.
     pub fn columns(self) -> Vec<&'static Column> {
         COLUMNS.into_iter().filter(|c| self.fits(c)).collect()
+    }
+
+    /// The columns of a header recognized as this layout, in order: an
+    /// option's column that an earlier version did not write yet
+    /// (`uss_bytes` beside `pss_bytes`) is not among them.
+    pub fn columns_in(self, names: &[&str]) -> Vec<&'static Column> {
+        self.columns()
+            .into_iter()
+            .filter(|column| names.contains(&column.name))
+            .collect()
     }
 
     /// The column names, in order: the CSV header, the JSON Lines keys.
@@ -486,15 +565,19 @@ mod tests {
         let mut layouts = Vec::new();
         for per_process in [false, true] {
             for pss in [false, true] {
-                layouts.push(Layout {
-                    per_process,
-                    pss,
-                    ..Layout::default()
-                });
+                for breakdown in [false, true] {
+                    layouts.push(Layout {
+                        per_process,
+                        pss,
+                        breakdown,
+                        ..Layout::default()
+                    });
+                }
             }
             layouts.push(Layout {
                 per_process: false,
                 pss: per_process,
+                breakdown: per_process,
                 cgroup: true,
             });
         }
@@ -518,7 +601,7 @@ mod tests {
         );
         assert_eq!(
             header(false, true),
-            "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,uss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
         );
         assert_eq!(
             header(true, false),
@@ -526,8 +609,36 @@ mod tests {
         );
         assert_eq!(
             header(true, true),
-            "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+            "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,pss_bytes,uss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
         );
+        let all = Layout {
+            per_process: false,
+            pss: true,
+            breakdown: true,
+            cgroup: false,
+        };
+        assert_eq!(
+            all.header().join(","),
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,uss_bytes,anon_bytes,file_bytes,\
+             shmem_bytes,swap_bytes,threads,vsz_bytes,cpu_percent,peak_rss_bytes"
+        );
+    }
+
+    #[test]
+    fn recordings_from_before_uss_still_read() {
+        let old = [
+            "timestamp",
+            "elapsed_s",
+            "trigger",
+            "procs",
+            "rss_bytes",
+            "pss_bytes",
+            "vsz_bytes",
+            "cpu_percent",
+            "peak_rss_bytes",
+        ];
+        let layout = Layout::from_header(&old).expect("recognized");
+        assert!(layout.pss && !layout.breakdown);
     }
 
     #[test]

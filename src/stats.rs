@@ -82,54 +82,107 @@ pub(crate) struct Fit {
 
 /// Fits y = a + b·x; `None` with fewer than 3 points or a single x. The
 /// points are read twice (means, then centred sums), never collected: a
-/// long recording's points are not copied.
+/// long recording's points are not copied. (Reports fit through
+/// [`growth`]; this is its one-value case, kept for the tests of the fit.)
+#[cfg(test)]
 pub(crate) fn least_squares(points: impl Iterator<Item = (f64, f64)> + Clone) -> Option<Fit> {
-    let (count, sum_x, sum_y) = points
-        .clone()
-        .fold((0usize, 0.0, 0.0), |(n, sx, sy), (x, y)| {
-            (n + 1, sx + x, sy + y)
-        });
+    let [fit] = least_squares_each(points.map(|(x, y)| (x, [y])));
+    fit
+}
+
+/// [`least_squares`] of `N` values sharing their x, in the same two reads
+/// (the parts of a `--breakdown` recording are fitted together).
+pub(crate) fn least_squares_each<const N: usize>(
+    points: impl Iterator<Item = (f64, [f64; N])> + Clone,
+) -> [Option<Fit>; N] {
+    let (count, sum_x, sum_y) =
+        points
+            .clone()
+            .fold((0usize, 0.0, [0.0; N]), |(n, sx, mut sy), (x, ys)| {
+                for (sum, y) in sy.iter_mut().zip(ys) {
+                    *sum += y;
+                }
+                (n + 1, sx + x, sy)
+            });
     if count < 3 {
-        return None;
+        return [None; N];
     }
     let n = count as f64;
-    let (mean_x, mean_y) = (sum_x / n, sum_y / n);
+    let (mean_x, mean_y) = (sum_x / n, sum_y.map(|sum| sum / n));
     // Centred sums: bytes are large (1e9) and x·y sums would lose digits.
-    let (mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0);
-    for (x, y) in points {
-        let (dx, dy) = (x - mean_x, y - mean_y);
+    let (mut sxx, mut syy, mut sxy) = (0.0, [0.0; N], [0.0; N]);
+    for (x, ys) in points {
+        let dx = x - mean_x;
         sxx += dx * dx;
-        syy += dy * dy;
-        sxy += dx * dy;
+        for (index, y) in ys.into_iter().enumerate() {
+            let dy = y - mean_y[index];
+            syy[index] += dy * dy;
+            sxy[index] += dx * dy;
+        }
     }
-    if sxx <= 0.0 {
-        return None;
-    }
-    let r2 = (syy > 0.0).then(|| (sxy * sxy / (sxx * syy)).clamp(0.0, 1.0));
-    Some(Fit {
-        slope: sxy / sxx,
-        r2,
+    std::array::from_fn(|index| {
+        if sxx <= 0.0 {
+            return None;
+        }
+        let (syy, sxy) = (syy[index], sxy[index]);
+        let r2 = (syy > 0.0).then(|| (sxy * sxy / (sxx * syy)).clamp(0.0, 1.0));
+        Some(Fit {
+            slope: sxy / sxx,
+            r2,
+        })
     })
+}
+
+/// The start of the part of a run that growth is fitted over: after the
+/// first [`GROWTH_SKIP`] of the duration; `None` without points.
+pub(crate) fn growth_start<T>(mut points: impl Iterator<Item = (f64, T)>) -> Option<f64> {
+    let first = points.next()?.0;
+    let last = points.last().map_or(first, |point| point.0);
+    Some(first + (last - first) * GROWTH_SKIP)
 }
 
 /// The growth of a value in units per second, from (elapsed_s, value)
 /// points in time order, over the points after the first [`GROWTH_SKIP`]
 /// of the duration.
 pub(crate) fn growth(points: impl Iterator<Item = (f64, u64)> + Clone) -> Option<Fit> {
-    let mut all = points.clone();
-    let first = all.next()?.0;
-    let last = all.last().map_or(first, |point| point.0);
-    let start = first + (last - first) * GROWTH_SKIP;
-    least_squares(
+    let [fit] = growth_each(points.map(|(x, y)| (x, [y])));
+    fit
+}
+
+/// [`growth`] of `N` values sharing their times, in one set of reads.
+pub(crate) fn growth_each<const N: usize>(
+    points: impl Iterator<Item = (f64, [u64; N])> + Clone,
+) -> [Option<Fit>; N] {
+    let Some(start) = growth_start(points.clone()) else {
+        return [None; N];
+    };
+    least_squares_each(
         points
             .filter(move |point| point.0 >= start)
-            .map(|(elapsed, value)| (elapsed, value as f64)),
+            .map(|(elapsed, values)| (elapsed, values.map(|value| value as f64))),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_fitted_together_fit_as_each_alone() {
+        let points: Vec<(f64, [u64; 3])> = (0..50u64)
+            .map(|i| (i as f64 * 0.5, [1000 + 7 * i, (i * i) % 13, 5]))
+            .collect();
+        let together = growth_each(points.iter().copied());
+        for (index, fit) in together.into_iter().enumerate() {
+            let alone = growth(points.iter().map(|&(x, values)| (x, values[index])));
+            assert_eq!(fit, alone, "value {index}");
+        }
+        assert!((together[0].expect("a fit").slope - 14.0).abs() < 1e-9);
+        assert_eq!(
+            together[2].map(|fit| (fit.slope, fit.r2)),
+            Some((0.0, None))
+        );
+    }
 
     #[test]
     fn peak_rule_takes_the_largest_and_never_decreases() {

@@ -238,6 +238,8 @@ mod tests {
             cpu_percent: 0.0,
             hwm_bytes: Some(hwm),
             pss_bytes: None,
+            uss_bytes: None,
+            breakdown: None,
         };
         Sample {
             processes: vec![process; procs],

@@ -1,4 +1,4 @@
-//! Faults and bad input, each with the outcome the contract promises: output
+//! Faults and bad input, each with the outcome the README promises: output
 //! trouble mid-run (a file size limit, a reader of `-o -` that goes away),
 //! targets that exit or turn into zombies between two reads, descendants that
 //! vanish mid-read, a command that ignores SIGTERM, a stop while ticks are
@@ -510,7 +510,7 @@ fn stopped_while_ticks_are_slow() {
         let text = std::fs::read_to_string(&csv).unwrap_or_default();
         text.lines().rev().nth(1).is_some_and(|line| {
             let fields: Vec<&str> = line.split(',').collect();
-            fields.len() == 9
+            fields.len() == 10
                 && fields[3] == "7"
                 && fields[4].parse::<u64>().is_ok_and(|rss| rss > 700 * MIB)
         })
@@ -590,6 +590,7 @@ fn attached_to_another_users_process() {
         let rss = num(row, "rss_bytes");
         assert!((20 * MIB..30 * MIB).contains(&rss), "{row:?}");
         assert_eq!(row["pss_bytes"], "", "{row:?}");
+        assert_eq!(row["uss_bytes"], "", "{row:?}");
         // The kernel's high-water mark (in /proc/PID/status) is readable too.
         assert!(num(row, "peak_rss_bytes") >= rss);
     }

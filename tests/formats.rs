@@ -50,7 +50,7 @@ fn check_jsonl(text: &str, per_process: bool, pss: bool) -> Vec<Row> {
         for (key, value) in &object {
             let ok = match key.as_str() {
                 "timestamp" | "trigger" | "command" => value.is_string(),
-                "pss_bytes" => value.is_u64() || value.is_null(),
+                "pss_bytes" | "uss_bytes" => value.is_u64() || value.is_null(),
                 "elapsed_s" | "cpu_percent" => value.is_f64() || value.is_u64(),
                 _ => value.is_u64(),
             };

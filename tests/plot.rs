@@ -117,7 +117,7 @@ fn single_row_still_makes_a_chart() {
 }
 
 #[test]
-fn per_process_chart_has_a_line_per_process() {
+fn per_process_chart_stacks_the_processes() {
     let dir = TempDir::new().expect("temp dir");
     fixture(&dir, "per-process.csv", "tree.csv");
     let run = plot(dir.path(), &["tree.csv"]);
@@ -136,17 +136,67 @@ fn per_process_chart_has_a_line_per_process() {
             "no {expected:?} in {texts:?}"
         );
     }
-    // The total in black over 3 samples; each process in its colour, by
-    // rank, over the samples it was in; the peak steps (2 → 82 → 87 MiB).
-    assert!(has_line(&svg, "#000000", "2", 3), "{:?}", polylines(&svg));
-    for (color, points) in [("#1F77B4", 2), ("#FF7F0E", 2), ("#2CA02C", 3)] {
+    // One filled band per process, by rank from the bottom, over all 3
+    // samples (6 corners: its top edge forward, the one below back); no
+    // process is drawn as a line of its own.
+    let bands = polygons(&svg);
+    let fills: Vec<&str> = bands.iter().map(|(fill, _)| fill.as_str()).collect();
+    assert_eq!(fills, ["#1F77B4", "#FF7F0E", "#2CA02C"]);
+    assert!(
+        bands.iter().all(|(_, points)| points.len() == 6),
+        "{bands:?}"
+    );
+    for pair in bands.windows(2) {
+        // Each band starts where the one below it ends.
+        let below_top: Vec<&String> = pair[0].1[..3].iter().collect();
+        let mut above_bottom: Vec<&String> = pair[1].1[3..].iter().collect();
+        above_bottom.reverse();
+        assert_eq!(below_top, above_bottom);
+    }
+    // The top band ends at the total, drawn in black over 3 samples; the
+    // peak steps (2 → 82 → 87 MiB) in red.
+    let total = polyline_points(&svg, "#000000", "2");
+    assert_eq!(total, bands[2].1[..3].to_vec());
+    for color in ["#1F77B4", "#FF7F0E", "#2CA02C"] {
         assert!(
-            has_line(&svg, color, "1", points),
-            "{color}: {:?}",
-            polylines(&svg)
+            !polylines(&svg).contains(&(color.to_owned(), "1".to_owned(), 3)),
+            "{color} drawn as a line"
         );
     }
     assert!(has_line(&svg, "#FF0000", "1", 5), "{:?}", polylines(&svg));
+}
+
+/// The chart's filled polygons: fill colour and corners, in drawing order.
+fn polygons(svg: &Path) -> Vec<(String, Vec<String>)> {
+    let document = std::fs::read_to_string(svg).expect("chart written");
+    let tree = roxmltree::Document::parse(&document).expect("well-formed XML");
+    tree.descendants()
+        .filter(|node| node.has_tag_name("polygon"))
+        .map(|node| {
+            let points = node.attribute("points").unwrap_or_default();
+            (
+                node.attribute("fill").unwrap_or_default().to_owned(),
+                points.split_whitespace().map(str::to_owned).collect(),
+            )
+        })
+        .collect()
+}
+
+/// The points of the (first) polyline of this stroke and width.
+fn polyline_points(svg: &Path, stroke: &str, width: &str) -> Vec<String> {
+    let document = std::fs::read_to_string(svg).expect("chart written");
+    let tree = roxmltree::Document::parse(&document).expect("well-formed XML");
+    tree.descendants()
+        .find(|node| {
+            node.has_tag_name("polyline")
+                && node.attribute("stroke") == Some(stroke)
+                && node.attribute("stroke-width") == Some(width)
+        })
+        .and_then(|node| node.attribute("points"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -237,4 +287,36 @@ fn chart_with_a_cgroup_has_its_line_and_envelope() {
     // The envelope: a step per row, its border drawn over it.
     let document = std::fs::read_to_string(&svg).expect("chart");
     assert!(document.contains("<polygon"), "no envelope");
+}
+
+#[test]
+fn many_processes_stack_the_largest_and_the_rest_as_others() {
+    let dir = TempDir::new().expect("temp dir");
+    // 10 processes, process k holding k MiB, over 2 samples.
+    let mut csv = format!("{}\n", common::layout_header(true, false));
+    for (second, trigger) in [(0, "start"), (1, "stop")] {
+        for k in 1..=10u64 {
+            let rss = k << 20;
+            csv.push_str(&format!(
+                "2026-11-25T10:15:0{second}.000Z,{second}.000000,{trigger},{},1,p{k},{rss},{rss},0.0,{rss}\n",
+                100 + k
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("many.csv"), csv).expect("recording written");
+    let run = plot(dir.path(), &["many.csv", "-o", "many.svg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let svg = dir.path().join("many.svg");
+    // 7 bands of their own, the largest at the bottom, then "others".
+    let bands = polygons(&svg);
+    assert_eq!(bands.len(), 8, "{bands:?}");
+    let texts = texts(&svg);
+    for expected in ["p10 (110)", "p4 (104)", "others (3 processes)"] {
+        assert!(texts.iter().any(|text| text == expected), "{texts:?}");
+    }
+    assert!(!texts.iter().any(|text| text == "p3 (103)"), "{texts:?}");
+    // The stack's top is the total: 55 MiB.
+    let top = &bands[7].1;
+    let total = polyline_points(&svg, "#000000", "2");
+    assert_eq!(top[..2], total[..]);
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use memsample::output::Destination;
-use memsample::probe::{ProcessSample, Sample};
+use memsample::probe::{Breakdown, ProcessSample, Sample};
 use memsample::recording::{self, Recording};
 use memsample::report::Report;
 use memsample::schema::{Layout, Row, Trigger};
@@ -319,9 +319,26 @@ fn process() -> impl Strategy<Value = ProcessSample> {
         (0u32..100_000).prop_map(|tenths| f64::from(tenths) / 10.0),
         prop::option::of(0u64..(1 << 44)),
         prop::option::of(0u64..(1 << 44)),
+        prop::option::of((
+            0u64..(1 << 42),
+            0u64..(1 << 42),
+            0u64..(1 << 42),
+            0u64..(1 << 42),
+            1u64..100_000,
+        )),
     )
         .prop_map(
-            |(pid, ppid, command, rss_bytes, vsz_bytes, cpu_percent, hwm_bytes, pss_bytes)| {
+            |(
+                pid,
+                ppid,
+                command,
+                rss_bytes,
+                vsz_bytes,
+                cpu_percent,
+                hwm_bytes,
+                pss_bytes,
+                parts,
+            )| {
                 ProcessSample {
                     pid,
                     ppid,
@@ -331,6 +348,14 @@ fn process() -> impl Strategy<Value = ProcessSample> {
                     cpu_percent,
                     hwm_bytes,
                     pss_bytes,
+                    uss_bytes: pss_bytes.map(|pss| pss / 2),
+                    breakdown: parts.map(|(anon, file, shmem, swap, threads)| Breakdown {
+                        anon_bytes: anon,
+                        file_bytes: file,
+                        shmem_bytes: shmem,
+                        swap_bytes: swap,
+                        threads,
+                    }),
                 }
             },
         )
@@ -369,6 +394,7 @@ proptest! {
         written in samples(),
         per_process in prop::bool::ANY,
         pss in prop::bool::ANY,
+        breakdown in prop::bool::ANY,
         format in prop::sample::select(vec![Format::Csv, Format::Jsonl]),
     ) {
         thread_local!(static SCRATCH: Scratch = Scratch::new());
@@ -376,6 +402,7 @@ proptest! {
             let layout = Layout {
                 per_process,
                 pss,
+                breakdown,
                 ..Layout::default()
             };
             let destination = Destination::File(scratch.path.clone());
@@ -416,7 +443,11 @@ proptest! {
                     *peak_column
                 };
                 let pss_sum = if pss { sample.pss_bytes() } else { None };
-                expected.push((wall_clock, elapsed_s, processes.len() as u64, rss, pss_sum, peak));
+                let uss_sum = if pss { sample.uss_bytes() } else { None };
+                let parts = if breakdown { sample.breakdown() } else { None };
+                expected.push((
+                    wall_clock, elapsed_s, processes.len() as u64, rss, pss_sum, peak, uss_sum, parts,
+                ));
             }
             drop(output);
 
@@ -428,7 +459,7 @@ proptest! {
             prop_assert_eq!(recording.format(), format);
             let (_, _, read) = recording::samples(&scratch.path).expect("read twice");
             prop_assert_eq!(read.len(), expected.len(), "{}", text);
-            for (sample, (wall_clock, elapsed_s, procs, rss, pss_sum, peak)) in
+            for (sample, (wall_clock, elapsed_s, procs, rss, pss_sum, peak, uss_sum, parts)) in
                 read.iter().zip(&expected)
             {
                 prop_assert_eq!(sample.timestamp, *wall_clock);
@@ -437,6 +468,8 @@ proptest! {
                 prop_assert_eq!(sample.rss_bytes, *rss);
                 prop_assert_eq!(sample.pss_bytes, *pss_sum);
                 prop_assert_eq!(sample.peak_rss_bytes, *peak);
+                prop_assert_eq!(sample.uss_bytes, *uss_sum);
+                prop_assert_eq!(sample.breakdown, *parts);
             }
             if per_process {
                 // Each (pid, command) is one process, in order of appearance,

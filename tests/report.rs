@@ -348,6 +348,9 @@ fn pss_column_is_optional_and_may_be_empty() {
     assert_eq!(json["peak_pss_bytes"], 4 * MIB);
     let text = report(&data("pss.csv"), &[]).stdout;
     assert_eq!(line(&text, "peak PSS"), "peak PSS      4.0 MiB");
+    // Written before uss_bytes was: read as it is, without USS.
+    assert_eq!(json["peak_uss_bytes"], Value::Null);
+    assert!(!text.contains("peak USS"));
 
     let dir = TempDir::new().expect("temp dir");
     let header = layout_header(true, true);
@@ -356,16 +359,17 @@ fn pss_column_is_optional_and_may_be_empty() {
         "pp-pss.csv",
         &format!(
             "{header}\n\
-             2026-11-25T10:15:00.000Z,0.000000,start,7,1,a,100,50,300,0.0,100\n\
-             2026-11-25T10:15:00.000Z,0.000000,start,8,7,b,200,,300,0.0,200\n\
-             2026-11-25T10:15:01.000Z,1.000000,stop,7,1,a,100,60,300,0.0,100\n\
-             2026-11-25T10:15:01.000Z,1.000000,stop,8,7,b,200,70,300,0.0,200\n"
+             2026-11-25T10:15:00.000Z,0.000000,start,7,1,a,100,50,40,300,0.0,100\n\
+             2026-11-25T10:15:00.000Z,0.000000,start,8,7,b,200,,,300,0.0,200\n\
+             2026-11-25T10:15:01.000Z,1.000000,stop,7,1,a,100,60,45,300,0.0,100\n\
+             2026-11-25T10:15:01.000Z,1.000000,stop,8,7,b,200,70,50,300,0.0,200\n"
         ),
     );
     let json = report_json(&path);
     assert_eq!(json["peak_rss_bytes"], 300);
     // The first sample lacks b's PSS: only the complete one counts.
     assert_eq!(json["peak_pss_bytes"], 130);
+    assert_eq!(json["peak_uss_bytes"], 95);
 }
 
 #[test]

@@ -264,7 +264,7 @@ fn pss_is_below_rss_when_pages_are_shared() {
     let (header, rows) = read_csv(&csv);
     assert_eq!(
         header.join(","),
-        "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+        "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,uss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
     );
     let row = rows.last().expect("rows");
     assert_eq!(num(row, "procs"), 4);
@@ -273,6 +273,9 @@ fn pss_is_below_rss_when_pages_are_shared() {
     // Each of the 4 counts the 40 MiB in its RSS; PSS counts them once.
     assert!(rss >= 160 * MIB, "rss {rss}");
     assert!((40 * MIB..70 * MIB).contains(&pss), "pss {pss}");
+    // USS counts private pages only: none of the shared 40 MiB.
+    let uss = num(row, "uss_bytes");
+    assert!(uss <= pss && uss < 30 * MIB, "uss {uss}, pss {pss}");
     let stderr = running.stderr();
     send(running.pid(), libc::SIGTERM);
     let (status, _, _) = running.finish(LIMIT);

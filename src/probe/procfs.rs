@@ -10,7 +10,10 @@
 //! high-water mark (VmHWM) is only in `/proc/PID/status`, which costs twice as
 //! much, so it is read only when the process has taken a page fault since it
 //! was last read: without a fault no page was mapped, so RSS cannot have risen
-//! and the high-water mark cannot have moved. A kept-open `/proc` file fails
+//! and the high-water mark cannot have moved. With `--breakdown`, `status`
+//! is read every sample in place of `statm` (README, "What memory is it"):
+//! the split of RSS, the sizes and the high-water mark all come from that one
+//! read, so the parts add up to the row's RSS exactly. A kept-open `/proc` file fails
 //! with ESRCH once its process is gone, so a recycled pid is never read by
 //! mistake.
 
@@ -20,7 +23,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
-use super::{AttachError, Probe, ProbeConfig, ProcessSample, Sample, pss_warning};
+use super::{AttachError, Breakdown, Probe, ProbeConfig, ProcessSample, Sample, pss_warning};
 use crate::tree::{self, NewPids, PidWatch};
 
 /// `PF_KTHREAD` in the flags field of `/proc/PID/stat`.
@@ -149,6 +152,92 @@ pub fn parse_kb_line(text: &[u8], key: &[u8]) -> Option<u64> {
     parse_u64(&digits).map(|kb| kb * 1024)
 }
 
+/// The figures of `/proc/PID/status` that memsample uses, found in one
+/// pass over its lines (sizes in bytes; the kernel prints kB).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Status {
+    pub vm_size: Option<u64>,
+    pub vm_hwm: Option<u64>,
+    pub rss_anon: Option<u64>,
+    pub rss_file: Option<u64>,
+    pub rss_shmem: Option<u64>,
+    pub vm_swap: Option<u64>,
+    pub threads: Option<u64>,
+}
+
+impl Status {
+    /// The split of RSS; `None` without the three `Rss` lines (the kernel
+    /// prints no memory lines for a process whose memory is gone).
+    pub fn breakdown(&self) -> Option<Breakdown> {
+        Some(Breakdown {
+            anon_bytes: self.rss_anon?,
+            file_bytes: self.rss_file?,
+            shmem_bytes: self.rss_shmem?,
+            swap_bytes: self.vm_swap.unwrap_or(0),
+            threads: self.threads.unwrap_or(0),
+        })
+    }
+}
+
+/// Parses `/proc/PID/status` in one pass: each line is `Key:<blanks>value`,
+/// sizes followed by ` kB`.
+pub fn parse_status(text: &[u8]) -> Status {
+    let mut status = Status::default();
+    for line in text.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (key, rest) = line.split_at(colon);
+        let slot = match key {
+            b"VmSize" => &mut status.vm_size,
+            b"VmHWM" => &mut status.vm_hwm,
+            b"RssAnon" => &mut status.rss_anon,
+            b"RssFile" => &mut status.rss_file,
+            b"RssShmem" => &mut status.rss_shmem,
+            b"VmSwap" => &mut status.vm_swap,
+            b"Threads" => &mut status.threads,
+            _ => continue,
+        };
+        let value = leading_number(&rest[1..]);
+        *slot = if key == b"Threads" {
+            value
+        } else {
+            value.and_then(|kb| kb.checked_mul(1024))
+        };
+    }
+    status
+}
+
+/// The number at the start of `text`, after blanks.
+fn leading_number(text: &[u8]) -> Option<u64> {
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let digits = &text[start..];
+    let end = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    parse_u64(&digits[..end])
+}
+
+/// Pss and USS (`Private_Clean` + `Private_Dirty`) from `smaps_rollup`, in
+/// one pass; `None` when the text has no `Pss` (memory already released).
+pub fn parse_rollup(text: &[u8]) -> Option<(u64, u64)> {
+    let (mut pss, mut private) = (None, 0u64);
+    for line in text.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (key, rest) = line.split_at(colon);
+        let kb = || leading_number(&rest[1..]).unwrap_or(0).saturating_mul(1024);
+        match key {
+            b"Pss" => pss = Some(kb()),
+            b"Private_Clean" | b"Private_Dirty" => private = private.saturating_add(kb()),
+            _ => {}
+        }
+    }
+    pss.map(|pss| (pss, private))
+}
+
 /// The process whose thread `tid` is, with its name, when `tid` is a thread
 /// id rather than a process id: `/proc/TID` exists for every thread (hidden
 /// from listings only), so a thread id given as `--pid` would otherwise be
@@ -238,6 +327,23 @@ enum ReadOutcome {
     NoProgram,
 }
 
+/// Why a member is not in this sample: [`ReadOutcome`] without a sample
+/// (small, for the `Err` side of the reading steps).
+#[derive(Debug, Clone, Copy)]
+enum Skip {
+    Gone,
+    NoProgram,
+}
+
+impl From<Skip> for ReadOutcome {
+    fn from(skip: Skip) -> ReadOutcome {
+        match skip {
+            Skip::Gone => ReadOutcome::Gone,
+            Skip::NoProgram => ReadOutcome::NoProgram,
+        }
+    }
+}
+
 /// The `/proc` backend of [`Probe`].
 pub struct ProcProbe {
     config: ProbeConfig,
@@ -281,7 +387,10 @@ impl ProcProbe {
             ticks_per_second: rustix::param::clock_ticks_per_second() as f64,
             members: Vec::new(),
             member_pids: HashMap::from([(pid, start_time)]),
-            kept_limit: kept_limit(raise_open_file_limit(), config.every_hwm),
+            kept_limit: kept_limit(
+                raise_open_file_limit(),
+                config.every_hwm && !config.breakdown,
+            ),
             kept: 1,
             files_warned: false,
             files_warned_pending: false,
@@ -498,7 +607,7 @@ impl ProcProbe {
 
     fn read_member(&mut self, index: usize, seconds: Option<f64>) -> ReadOutcome {
         let want_hwm = index == 0 || self.config.every_hwm;
-        let want_pss = self.config.pss;
+        let config = self.config;
         let page_size = self.page_size;
         let ticks_per_second = self.ticks_per_second;
         let buf = &mut self.buf[..];
@@ -506,42 +615,28 @@ impl ProcProbe {
         let (faults, cpu_ticks) =
             match read_member_stat(member, buf, &mut self.files_warned_pending) {
                 Ok(figures) => figures,
-                Err(outcome) => return outcome,
+                Err(skip) => return skip.into(),
             };
-        let keep = member.stat.is_some();
-        let Some((size_pages, resident_pages)) =
-            read_statm(&mut member.statm, member.pid, keep, buf)
-        else {
-            return ReadOutcome::Gone;
+        let sizes = if config.breakdown {
+            read_status_sizes(member, faults, buf)
+        } else {
+            read_statm_sizes(member, faults, want_hwm, page_size, buf)
         };
-        if size_pages == 0 {
-            // Its memory was released between the two reads: exiting.
-            return ReadOutcome::NoProgram;
-        }
-        let rss_bytes = resident_pages * page_size;
-        let vsz_bytes = size_pages * page_size;
+        let sizes = match sizes {
+            Ok(sizes) => sizes,
+            Err(skip) => return skip.into(),
+        };
 
         let cpu_percent = super::cpu_percent(
             cpu_ticks.saturating_sub(member.cpu_ticks) as f64 / ticks_per_second,
             seconds,
         );
         member.cpu_ticks = cpu_ticks;
+        let hwm_bytes = want_hwm.then(|| member.hwm_bytes.max(sizes.rss_bytes));
 
-        let hwm_bytes = if want_hwm {
-            if member.faults_at_hwm != Some(faults)
-                && let Some(hwm) = read_status_hwm(&mut member.status, member.pid, keep, buf)
-            {
-                member.hwm_bytes = hwm;
-                member.faults_at_hwm = Some(faults);
-            }
-            Some(member.hwm_bytes.max(rss_bytes))
-        } else {
-            None
-        };
-
-        let pss_bytes = if want_pss {
+        let (pss_bytes, uss_bytes) = if config.pss {
             match read_pss(member.pid, buf) {
-                Ok(pss) => Some(pss),
+                Ok((pss, uss)) => (Some(pss), Some(uss)),
                 Err(PssError::Denied) => {
                     if !member.pss_warned {
                         member.pss_warned = true;
@@ -550,26 +645,92 @@ impl ProcProbe {
                             member.pid, member.command
                         )));
                     }
-                    None
+                    (None, None)
                 }
                 // It exited between the two reads.
                 Err(PssError::Gone) => return ReadOutcome::NoProgram,
             }
         } else {
-            None
+            (None, None)
         };
 
         ReadOutcome::Alive(ProcessSample {
             pid: member.pid,
             ppid: member.ppid,
             command: member.command.clone(),
-            rss_bytes,
-            vsz_bytes,
+            rss_bytes: sizes.rss_bytes,
+            vsz_bytes: sizes.vsz_bytes,
             cpu_percent,
             hwm_bytes,
             pss_bytes,
+            uss_bytes,
+            breakdown: sizes.breakdown,
         })
     }
+}
+
+/// A member's sizes at one sample.
+struct Sizes {
+    rss_bytes: u64,
+    vsz_bytes: u64,
+    breakdown: Option<Breakdown>,
+}
+
+/// The default path: sizes from `statm`; `status` only for the high-water
+/// mark, and only when the process took a page fault since it was last read.
+fn read_statm_sizes(
+    member: &mut Tracked,
+    faults: u64,
+    want_hwm: bool,
+    page_size: u64,
+    buf: &mut [u8],
+) -> Result<Sizes, Skip> {
+    let keep = member.stat.is_some();
+    let Some((size_pages, resident_pages)) = read_statm(&mut member.statm, member.pid, keep, buf)
+    else {
+        return Err(Skip::Gone);
+    };
+    if size_pages == 0 {
+        // Its memory was released between the two reads: exiting.
+        return Err(Skip::NoProgram);
+    }
+    if want_hwm
+        && member.faults_at_hwm != Some(faults)
+        && let Some(hwm) = read_status_hwm(&mut member.status, member.pid, keep, buf)
+    {
+        member.hwm_bytes = hwm;
+        member.faults_at_hwm = Some(faults);
+    }
+    Ok(Sizes {
+        rss_bytes: resident_pages * page_size,
+        vsz_bytes: size_pages * page_size,
+        breakdown: None,
+    })
+}
+
+/// `--breakdown`: every size from one read of `status` (no `statm`), so that
+/// the row's RSS is exactly anon + file + shmem of that read; the
+/// high-water mark comes with it.
+fn read_status_sizes(member: &mut Tracked, faults: u64, buf: &mut [u8]) -> Result<Sizes, Skip> {
+    let keep = member.stat.is_some();
+    let len = read_kept(&mut member.status, member.pid, "status", keep, buf).ok_or(Skip::Gone)?;
+    let status = parse_status(&buf[..len]);
+    // Without memory lines (or with no address space) it is exiting.
+    let (Some(breakdown), Some(vsz_bytes)) = (status.breakdown(), status.vm_size) else {
+        return Err(Skip::NoProgram);
+    };
+    if vsz_bytes == 0 {
+        return Err(Skip::NoProgram);
+    }
+    if let Some(hwm) = status.vm_hwm {
+        member.hwm_bytes = hwm;
+        member.faults_at_hwm = Some(faults);
+    }
+    Ok(Sizes {
+        rss_bytes: breakdown.rss_bytes(),
+        vsz_bytes,
+        breakdown: Some(breakdown),
+    })
 }
 
 /// Opens the main process and checks that it can be sampled: it exists, is
@@ -641,7 +802,7 @@ fn read_member_stat(
     member: &mut Tracked,
     buf: &mut [u8],
     out_of_files: &mut bool,
-) -> Result<(u64, u64), ReadOutcome> {
+) -> Result<(u64, u64), Skip> {
     let len = match &member.stat {
         Some(file) => file.read_at(buf, 0),
         None => read_by_path(member.pid, "stat", buf),
@@ -650,19 +811,19 @@ fn read_member_stat(
         Ok(len) => len,
         Err(err) if is_out_of_files(&err) => {
             *out_of_files = true;
-            return Err(ReadOutcome::NoProgram);
+            return Err(Skip::NoProgram);
         }
-        Err(_) => return Err(ReadOutcome::Gone),
+        Err(_) => return Err(Skip::Gone),
     };
     let Some(stat) = parse_stat(&buf[..len]) else {
-        return Err(ReadOutcome::Gone);
+        return Err(Skip::Gone);
     };
     // Read by path, the pid may name a later process by now.
     if stat.is_gone() || stat.start_time != member.start_time {
-        return Err(ReadOutcome::Gone);
+        return Err(Skip::Gone);
     }
     if !stat.has_program() {
-        return Err(ReadOutcome::NoProgram);
+        return Err(Skip::NoProgram);
     }
     if stat.command != member.command.as_bytes() {
         // It exec'd since it was found.
@@ -770,7 +931,7 @@ const FILES_SPARED: u64 = 32;
 
 /// How many members may keep their files open under a soft limit of
 /// `open_files`: each keeps `stat` and `statm`, and `status` with
-/// `--per-process`.
+/// `--per-process` (with `--breakdown`, `status` takes the place of `statm`).
 fn kept_limit(open_files: u64, every_hwm: bool) -> usize {
     let per_member = if every_hwm { 3 } else { 2 };
     usize::try_from(open_files.saturating_sub(FILES_SPARED) / per_member).unwrap_or(usize::MAX)
@@ -807,9 +968,9 @@ enum PssError {
     Gone,
 }
 
-/// Pss from `smaps_rollup`. Opened anew each time: the file holds on to the
-/// address space it was opened against, which an `exec` replaces.
-fn read_pss(pid: u32, buf: &mut [u8]) -> Result<u64, PssError> {
+/// Pss and USS from `smaps_rollup`. Opened anew each time: the file holds
+/// on to the address space it was opened against, which an `exec` replaces.
+fn read_pss(pid: u32, buf: &mut [u8]) -> Result<(u64, u64), PssError> {
     let denied_or_gone = |err: io::Error| match err.kind() {
         io::ErrorKind::PermissionDenied => PssError::Denied,
         _ => PssError::Gone,
@@ -817,7 +978,7 @@ fn read_pss(pid: u32, buf: &mut [u8]) -> Result<u64, PssError> {
     let file = File::open(format!("/proc/{pid}/smaps_rollup")).map_err(denied_or_gone)?;
     let len = file.read_at(buf, 0).map_err(denied_or_gone)?;
     // An address space already released reads as empty.
-    parse_kb_line(&buf[..len], b"\nPss:").ok_or(PssError::Gone)
+    parse_rollup(&buf[..len]).ok_or(PssError::Gone)
 }
 
 impl Probe for ProcProbe {
@@ -932,6 +1093,68 @@ mod tests {
         assert_eq!(parse_kb_line(rollup, b"\nPss:"), Some(40 * 1024));
     }
 
+    /// `/proc/self/status` of `cat` and `/proc/2/status` (kthreadd, no
+    /// memory lines), captured from Linux 6.18 as they are.
+    const STATUS: &[u8] = include_bytes!("../../tests/data/status.txt");
+    const STATUS_KTHREAD: &[u8] = include_bytes!("../../tests/data/status-kthread.txt");
+    /// `/proc/self/smaps_rollup` of `cat`, captured likewise.
+    const ROLLUP: &[u8] = include_bytes!("../../tests/data/smaps_rollup.txt");
+
+    #[test]
+    fn status_of_the_kernel_parses_in_one_pass() {
+        let status = parse_status(STATUS);
+        assert_eq!(status.vm_size, Some(3060 * 1024));
+        assert_eq!(status.vm_hwm, Some(1728 * 1024));
+        let parts = status.breakdown().expect("memory lines");
+        assert_eq!(
+            parts,
+            Breakdown {
+                anon_bytes: 108 * 1024,
+                file_bytes: 1620 * 1024,
+                shmem_bytes: 0,
+                swap_bytes: 0,
+                threads: 1,
+            }
+        );
+        // VmRSS: 1728 kB, the sum of the three.
+        assert_eq!(parts.rss_bytes(), 1728 * 1024);
+        // No process memory: no breakdown (the member is not in the sample).
+        let kthread = parse_status(STATUS_KTHREAD);
+        assert_eq!(kthread.breakdown(), None);
+        assert_eq!(kthread.threads, Some(1));
+        assert_eq!(parse_status(b""), Status::default());
+    }
+
+    #[test]
+    fn swap_is_read_from_its_line() {
+        // There is no swap on the test machines: the kernel's own text,
+        // with its VmSwap line as a swapping process has it.
+        let text =
+            String::from_utf8_lossy(STATUS).replace("VmSwap:\t       0 kB", "VmSwap:\t   20480 kB");
+        assert_ne!(text.as_bytes(), STATUS, "the line was found");
+        let parts = parse_status(text.as_bytes()).breakdown().expect("parses");
+        assert_eq!(parts.swap_bytes, 20 * 1024 * 1024);
+        // Swapped-out pages are not resident: RSS is unchanged.
+        assert_eq!(parts.rss_bytes(), 1728 * 1024);
+    }
+
+    #[test]
+    fn rollup_gives_pss_and_uss() {
+        // Pss 264 kB; Private_Clean 40 kB + Private_Dirty 116 kB.
+        assert_eq!(parse_rollup(ROLLUP), Some((264 * 1024, 156 * 1024)));
+        assert_eq!(parse_rollup(b""), None);
+    }
+
+    #[test]
+    fn own_status_adds_up_to_its_rss() {
+        let text = std::fs::read("/proc/self/status").expect("readable");
+        let status = parse_status(&text);
+        let parts = status.breakdown().expect("memory lines");
+        let vm_rss = parse_kb_line(&text, b"VmRSS:").expect("VmRSS");
+        assert_eq!(parts.rss_bytes(), vm_rss);
+        assert!(parts.threads >= 1);
+    }
+
     #[test]
     fn samples_itself() {
         let mut probe = ProcProbe::new(ProbeConfig {
@@ -939,6 +1162,7 @@ mod tests {
             children: true,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: false,
         })
@@ -963,6 +1187,7 @@ mod tests {
             children: false,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: true,
         })
@@ -993,6 +1218,7 @@ mod tests {
             children: true,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: false,
         })
@@ -1048,6 +1274,7 @@ mod tests {
             children: false,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: false,
         });
@@ -1061,6 +1288,7 @@ mod tests {
             children: false,
             every_hwm: false,
             pss: false,
+            breakdown: false,
             adopted_parent: None,
             just_started: false,
         });

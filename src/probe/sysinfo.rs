@@ -2,7 +2,7 @@
 //!
 //! It sees the same processes as the `/proc` backend, but has no access to the
 //! kernel's high-water mark (so `peak_rss_bytes` is the highest sampled RSS),
-//! no PSS, and it refreshes every process on the machine on each tick to know
+//! no PSS nor USS, no `--breakdown` (refused up front), and it refreshes every process on the machine on each tick to know
 //! who is whose parent, which costs milliseconds rather than microseconds.
 
 use std::collections::{HashMap, HashSet};
@@ -11,6 +11,20 @@ use std::time::Instant;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
 
 use super::{AttachError, Probe, ProbeConfig, ProcessSample, Sample};
+
+/// Refuses, before anything starts, what this backend cannot give:
+/// `sysinfo` reads a process's RSS and virtual size only, not the split of
+/// RSS nor the thread count.
+pub(crate) fn check_options(backend: crate::cli::Backend, breakdown: bool) -> Result<(), String> {
+    if backend == crate::cli::Backend::Sysinfo && breakdown {
+        return Err(
+            "--breakdown is not available with --backend sysinfo: it reads RSS and \
+             virtual size only (use the default --backend proc)"
+                .into(),
+        );
+    }
+    Ok(())
+}
 
 /// The `sysinfo` backend of [`Probe`].
 pub struct SysinfoProbe {
@@ -163,6 +177,8 @@ impl Probe for SysinfoProbe {
                 cpu_percent,
                 hwm_bytes: None,
                 pss_bytes: None,
+                uss_bytes: None,
+                breakdown: None,
             });
         }
         // Sticky membership ends with the process; the main pid stays first.

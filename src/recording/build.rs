@@ -8,10 +8,11 @@ use anyhow::Result;
 
 use super::fields::Fields;
 use super::{ProcessRow, Sample, Visitor};
+use crate::probe::Breakdown;
 use crate::schema::{
-    CGROUP_BYTES, CGROUP_INTERVAL_PEAK_BYTES, CGROUP_PEAK_BYTES, COMMAND, CPU_PERCENT,
-    CgroupFigures, ELAPSED_S, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES, RSS_BYTES,
-    TIMESTAMP, TRIGGER, Trigger,
+    ANON_BYTES, CGROUP_BYTES, CGROUP_INTERVAL_PEAK_BYTES, CGROUP_PEAK_BYTES, COMMAND, CPU_PERCENT,
+    CgroupFigures, ELAPSED_S, FILE_BYTES, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES,
+    RSS_BYTES, SHMEM_BYTES, SWAP_BYTES, THREADS, TIMESTAMP, TRIGGER, Trigger, USS_BYTES,
 };
 use crate::stats::raise_peak;
 
@@ -48,6 +49,8 @@ impl<'v, V: Visitor + ?Sized> Builder<'v, V> {
             procs: 1,
             rss_bytes: fields.bytes(&RSS_BYTES)?,
             pss_bytes: fields.optional_bytes(&PSS_BYTES)?,
+            uss_bytes: fields.optional_bytes(&USS_BYTES)?,
+            breakdown: breakdown(fields)?,
             cpu_percent: fields.float(&CPU_PERCENT)?,
             peak_rss_bytes: fields.bytes(&PEAK_RSS_BYTES)?,
             exit: fields.trigger(&TRIGGER)? == Trigger::Exit,
@@ -103,6 +106,14 @@ impl<'v, V: Visitor + ?Sized> Builder<'v, V> {
                     .pss_bytes
                     .zip(row.pss_bytes)
                     .map(|(sum, pss)| sum.saturating_add(pss));
+                sample.uss_bytes = sample
+                    .uss_bytes
+                    .zip(row.uss_bytes)
+                    .map(|(sum, uss)| sum.saturating_add(uss));
+                sample.breakdown = sample
+                    .breakdown
+                    .zip(row.breakdown)
+                    .map(|(sum, parts)| sum.plus(parts));
                 sample.cpu_percent += row.cpu_percent;
                 sample.peak_rss_bytes =
                     raise_peak(sample.peak_rss_bytes, sample.rss_bytes, Some(process_peak));
@@ -129,4 +140,23 @@ impl<'v, V: Visitor + ?Sized> Builder<'v, V> {
         });
         Ok(())
     }
+}
+
+/// The parts of one row, when it has them: anon, file and shmem are needed;
+/// swap and threads read as 0 when empty.
+fn breakdown(fields: &Fields<'_>) -> Result<Option<Breakdown>> {
+    let (Some(anon_bytes), Some(file_bytes), Some(shmem_bytes)) = (
+        fields.optional_bytes(&ANON_BYTES)?,
+        fields.optional_bytes(&FILE_BYTES)?,
+        fields.optional_bytes(&SHMEM_BYTES)?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(Breakdown {
+        anon_bytes,
+        file_bytes,
+        shmem_bytes,
+        swap_bytes: fields.optional_bytes(&SWAP_BYTES)?.unwrap_or(0),
+        threads: fields.optional_integer(&THREADS)?.unwrap_or(0),
+    }))
 }

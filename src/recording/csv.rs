@@ -38,7 +38,7 @@ pub(crate) fn read(
             Layout::header_problem(&names)
         )
     })?;
-    let columns = layout.columns();
+    let columns = layout.columns_in(&names);
     let mut builder = Builder::new(layout, visitor);
     while reader
         .read_record(&mut record)

@@ -83,6 +83,15 @@ impl Fields<'_> {
         }
     }
 
+    /// `None` when the column is absent or empty.
+    pub fn optional_integer(&self, column: &Column) -> Result<Option<u64>> {
+        if self.text(column).is_empty() {
+            Ok(None)
+        } else {
+            self.integer(column).map(Some)
+        }
+    }
+
     /// A finite, non-negative float (seconds, percents).
     pub fn float(&self, column: &Column) -> Result<f64> {
         let text = self.text(column);

@@ -57,7 +57,7 @@ pub(crate) fn read<V: SampleVisitor + ?Sized>(
                 })?;
                 let first = keys.iter().map(|key| key.to_string()).collect();
                 builder.layout = layout;
-                state.insert((first, layout.columns()))
+                state.insert((first, layout.columns_in(&keys)))
             }
         };
         if *first_keys != keys {

@@ -11,6 +11,8 @@ mod build;
 mod csv;
 mod fields;
 mod jsonl;
+mod packed;
+pub(crate) mod parts;
 mod series;
 mod timeline;
 
@@ -22,11 +24,13 @@ use std::time::SystemTime;
 
 use anyhow::{Result, anyhow, bail};
 
+use crate::probe::Breakdown;
 use crate::reason::reason;
 use crate::schema::{CgroupFigures, Layout};
 use crate::sink::Format;
 use crate::stats::Running;
 
+pub(crate) use parts::Parts;
 pub use series::Series;
 pub(crate) use timeline::Timeline;
 
@@ -39,6 +43,10 @@ pub struct Sample {
     pub rss_bytes: u64,
     /// `None` when PSS was not recorded, or not read for every process.
     pub pss_bytes: Option<u64>,
+    /// As `pss_bytes`, for USS.
+    pub uss_bytes: Option<u64>,
+    /// What RSS is made of (`--breakdown`); `None` as for PSS.
+    pub breakdown: Option<Breakdown>,
     /// CPU of the tree since the previous sample, in % of one core.
     pub cpu_percent: f64,
     /// Highest memory known so far: the recorded column in the default
@@ -149,6 +157,13 @@ pub struct Recording {
     /// Highest `peak_rss_bytes` (the kernel's high-water mark).
     pub kernel_peak_rss_bytes: u64,
     pub peak_pss_bytes: Option<u64>,
+    /// Highest USS over the samples that have one (`--pss`).
+    pub peak_uss_bytes: Option<u64>,
+    /// The parts of the peak sample (`--breakdown`); `None` when it lacks them.
+    pub peak_breakdown: Option<Breakdown>,
+    /// The parts over time, from the first sample that has them; `None`
+    /// without `--breakdown`, so a default recording keeps nothing more.
+    pub(crate) parts: Option<Parts>,
     pub max_procs: u64,
     /// The cgroup's peak (`cgroup_peak_bytes`, the highest) and the
     /// `elapsed_s` of the first row that holds it; `None` without the column.
@@ -172,7 +187,8 @@ pub struct Recording {
 pub(crate) struct Keep {
     /// Every sample's RSS and time, for `report`'s percentiles and growth.
     pub timeline: bool,
-    /// Each process's line, for a chart of one per-process recording.
+    /// Each process's line, or the stack of a `--breakdown` recording's
+    /// parts, for a chart of one recording.
     pub process_lines: bool,
 }
 
@@ -213,6 +229,9 @@ impl Recording {
             last_elapsed_s: 0.0,
             kernel_peak_rss_bytes: 0,
             peak_pss_bytes: None,
+            peak_uss_bytes: None,
+            peak_breakdown: None,
+            parts: None,
             max_procs: 0,
             cgroup_peak: None,
             timeline: Timeline::default(),
@@ -247,6 +266,11 @@ impl Recording {
     /// How many samples it has; never 0.
     pub fn count(&self) -> u64 {
         self.running.count
+    }
+
+    /// Whether it has the `--breakdown` columns.
+    pub fn has_breakdown(&self) -> bool {
+        self.parts.is_some()
     }
 
     /// The processes of a per-process recording, in order of appearance;
@@ -290,9 +314,16 @@ impl Visitor for Recording {
                 elapsed_s: sample.elapsed_s,
                 timestamp: sample.timestamp,
             };
+            self.peak_breakdown = sample.breakdown;
         }
         if let Some(pss) = sample.pss_bytes {
             self.peak_pss_bytes = Some(self.peak_pss_bytes.map_or(pss, |peak| peak.max(pss)));
+        }
+        if let Some(uss) = sample.uss_bytes {
+            self.peak_uss_bytes = Some(self.peak_uss_bytes.map_or(uss, |peak| peak.max(uss)));
+        }
+        if let Some(breakdown) = &sample.breakdown {
+            self.keep_parts(index, sample.elapsed_s, breakdown);
         }
         self.max_procs = self.max_procs.max(sample.procs);
         if self.keep.timeline {
@@ -303,6 +334,25 @@ impl Visitor for Recording {
     }
 
     fn process(&mut self, row: &ProcessRow<'_>) {
+        self.keep_process(row);
+    }
+}
+
+impl Recording {
+    /// Keeps a sample's parts as the reading asks: all for a report, the
+    /// chart's stack for a chart.
+    fn keep_parts(&mut self, index: u64, elapsed_s: f64, breakdown: &Breakdown) {
+        let values = Parts::values(breakdown);
+        let parts = self.parts.get_or_insert_with(Parts::default);
+        if self.keep.timeline {
+            parts.timeline.push(elapsed_s, values);
+        }
+        if self.keep.process_lines {
+            parts.stack.push(index, (elapsed_s, values));
+        }
+    }
+
+    fn keep_process(&mut self, row: &ProcessRow<'_>) {
         let next = self.processes.len();
         // Looked up by pid, then command: no String made per row.
         let entries = self.process_index.entry(row.pid).or_default();
@@ -381,6 +431,71 @@ mod tests {
         assert_eq!(detect("\n  \t{"), Format::Jsonl);
         assert_eq!(detect("timestamp,elapsed_s\n"), Format::Csv);
         assert_eq!(detect(""), Format::Csv);
+    }
+
+    /// A default-layout recording of two samples, with the parts when
+    /// `breakdown`; the second is the peak.
+    fn two_samples(breakdown: bool) -> tempfile::NamedTempFile {
+        let layout = Layout {
+            per_process: false,
+            pss: false,
+            breakdown,
+            cgroup: false,
+        };
+        let header = layout.header();
+        let mut text = header.join(",");
+        for (second, trigger, rss) in [(0, "start", 60u64), (1, "interval", 90)] {
+            let value = |column: &str| match column {
+                "timestamp" => format!("2026-11-25T10:15:0{second}.000Z"),
+                "elapsed_s" => format!("{second}.000000"),
+                "trigger" => trigger.into(),
+                "procs" | "threads" => "1".into(),
+                "cpu_percent" => "0.0".into(),
+                "anon_bytes" => (rss - 30).to_string(),
+                "file_bytes" => "20".into(),
+                "shmem_bytes" => "10".into(),
+                "swap_bytes" => "0".into(),
+                _ => rss.to_string(),
+            };
+            let row: Vec<String> = header.iter().map(|column| value(column)).collect();
+            text.push('\n');
+            text.push_str(&row.join(","));
+        }
+        text.push('\n');
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), text).expect("written");
+        file
+    }
+
+    #[test]
+    fn parts_are_kept_only_when_recorded_and_as_the_reading_asks() {
+        let plain = two_samples(false);
+        for read in [Recording::read, Recording::read_for_chart] {
+            let recording = read(plain.path()).expect("reads");
+            assert!(!recording.has_breakdown());
+            assert_eq!(recording.peak_breakdown, None);
+        }
+        let file = two_samples(true);
+        let report = Recording::read(file.path()).expect("reads");
+        let parts = report.parts.as_ref().expect("parts kept");
+        assert_eq!(
+            parts.timeline.points().collect::<Vec<_>>(),
+            [(0.0, [30, 20, 10, 0]), (1.0, [60, 20, 10, 0])]
+        );
+        assert!(
+            parts.stack.points().is_empty(),
+            "no chart stack for a report"
+        );
+        let at_peak = report.peak_breakdown.expect("parts at the peak");
+        assert_eq!((at_peak.anon_bytes, at_peak.threads), (60, 1));
+        let chart = Recording::read_for_chart(file.path()).expect("reads");
+        let parts = chart.parts.as_ref().expect("parts kept");
+        assert_eq!(
+            parts.timeline.points().count(),
+            0,
+            "no timeline for a chart"
+        );
+        assert_eq!(parts.stack.points().len(), 2);
     }
 
     #[test]

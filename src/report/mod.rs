@@ -4,11 +4,14 @@
 //! Markdown ([`markdown`]); many recordings, and a comparison with a
 //! baseline ([`compare`]), checked for being alike first ([`inputs`]).
 
+mod breakdown;
 pub mod compare;
 pub(crate) mod inputs;
 mod json;
 mod markdown;
 mod text;
+
+pub use breakdown::{BreakdownReport, PartsGrowth};
 
 use std::io::{self, Write as _};
 
@@ -66,6 +69,8 @@ pub struct Report {
     pub last_rss_bytes: u64,
     /// Highest PSS over the samples that have one; null without `--pss`.
     pub peak_pss_bytes: Option<u64>,
+    /// Highest USS over the samples that have one; null without `--pss`.
+    pub peak_uss_bytes: Option<u64>,
     /// The whole tree's exact peak from its cgroup (`memory.peak`: all that
     /// was charged to it, page cache and kernel memory included); null when
     /// recorded without a cgroup.
@@ -81,6 +86,9 @@ pub struct Report {
     /// Per-process recordings: the processes with the highest peaks; null
     /// for the default layout, which does not record processes.
     pub top_processes: Option<Vec<TopProcess>>,
+    /// What the memory is, with `--breakdown`: the parts at the peak and
+    /// the growth of each; null without.
+    pub breakdown: Option<BreakdownReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_above_bytes: Option<u64>,
     /// max(peak_rss_bytes, kernel_peak_rss_bytes) > fail_above_bytes.
@@ -121,7 +129,12 @@ impl Report {
             recording.last_elapsed_s - recording.first_elapsed_s,
             recording.peak,
         );
-        let (peak_pss_bytes, max_procs) = (recording.peak_pss_bytes, recording.max_procs);
+        let (peak_pss_bytes, peak_uss_bytes, max_procs) = (
+            recording.peak_pss_bytes,
+            recording.peak_uss_bytes,
+            recording.max_procs,
+        );
+        let breakdown = breakdown::compute(&recording);
         let cgroup_peak = recording.cgroup_peak;
         let (interval_s, sorted) = recording.timeline.into_sorted();
         Report {
@@ -141,12 +154,14 @@ impl Report {
             first_rss_bytes: running.first,
             last_rss_bytes: running.last,
             peak_pss_bytes,
+            peak_uss_bytes,
             cgroup_peak_bytes: cgroup_peak.map(|(bytes, _)| bytes),
             cgroup_peak_elapsed_s: cgroup_peak.map(|(_, at)| at),
             max_procs,
             growth_mib_per_hour: growth.map(|fit| fit.slope * 3600.0 / MIB),
             growth_r2: growth.and_then(|fit| fit.r2),
             top_processes,
+            breakdown,
             fail_above_bytes: fail_above,
             above_limit: fail_above.map(|limit| gate_peak > limit),
             fail_above_cgroup_bytes: None,

@@ -75,6 +75,9 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
     if let Some(pss) = report.peak_pss_bytes {
         writeln!(out, "peak PSS      {}", format_bytes(pss))?;
     }
+    if let Some(uss) = report.peak_uss_bytes {
+        writeln!(out, "peak USS      {}", format_bytes(uss))?;
+    }
     if let (Some(peak), Some(at)) = (report.cgroup_peak_bytes, report.cgroup_peak_elapsed_s) {
         writeln!(
             out,
@@ -89,6 +92,9 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
         "growth        {}",
         growth_sentence(report.growth_mib_per_hour, report.growth_r2)
     )?;
+    if let Some(breakdown) = &report.breakdown {
+        super::breakdown::write_text(breakdown, out)?;
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use crate::probe::ProcessSample;
+use crate::probe::{Breakdown, ProcessSample};
 use crate::schema::Trigger;
 
 use super::state::{Kind, Session};
@@ -37,8 +37,16 @@ impl Session {
                     vsz_bytes: 0,
                     cpu_percent: 0.0,
                     hwm_bytes: Some(kernel_peak.unwrap_or(0).max(main_hwm)),
-                    // Exited: nothing of it is left to share.
+                    // Exited: nothing of it is left, shared or not.
                     pss_bytes: Some(0),
+                    uss_bytes: Some(0),
+                    breakdown: Some(Breakdown {
+                        anon_bytes: 0,
+                        file_bytes: 0,
+                        shmem_bytes: 0,
+                        swap_bytes: 0,
+                        threads: 0,
+                    }),
                 },
             );
         }

@@ -280,6 +280,7 @@ fn make_probe(
         children: config.probe.children,
         every_hwm: config.probe.every_hwm,
         pss: config.probe.pss,
+        breakdown: config.probe.breakdown,
         adopted_parent,
         just_started: config.is_spawn(),
     };

@@ -31,6 +31,8 @@ fn process(pid: u32, rss: u64) -> ProcessSample {
         cpu_percent: 0.0,
         hwm_bytes: None,
         pss_bytes: None,
+        uss_bytes: None,
+        breakdown: None,
     }
 }
 

@@ -60,8 +60,9 @@ impl Encoder for Csv {
 
 #[cfg(test)]
 mod tests {
+    use crate::schema::Layout;
     use crate::sink::Format;
-    use crate::sink::tests::written;
+    use crate::sink::tests::{written, written_layout};
 
     #[test]
     fn default_rows() {
@@ -72,8 +73,8 @@ mod tests {
         );
         assert_eq!(
             written(Format::Csv, false, true),
-            "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes\n\
-             2025-11-25T10:15:00.123Z,1.500000,interval,2,4196,,8392,13.2,10000\n",
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,pss_bytes,uss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes\n\
+             2025-11-25T10:15:00.123Z,1.500000,interval,2,4196,,,8392,13.2,10000\n",
             "one process without PSS leaves the sum empty"
         );
     }
@@ -84,16 +85,42 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,pss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
+            "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,pss_bytes,uss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes"
         );
         assert_eq!(
             lines[1],
-            "2025-11-25T10:15:00.123Z,1.500000,interval,10,1,\"a,b \"\"c\"\"\",4096,1000,8192,12.2,10000"
+            "2025-11-25T10:15:00.123Z,1.500000,interval,10,1,\"a,b \"\"c\"\"\",4096,1000,600,8192,12.2,10000"
         );
         assert_eq!(
             lines[2],
-            "2025-11-25T10:15:00.123Z,1.500000,interval,11,10,child,100,,200,1.0,100"
+            "2025-11-25T10:15:00.123Z,1.500000,interval,11,10,child,100,,,200,1.0,100"
         );
         assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn breakdown_rows_per_process_and_summed() {
+        let layout = |per_process| Layout {
+            per_process,
+            pss: false,
+            breakdown: true,
+            cgroup: false,
+        };
+        let text = written_layout(Format::Csv, layout(true));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,anon_bytes,file_bytes,\
+             shmem_bytes,swap_bytes,threads,vsz_bytes,cpu_percent,peak_rss_bytes"
+        );
+        assert!(
+            lines[1].contains(",4096,3000,1000,96,0,3,8192,"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].contains(",100,,,,,,200,"), "{}", lines[2]);
+        // One process without its parts leaves the tree's empty.
+        let text = written_layout(Format::Csv, layout(false));
+        assert!(text.ends_with(",2,4196,,,,,,8392,13.2,10000\n"), "{text}");
     }
 }

@@ -54,7 +54,7 @@ mod tests {
             written(Format::Jsonl, false, true),
             "{\"timestamp\":\"2025-11-25T10:15:00.123Z\",\"elapsed_s\":1.500000,\
              \"trigger\":\"interval\",\"procs\":2,\"rss_bytes\":4196,\"pss_bytes\":null,\
-             \"vsz_bytes\":8392,\"cpu_percent\":13.2,\"peak_rss_bytes\":10000}\n"
+             \"uss_bytes\":null,\"vsz_bytes\":8392,\"cpu_percent\":13.2,\"peak_rss_bytes\":10000}\n"
         );
     }
 
@@ -67,7 +67,7 @@ mod tests {
             lines[0],
             "{\"timestamp\":\"2025-11-25T10:15:00.123Z\",\"elapsed_s\":1.500000,\
              \"trigger\":\"interval\",\"pid\":10,\"ppid\":1,\"command\":\"a,b \\\"c\\\"\",\
-             \"rss_bytes\":4096,\"pss_bytes\":1000,\"vsz_bytes\":8192,\"cpu_percent\":12.2,\
+             \"rss_bytes\":4096,\"pss_bytes\":1000,\"uss_bytes\":600,\"vsz_bytes\":8192,\"cpu_percent\":12.2,\
              \"peak_rss_bytes\":10000}"
         );
         for line in lines {

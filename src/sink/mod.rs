@@ -211,6 +211,14 @@ pub(crate) mod tests {
                     cpu_percent: 12.25,
                     hwm_bytes: Some(10_000),
                     pss_bytes: Some(1000),
+                    uss_bytes: Some(600),
+                    breakdown: Some(crate::probe::Breakdown {
+                        anon_bytes: 3000,
+                        file_bytes: 1000,
+                        shmem_bytes: 96,
+                        swap_bytes: 0,
+                        threads: 3,
+                    }),
                 },
                 ProcessSample {
                     pid: 11,
@@ -221,6 +229,8 @@ pub(crate) mod tests {
                     cpu_percent: 1.0,
                     hwm_bytes: None,
                     pss_bytes: None,
+                    uss_bytes: None,
+                    breakdown: None,
                 },
             ],
             main_hwm_bytes: Some(10_000),
@@ -240,13 +250,19 @@ pub(crate) mod tests {
 
     /// Writes the test sample with these options; returns the file's text.
     pub(crate) fn written(format: Format, per_process: bool, pss: bool) -> String {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("out");
         let layout = Layout {
             per_process,
             pss,
-            ..Layout::default()
+            breakdown: false,
+            cgroup: false,
         };
+        written_layout(format, layout)
+    }
+
+    /// Writes the test sample in `layout`; returns the file's text.
+    pub(crate) fn written_layout(format: Format, layout: Layout) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out");
         let mut sink = open(&Destination::File(path.clone()), format, layout).expect("creates");
         let sample = sample();
         sink.write(&row(&sample)).expect("writes");
