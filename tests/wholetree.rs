@@ -224,3 +224,41 @@ fn attach_mode_ends_with_an_exit_row() {
     assert_eq!(num(exit, "procs"), 0);
     assert!(num(exit, "peak_rss_bytes") >= 10 * MIB);
 }
+
+/// `--per-process`: the command, gone, still has a row in the exit sample:
+/// 0 bytes, its kernel peak.
+#[test]
+fn the_per_process_exit_row_is_the_command_with_its_peak() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("mem.csv");
+    let fixture = fixture();
+    let ran = run(
+        None,
+        &[
+            "--per-process",
+            "-i",
+            "1s",
+            "-o",
+            out.to_str().expect("UTF-8"),
+            "--",
+            fixture.to_str().expect("UTF-8"),
+            "children",
+            "1",
+            "200",
+            "50",
+            "wait",
+        ],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let (_, rows) = read_csv(&out);
+    let command = rows[0]["pid"].clone();
+    let exit: Vec<_> = rows.iter().filter(|row| row["trigger"] == "exit").collect();
+    assert_eq!(exit.len(), 1, "{exit:?}");
+    assert_eq!(exit[0]["pid"], command);
+    assert_eq!(num(exit[0], "rss_bytes"), 0);
+    assert!(num(exit[0], "peak_rss_bytes") >= 200 * MIB, "{:?}", exit[0]);
+    // report's kernel peak is it.
+    let report = run(None, &["report", "--json", out.to_str().expect("UTF-8")]);
+    let json: serde_json::Value = serde_json::from_str(&report.stdout).expect("JSON");
+    assert!(json["kernel_peak_rss_bytes"].as_u64() >= Some(200 * MIB));
+}

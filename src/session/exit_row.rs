@@ -11,8 +11,9 @@ use super::state::{Kind, Session};
 
 impl Session {
     /// Writes the `exit` row; written even when nothing is left (`procs` 0),
-    /// as it carries the peaks, but not in a recording without rows. Called only while sampling: not after
-    /// `--samples` or `--duration` ended it, nor after the output failed.
+    /// as it carries the peaks, but not in a recording without rows. Called
+    /// only while sampling: not after `--samples` or `--duration` ended it,
+    /// nor after the output failed.
     pub(super) fn take_exit(&mut self, max_rss: Option<u64>) {
         // Gone before the start row: the recording stays without rows.
         if self.summary().samples == 0 {
@@ -25,36 +26,44 @@ impl Session {
         let pid = self.parts().target.pid;
         if self.parts().per_process && !sample.has_pid(pid) {
             // Per-process rows need a process to carry the command's peak.
-            let command = self.summary().main_command.clone().unwrap_or_default();
-            let main_hwm = self.summary().main_hwm_bytes;
-            sample.processes.insert(
-                0,
-                ProcessSample {
-                    pid,
-                    ppid: std::process::id(),
-                    command,
-                    rss_bytes: 0,
-                    vsz_bytes: 0,
-                    cpu_percent: 0.0,
-                    hwm_bytes: Some(kernel_peak.unwrap_or(0).max(main_hwm)),
-                    // Exited: nothing of it is left, shared or not.
-                    pss_bytes: Some(0),
-                    uss_bytes: Some(0),
-                    breakdown: Some(Breakdown {
-                        anon_bytes: 0,
-                        file_bytes: 0,
-                        shmem_bytes: 0,
-                        swap_bytes: 0,
-                        threads: 0,
-                    }),
-                },
-            );
+            let gone = self.gone_command(kernel_peak);
+            sample.processes.insert(0, gone);
         }
         let elapsed_s = now.duration_since(self.origin()).as_secs_f64();
         if let Err(err) = self.write(wall_clock, elapsed_s, Trigger::Exit, &sample, kernel_peak) {
             let name = self.parts().sink.name().to_string();
             self.console().sampling_stopped(&name, &err);
             self.end_sampling(true);
+        }
+    }
+
+    /// The command's row once it is gone (per-process layout): 0 bytes of
+    /// everything, its peak the kernel's.
+    fn gone_command(&self, kernel_peak: Option<u64>) -> ProcessSample {
+        let main_hwm = self.summary().main_hwm_bytes;
+        ProcessSample {
+            pid: self.parts().target.pid,
+            // memsample was its parent in spawn mode; an attached target's
+            // is not known any more (0, as for a process without one).
+            ppid: match self.parts().kind {
+                Kind::Spawn => std::process::id(),
+                Kind::Attach => 0,
+            },
+            command: self.summary().main_command.clone().unwrap_or_default(),
+            rss_bytes: 0,
+            vsz_bytes: 0,
+            cpu_percent: 0.0,
+            hwm_bytes: Some(kernel_peak.unwrap_or(0).max(main_hwm)),
+            // Exited: nothing of it is left, shared or not.
+            pss_bytes: Some(0),
+            uss_bytes: Some(0),
+            breakdown: Some(Breakdown {
+                anon_bytes: 0,
+                file_bytes: 0,
+                shmem_bytes: 0,
+                swap_bytes: 0,
+                threads: 0,
+            }),
         }
     }
 
