@@ -1,12 +1,10 @@
 //! The recording modes, end to end: the real binary records the fixture
 //! program, and the tests check the numbers against what the kernel says.
 
-mod common;
-
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -2,13 +2,11 @@
 //! ending (README, "JSON summary"). The real binary records the fixture;
 //! the figures are checked against the recording and the kernel.
 
-mod common;
-
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);

@@ -1,9 +1,7 @@
 //! A recording made by memsample in this test run, read back by `report`
 //! and drawn by `--plot`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn a_fresh_recording_round_trips_through_report_and_plot() {

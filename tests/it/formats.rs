@@ -3,12 +3,10 @@
 //! numbers and strings, and `report` and `plot` reading either format
 //! whatever the file is named, with the same figures.
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// Records the fixture holding 30 MiB (with two children holding 10 MiB
