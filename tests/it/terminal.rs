@@ -20,14 +20,12 @@
 //! and it does not expose the child's pid (memsample's pid is read as the
 //! parent of the command's pid, which the start line gives).
 
-mod common;
-
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use rexpect::process::{Signal, WaitStatus};
 use rexpect::reader::Options;
 use rexpect::session::{PtySession, spawn_with_options};
@@ -198,7 +196,7 @@ fn check_one_sigint_and_clean_exit(dir: &Path, mut session: PtySession, command:
         last - at_signal
     );
     // Zero-byte rows (at the start, and while the command exits) are
-    // checked in tests/faults.rs.
+    // checked in the `faults` module.
 }
 
 #[test]

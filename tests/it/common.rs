@@ -1,7 +1,6 @@
 //! Shared helpers of the integration tests: the fixture program, the
 //! memsample binary, reading CSVs back, and waiting on conditions with a
 //! deadline instead of sleeping and hoping.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +21,7 @@ pub fn fixture() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let exe = std::env::current_exe().expect("test path");
-        // target/debug/deps/record-xxxx -> target/debug/examples/fixture
+        // target/debug/deps/it-xxxx -> target/debug/examples/fixture
         let path = exe
             .parent()
             .and_then(Path::parent)

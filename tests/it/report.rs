@@ -7,8 +7,7 @@ use memsample::units::format_bytes;
 use serde_json::Value;
 use tempfile::TempDir;
 
-mod common;
-use common::{MIB, Run, data, layout_header, run};
+use crate::common::{MIB, Run, data, layout_header, run};
 
 fn memsample(args: &[&str]) -> Run {
     run(None, args)

@@ -1,12 +1,10 @@
 //! The recording modes, end to end: the real binary records the fixture
 //! program, and the tests check the numbers against what the kernel says.
 
-mod common;
-
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -102,10 +100,7 @@ fn a_spike_between_two_samples_shows_in_peak_rss() {
         sampled_max < 100 * MIB,
         "the spike itself was sampled: {sampled_max}"
     );
-    let last_peak = num(
-        common::sampled(&rows).last().expect("rows"),
-        "peak_rss_bytes",
-    );
+    let last_peak = num(sampled(&rows).last().expect("rows"), "peak_rss_bytes");
     assert!(
         last_peak as f64 >= 0.99 * kernel_hwm as f64 && last_peak <= kernel_hwm,
         "peak_rss_bytes {last_peak} vs the kernel's VmHWM {kernel_hwm}"
@@ -353,7 +348,7 @@ fn attach_mode_ends_when_the_target_exits() {
     let (_, rows) = read_csv(&csv);
     assert!(rows.iter().all(|row| row["trigger"] != "stop"));
     assert_eq!(rows.last().map(|row| row["trigger"].as_str()), Some("exit"));
-    let rows = common::sampled(&rows);
+    let rows = sampled(&rows);
     assert!(rows.iter().all(|row| num(row, "rss_bytes") >= 30 * MIB));
 }
 

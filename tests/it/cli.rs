@@ -1,9 +1,7 @@
 //! Usage errors: one line on stderr naming the thing, exit 125, and nothing
 //! started or created.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn fails_with(args: &[&str], expected_code: i32) -> String {
     let dir = tempfile::tempdir().expect("tempdir");

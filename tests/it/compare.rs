@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use tempfile::TempDir;
 
-mod common;
-use common::{MIB, Run, data, fixture, layout_header, memsample, num, read_csv, run};
+use crate::common::{MIB, Run, data, fixture, layout_header, memsample, num, read_csv, run};
 
 /// Records the fixture holding `mib` MiB for a moment into `dir/name`.
 fn record(dir: &Path, name: &str, mib: &str) -> PathBuf {
@@ -252,7 +251,11 @@ fn bad_input_is_one_line_naming_the_file_and_exit_2() {
     let dir = TempDir::new().expect("temp dir");
     let basic = std::fs::read_to_string(data("basic.csv")).expect("fixture");
     std::fs::write(dir.path().join("a.csv"), &basic).expect("a.csv");
-    std::fs::write(dir.path().join("b.jsonl"), common::csv_to_jsonl(&basic)).expect("b.jsonl");
+    std::fs::write(
+        dir.path().join("b.jsonl"),
+        crate::common::csv_to_jsonl(&basic),
+    )
+    .expect("b.jsonl");
     std::fs::copy(data("per-process.csv"), dir.path().join("p.csv")).expect("p.csv");
     std::fs::write(
         dir.path().join("empty.csv"),

@@ -2,13 +2,11 @@
 //! ending (README, "JSON summary"). The real binary records the fixture;
 //! the figures are checked against the recording and the kernel.
 
-mod common;
-
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -79,7 +77,7 @@ fn check_figures_match(summary: &serde_json::Map<String, Value>, rows: &[Row]) {
         .iter()
         .find(|row| num(row, "peak_rss_bytes") == peak)
         .expect("a row at the peak");
-    let rows = &common::sampled(rows);
+    let rows = &sampled(rows);
     assert_eq!(int(summary, "samples"), rows.len() as u64);
     let last = rows.last().expect("rows");
     assert_eq!(int(summary, "peak_rss_bytes"), peak);

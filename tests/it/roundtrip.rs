@@ -1,9 +1,7 @@
 //! A recording made by memsample in this test run, read back by `report`
 //! and drawn by `--plot`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn a_fresh_recording_round_trips_through_report_and_plot() {
@@ -31,7 +29,7 @@ fn a_fresh_recording_round_trips_through_report_and_plot() {
         assert_eq!(output.status.code(), Some(0), "{output:?}");
         let (_, rows) = read_csv(&csv);
         // The exit row closes the recording; the samples are the rest.
-        let rows = common::sampled(&rows);
+        let rows = sampled(&rows);
 
         let report = memsample()
             .args(["report", "--json"])

@@ -2,9 +2,7 @@
 //! stay ignored, a group kill reaches the command once, the command never
 //! outlives memsample, scripts without `#!` run as they do alone, and every
 //! orphan adopted by memsample is reaped at once. Ctrl-C and Ctrl-Z at a
-//! terminal are in tests/terminal.rs.
-
-mod common;
+//! terminal are in the `terminal` module.
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -12,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const LIMIT: Duration = Duration::from_secs(20);
 

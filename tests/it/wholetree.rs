@@ -4,12 +4,10 @@
 //! command's kernel peak from `wait4` (README, "Exact peaks for the whole
 //! tree"). The cgroup itself is tested on real kernels: tests/vm.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::{MIB, fixture, memsample, num, read_csv, run};
+use crate::common::{self, MIB, fixture, memsample, num, read_csv, run};
 use memsample::cgroup::Placement;
 
 /// Why this machine gives no cgroup; `None` where it could (the tests that

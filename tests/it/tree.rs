@@ -1,13 +1,11 @@
 //! Process trees: the sum over descendants, the long format, a grandchild
 //! that daemonizes, reaping, and PSS for shared memory.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -2,8 +2,6 @@
 //! stdout are (full, closed, a pipe nobody reads, a log opened for
 //! appending), the command's status comes back and the CSV is whole.
 
-mod common;
-
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -11,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const LIMIT: Duration = Duration::from_secs(30);
 

@@ -3,13 +3,11 @@
 //! thread id given as `--pid`, and a pid that changes hands while memsample
 //! attaches.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

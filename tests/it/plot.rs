@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-mod common;
-use common::{Run, data, run};
+use crate::common::{Run, data, run};
 
 fn plot(dir: &Path, args: &[&str]) -> Run {
     let mut all = vec!["plot"];
@@ -203,7 +202,7 @@ fn polyline_points(svg: &Path, stroke: &str, width: &str) -> Vec<String> {
 fn units_follow_the_data() {
     let dir = TempDir::new().expect("temp dir");
     // 50 minutes, in KiB.
-    let mut csv = format!("{}\n", common::layout_header(false, false));
+    let mut csv = format!("{}\n", crate::common::layout_header(false, false));
     for minute in 0..=50u32 {
         let rss = 200_000 + u64::from(minute) * 1000;
         csv.push_str(&format!(
@@ -293,7 +292,7 @@ fn chart_with_a_cgroup_has_its_line_and_envelope() {
 fn many_processes_stack_the_largest_and_the_rest_as_others() {
     let dir = TempDir::new().expect("temp dir");
     // 10 processes, process k holding k MiB, over 2 samples.
-    let mut csv = format!("{}\n", common::layout_header(true, false));
+    let mut csv = format!("{}\n", crate::common::layout_header(true, false));
     for (second, trigger) in [(0, "start"), (1, "stop")] {
         for k in 1..=10u64 {
             let rss = k << 20;

@@ -3,12 +3,10 @@
 //! numbers and strings, and `report` and `plot` reading either format
 //! whatever the file is named, with the same figures.
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// Records the fixture holding 30 MiB (with two children holding 10 MiB
@@ -166,7 +164,7 @@ fn a_jsonl_recording_and_its_plot_flag() {
     let rows = check_jsonl(&text, false, false);
     let json = report_json(&dir.path().join("mem.jsonl"));
     assert_eq!(rows.last().map(|row| row["trigger"].as_str()), Some("exit"));
-    let rows = common::sampled(&rows);
+    let rows = sampled(&rows);
     assert_eq!(json["samples"].as_u64(), Some(rows.len() as u64));
     let peak = rows.iter().map(|row| num(row, "rss_bytes")).max();
     assert_eq!(json["peak_rss_bytes"].as_u64(), peak);

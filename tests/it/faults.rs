@@ -3,9 +3,7 @@
 //! targets that exit or turn into zombies between two reads, descendants that
 //! vanish mid-read, a command that ignores SIGTERM, a stop while ticks are
 //! slow, another user's process, and an output directory memsample may not
-//! write to. (memsample SIGKILLed mid-run is in tests/record.rs.)
-
-mod common;
+//! write to. (memsample SIGKILLed mid-run is in the `record` module.)
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
@@ -15,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const LIMIT: Duration = Duration::from_secs(20);
 

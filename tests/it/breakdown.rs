@@ -8,8 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-mod common;
-use common::{MIB, Running, Waiting, fixture, memsample, num, read_csv, run};
+use crate::common::{MIB, Running, Waiting, fixture, memsample, num, read_csv, run};
 
 /// A figure of `/proc/PID/status` (kB lines in bytes; `Threads` as is).
 fn kernel_status(pid: u32, key: &str) -> u64 {

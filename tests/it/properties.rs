@@ -16,8 +16,6 @@ use memsample::units::{MIN_DURATION, format_duration, parse_duration, parse_size
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
-mod common;
-
 /// Modest case counts keep the file to a few seconds; no regression files
 /// are written into the tree (a failure prints its minimal input).
 fn config(cases: u32) -> Config {
@@ -133,12 +131,12 @@ proptest! {
 
 /// memsample's own recordings, the seeds of the mutations.
 const SEEDS: [&str; 6] = [
-    include_str!("data/basic.csv"),
-    include_str!("data/cgroup.csv"),
-    include_str!("data/per-process.csv"),
-    include_str!("data/pss.csv"),
-    include_str!("data/single.csv"),
-    include_str!("data/spike.csv"),
+    include_str!("../data/basic.csv"),
+    include_str!("../data/cgroup.csv"),
+    include_str!("../data/per-process.csv"),
+    include_str!("../data/pss.csv"),
+    include_str!("../data/single.csv"),
+    include_str!("../data/spike.csv"),
 ];
 
 /// A file for one case at a time (each test has its own).
@@ -293,7 +291,7 @@ proptest! {
         mutations in prop::collection::vec(mutation(), 1..6),
     ) {
         thread_local!(static SCRATCH: Scratch = Scratch::new());
-        let seed = if as_jsonl { common::csv_to_jsonl(seed) } else { seed.to_string() };
+        let seed = if as_jsonl { crate::common::csv_to_jsonl(seed) } else { seed.to_string() };
         let mut bytes = seed.as_bytes().to_vec();
         for mutation in &mutations {
             apply(&mut bytes, mutation);

@@ -1,0 +1,24 @@
+//! memsample's integration tests, one binary (one link instead of one per
+//! file): each module runs the real `memsample` binary against the fixture
+//! program (`examples/fixture.rs`) and checks what it wrote against what the
+//! kernel says. `cargo test --test it MODULE::` runs one module.
+
+mod common;
+
+mod breakdown;
+mod cli;
+mod compare;
+mod faults;
+mod formats;
+mod identity;
+mod json_summary;
+mod parents;
+mod plot;
+mod properties;
+mod record;
+mod report;
+mod roundtrip;
+mod terminal;
+mod transparency;
+mod tree;
+mod wholetree;
