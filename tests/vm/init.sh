@@ -131,6 +131,20 @@ check oom-summary "$([ $code -eq 137 ] &&
     grep -q '"oom_kills": 1,' /tmp/oom.json && echo ok || echo "exit $code; $(cat /tmp/oom.err)")"
 rmdir $cg/lim/leaf $cg/lim
 
+# A descendant left running when the command exits keeps the cgroup, and
+# the summary names it; it is removed by hand once that process is gone.
+memsample --cgroup require -i 100ms -o /tmp/kept.csv \
+    -- sh -c 'fixture hold 10 sleep 60000 & sleep 0.5' 2>/tmp/kept.err
+kept=$(ls -d $cg/memsample-* 2>/dev/null)
+check kept-while-running "$([ -n "$kept" ] &&
+    grep -q "cgroup $kept kept: processes of the tree still run in it" /tmp/kept.err &&
+    echo ok || echo "left: ${kept:-none}; $(cat /tmp/kept.err)")"
+if [ -n "$kept" ]; then
+    for pid in $(cat $kept/cgroup.procs); do kill -KILL $pid; done
+    i=0
+    while ! rmdir $kept 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+
 # `off` never makes one.
 memsample --cgroup off -q -o /tmp/off.csv -- fixture hold 10 2>/tmp/off.err
 check cgroup-off "$(head -n 1 /tmp/off.csv | grep -q cgroup && echo "cgroup columns" || echo ok)"
