@@ -82,6 +82,7 @@ fn row_writes(c: &mut Criterion) {
                         trigger: Trigger::Interval,
                         sample: &sample,
                         peak_rss_bytes: 1 << 26,
+                        cgroup: Default::default(),
                     })
                     .expect("write")
             })

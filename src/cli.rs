@@ -32,13 +32,13 @@ In attach mode the target is never signalled. `kill -USR1 <memsample's pid>` sam
 Exit status (recording): the command's own status (or death by the same signal);
 125 memsample failed or was misused, 126 the command cannot be executed, 127 not found.
 Attach mode exits 0 when the target exits, or dies of the signal that stopped it.
-report/plot: 0, 1 when report finds the peak above --fail-above or grown beyond --max-increase
-over --baseline, 2 on errors.";
+report/plot: 0, 1 when report finds the peak above --fail-above (or --fail-above-cgroup) or grown
+beyond --max-increase over --baseline, 2 on errors.";
 
 const USAGE: &str = "\
 memsample [OPTIONS] -- CMD [ARGS...]
        memsample [OPTIONS] --pid PID
-       memsample report FILE... [--json|--markdown] [--fail-above SIZE]
+       memsample report FILE... [--json|--markdown] [--fail-above SIZE] [--fail-above-cgroup SIZE]
        memsample report NEW... --baseline OLD [--max-increase 10%|SIZE]
        memsample plot FILE... [-o FILE.svg]";
 
@@ -70,6 +70,18 @@ pub(crate) enum Backend {
     Proc,
     /// the `sysinfo` crate (portable; slower, no kernel high-water mark)
     Sysinfo,
+}
+
+/// Whether the command gets a cgroup of its own (README, "Exact peaks for
+/// the whole tree").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CgroupMode {
+    /// a cgroup where cgroup v2 allows one, else sampled figures only (the start line says why)
+    Auto,
+    /// never a cgroup
+    Off,
+    /// a cgroup, or exit 125 before the command starts
+    Require,
 }
 
 /// What to record and where.
@@ -122,6 +134,13 @@ pub(crate) struct RecordArgs {
     /// before the command starts
     #[arg(long, value_name = "FILE")]
     pub(crate) json_summary: Option<PathBuf>,
+
+    /// Run the command in a cgroup v2 of its own, memsample-PID, for the kernel's exact whole-tree
+    /// figures (columns cgroup_bytes, cgroup_peak_bytes, cgroup_interval_peak_bytes; short-lived
+    /// children included); removed when the tree is empty. Spawn mode only: with --pid, auto does
+    /// nothing and require is refused [default: auto]
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub(crate) cgroup: Option<CgroupMode>,
 
     /// Stop sampling after this long, at most 100 years (a spawned command keeps running and is waited
     /// for)
@@ -180,6 +199,11 @@ pub(crate) struct ReportArgs {
     /// Exit 1 when the peak RSS is above SIZE (e.g. 512MiB, 2GiB): a CI memory gate
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     pub(crate) fail_above: Option<u64>,
+
+    /// Exit 1 when the cgroup's peak (the whole tree, page cache included) is above SIZE; needs a
+    /// recording with cgroup_peak_bytes
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub(crate) fail_above_cgroup: Option<u64>,
 
     /// Compare with this recording: signed changes in peak, mean, p95 and duration; exit 1 when the
     /// peak grew by more than --max-increase

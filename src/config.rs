@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Backend, RecordArgs};
+use crate::cli::{Backend, CgroupMode, RecordArgs};
 use crate::error::RecordError;
 use crate::output::Destination;
 use crate::schema::Layout;
@@ -58,6 +58,8 @@ pub(crate) struct RecordConfig {
     pub(crate) plot: Option<PathBuf>,
     /// `--json-summary FILE`.
     pub(crate) json_summary: Option<PathBuf>,
+    /// `--cgroup`: `Off` in attach mode unless `require` was asked (refused).
+    pub(crate) cgroup: CgroupMode,
     pub(crate) quiet: bool,
 }
 
@@ -79,6 +81,7 @@ impl RecordConfig {
         // Before anything is created or started.
         crate::probe::sysinfo::check_options(args.backend, args.breakdown)
             .map_err(RecordError::Usage)?;
+        let cgroup = cgroup_mode(args.cgroup, &mode)?;
         Ok(RecordConfig {
             mode,
             interval: args.interval,
@@ -89,6 +92,8 @@ impl RecordConfig {
                 per_process: args.per_process,
                 pss: args.pss,
                 breakdown: args.breakdown,
+                // Set once a cgroup is made (session setup).
+                cgroup: false,
             },
             probe: ProbeSettings {
                 backend: args.backend,
@@ -103,12 +108,26 @@ impl RecordConfig {
             },
             plot: args.plot,
             json_summary: args.json_summary,
+            cgroup,
             quiet: args.quiet,
         })
     }
 
     pub(crate) fn is_spawn(&self) -> bool {
         matches!(self.mode, Mode::Spawn { .. })
+    }
+}
+
+/// `--cgroup` resolved: a cgroup is for a command memsample starts, so in
+/// attach mode `auto` (the default) does nothing and `require` is refused.
+fn cgroup_mode(given: Option<CgroupMode>, mode: &Mode) -> Result<CgroupMode, RecordError> {
+    match (given, mode) {
+        (Some(CgroupMode::Require), Mode::Attach { .. }) => Err(RecordError::Usage(
+            "--cgroup require: only a command memsample starts can be given a cgroup, not --pid"
+                .into(),
+        )),
+        (_, Mode::Attach { .. }) => Ok(CgroupMode::Off),
+        (given, Mode::Spawn { .. }) => Ok(given.unwrap_or(CgroupMode::Auto)),
     }
 }
 
@@ -161,6 +180,21 @@ mod tests {
         assert_eq!(config.destination, Destination::Stdout);
         assert_eq!(config.format, Format::Csv);
         assert!(config.layout.per_process && config.probe.every_hwm);
+    }
+
+    #[test]
+    fn cgroup_is_for_spawn_mode() {
+        let spawn = config(&["memsample", "--", "true"]).expect("resolves");
+        assert_eq!(spawn.cgroup, CgroupMode::Auto);
+        let off = config(&["memsample", "--cgroup", "off", "--", "true"]).expect("resolves");
+        assert_eq!(off.cgroup, CgroupMode::Off);
+        let attach = config(&["memsample", "--pid", "42"]).expect("resolves");
+        assert_eq!(attach.cgroup, CgroupMode::Off);
+        let auto = config(&["memsample", "--cgroup", "auto", "--pid", "42"]).expect("resolves");
+        assert_eq!(auto.cgroup, CgroupMode::Off);
+        let err =
+            config(&["memsample", "--cgroup", "require", "--pid", "42"]).expect_err("refused");
+        assert!(err.to_string().starts_with("--cgroup require: "), "{err}");
     }
 
     #[test]

@@ -101,10 +101,12 @@ impl Console {
         }
     }
 
-    /// `recording WHAT every DUR → FILE`.
-    pub(crate) fn start(&self, what: &str, interval: Duration, file: &str) {
+    /// `recording WHAT every DUR → FILE`, and a note in parentheses (why
+    /// the whole tree's peak is only sampled).
+    pub(crate) fn start(&self, what: &str, interval: Duration, file: &str, note: Option<&str>) {
+        let note = note.map(|note| format!(" ({note})")).unwrap_or_default();
         self.note(format_args!(
-            "recording {what} every {} → {file}",
+            "recording {what} every {} → {file}{note}",
             format_duration(interval)
         ));
     }

@@ -30,8 +30,8 @@
 //! (`benches/`) and the integration tests (`tests/`) use directly: the
 //! probes, the schema, the sinks and their destinations, the reader and the
 //! report, the units; `stdfds` is for the binary's load-time constructor.
-//! `cgroup` is `pub` until the recording uses it (nothing in the crate does
-//! yet, and its tests are its own).
+//! `cgroup` is `pub` for the integration tests, which ask it whether the
+//! machine gives a cgroup (they never make one) and for its VM checks.
 
 mod app;
 pub mod cgroup;

@@ -17,6 +17,7 @@ use crate::reason::reason;
 use crate::recording::{Keep, Peak, Recording, printable};
 use crate::units::{format_bytes, format_seconds};
 
+mod cgroup;
 mod overlay;
 
 const SIZE: (u32, u32) = (1100, 820);
@@ -325,14 +326,19 @@ fn display_name(recording: &Recording) -> String {
 }
 
 fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<()> {
-    let axes = Axes::new(
+    let rss_highest = recording.running.peak.max(recording.kernel_peak_rss_bytes);
+    let mut axes = Axes::new(
         recording.first_elapsed_s,
         recording.last_elapsed_s,
-        recording.running.peak.max(recording.kernel_peak_rss_bytes),
+        rss_highest.max(cgroup::highest(recording)),
         cpu_highest(recording),
     );
+    // The axis reaches the cgroup's figures; the legend's peak is RSS's.
+    axes.highest = rss_highest;
     let panels = panels(root, &format!("memory of {}", display_name(recording)))?;
     let mut chart = memory_chart(&panels.memory, &axes)?;
+    // Drawn first, under the lines; listed after them.
+    let cgroup_legend = cgroup::draw(&mut chart, recording, &axes)?;
     let bands = crate::plot_areas::bands(recording, &PROCESS_COLORS);
     let mut legend = if bands.is_empty() {
         draw_processes(&mut chart, recording, &axes)?
@@ -340,6 +346,7 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         draw_bands(&mut chart, &bands, &axes)?
     };
     legend.extend(draw_totals(&mut chart, recording, &axes)?);
+    legend.extend(cgroup_legend);
     draw_peak(&mut chart, &recording.peak, &axes)?;
     let mut cpu = cpu_chart(&panels.cpu, &axes)?;
     let color = if recording.layout().per_process {

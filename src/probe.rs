@@ -112,7 +112,10 @@ impl Sample {
     }
 
     pub fn cpu_percent(&self) -> f64 {
-        self.processes.iter().map(|p| p.cpu_percent).sum()
+        // A fold from +0.0: an empty float sum is -0.0, written "-0.0".
+        self.processes
+            .iter()
+            .fold(0.0, |total, p| total + p.cpu_percent)
     }
 
     /// The sum of PSS, or `None` when any counted process's PSS is unknown

@@ -60,6 +60,8 @@ pub enum Opt {
     Pss,
     /// `--breakdown`.
     Breakdown,
+    /// A cgroup of the command's own (`--cgroup`, where one could be made).
+    Cgroup,
 }
 
 /// One column of the registry.
@@ -118,6 +120,21 @@ pub struct Row<'a> {
     pub sample: &'a Sample,
     /// The tree's peak so far (see [`stats::raise_peak`]).
     pub peak_rss_bytes: u64,
+    /// The kernel's figures of the command's cgroup; all `None` without one.
+    pub cgroup: CgroupFigures,
+}
+
+/// One reading of the command's cgroup (README, "Exact peaks for the whole
+/// tree"); a figure that could not be read is `None`, an empty field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CgroupFigures {
+    /// `memory.current`.
+    pub current_bytes: Option<u64>,
+    /// `memory.peak`, since the cgroup was made.
+    pub peak_bytes: Option<u64>,
+    /// The highest since the previous row; `None` where the kernel cannot
+    /// reset the mark.
+    pub interval_peak_bytes: Option<u64>,
 }
 
 fn bytes<'a>(value: Option<u64>) -> Value<'a> {
@@ -273,13 +290,36 @@ pub const PEAK_RSS_BYTES: Column = Column {
     },
 };
 
-/// Every column, in the order of the header.
+pub const CGROUP_BYTES: Column = Column {
+    name: "cgroup_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::Cgroup),
+    value: |row, _| bytes(row.cgroup.current_bytes),
+};
+pub const CGROUP_PEAK_BYTES: Column = Column {
+    name: "cgroup_peak_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::Cgroup),
+    value: |row, _| bytes(row.cgroup.peak_bytes),
+};
+pub const CGROUP_INTERVAL_PEAK_BYTES: Column = Column {
+    name: "cgroup_interval_peak_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::Cgroup),
+    value: |row, _| bytes(row.cgroup.interval_peak_bytes),
+};
+
+/// Every column, in the order of the header. The cgroup's figures come
+/// after the columns of every recording: they are the tree's as a whole.
 ///
 /// The tree's split from a cgroup's `memory.stat` (`cgroup_anon_bytes`,
 /// `cgroup_file_bytes`, `cgroup_kernel_bytes`, `cgroup_shmem_bytes`, with
 /// `--breakdown` and a cgroup) goes after `threads`, in tree rows only, once
 /// the cgroup probe fills a figure for it.
-pub const COLUMNS: [&Column; 18] = [
+pub const COLUMNS: [&Column; 21] = [
     &TIMESTAMP,
     &ELAPSED_S,
     &TRIGGER,
@@ -298,6 +338,9 @@ pub const COLUMNS: [&Column; 18] = [
     &VSZ_BYTES,
     &CPU_PERCENT,
     &PEAK_RSS_BYTES,
+    &CGROUP_BYTES,
+    &CGROUP_PEAK_BYTES,
+    &CGROUP_INTERVAL_PEAK_BYTES,
 ];
 
 /// Which columns a recording has: its layout and its options.
@@ -307,6 +350,8 @@ pub struct Layout {
     pub per_process: bool,
     pub pss: bool,
     pub breakdown: bool,
+    /// The command's cgroup figures (default layout only).
+    pub cgroup: bool,
 }
 
 impl Layout {
@@ -335,6 +380,7 @@ impl Layout {
         match option {
             Opt::Pss => self.pss,
             Opt::Breakdown => self.breakdown,
+            Opt::Cgroup => self.cgroup,
         }
     }
 
@@ -342,6 +388,7 @@ impl Layout {
         match option {
             Opt::Pss => self.pss = true,
             Opt::Breakdown => self.breakdown = true,
+            Opt::Cgroup => self.cgroup = true,
         }
     }
 
@@ -523,9 +570,16 @@ mod tests {
                         per_process,
                         pss,
                         breakdown,
+                        ..Layout::default()
                     });
                 }
             }
+            layouts.push(Layout {
+                per_process: false,
+                pss: per_process,
+                breakdown: per_process,
+                cgroup: true,
+            });
         }
         layouts
     }
@@ -536,7 +590,7 @@ mod tests {
             Layout {
                 per_process,
                 pss,
-                breakdown: false,
+                ..Layout::default()
             }
             .header()
             .join(",")
@@ -561,6 +615,7 @@ mod tests {
             per_process: false,
             pss: true,
             breakdown: true,
+            cgroup: false,
         };
         assert_eq!(
             all.header().join(","),
@@ -584,6 +639,24 @@ mod tests {
         ];
         let layout = Layout::from_header(&old).expect("recognized");
         assert!(layout.pss && !layout.breakdown);
+    }
+
+    #[test]
+    fn cgroup_columns_close_the_default_layout_only() {
+        let cgroup = Layout {
+            cgroup: true,
+            ..Layout::default()
+        };
+        assert_eq!(
+            cgroup.header().join(","),
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes,\
+             cgroup_bytes,cgroup_peak_bytes,cgroup_interval_peak_bytes"
+        );
+        let per_process = Layout {
+            per_process: true,
+            ..cgroup
+        };
+        assert!(!per_process.header().contains(&"cgroup_bytes"));
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub(crate) struct Summary {
     pub(crate) last_procs: usize,
     /// The main process's name, as first seen.
     pub(crate) main_command: Option<String>,
+    /// The `peak_rss_bytes` of the `exit` row (the command's kernel peak).
+    pub(crate) exit_peak_bytes: u64,
 }
 
 impl Summary {
@@ -47,10 +49,26 @@ impl Summary {
         self.last_procs = sample.procs();
     }
 
+    /// The `exit` row: no sample of RSS (the tree is mostly gone), but its
+    /// peak counts and it ends the recording.
+    pub(crate) fn record_exit(&mut self, elapsed_s: f64, peak_rss_bytes: u64) {
+        let peak_before = self.peak_rss_bytes();
+        self.last_elapsed_s = elapsed_s;
+        self.exit_peak_bytes = self.exit_peak_bytes.max(peak_rss_bytes);
+        if self.peak_rss_bytes() > peak_before {
+            self.peak_known_at_s = elapsed_s;
+        }
+    }
+
     /// `peak_rss_bytes` by the peak rule (README, "The CSV"): the larger of
-    /// the highest summed RSS sampled and the main process's high-water mark.
+    /// the highest summed RSS sampled and the main process's high-water mark,
+    /// and the `exit` row's peak.
     pub(crate) fn peak_rss_bytes(&self) -> u64 {
-        raise_peak(self.rss.peak, 0, Some(self.main_hwm_bytes))
+        raise_peak(
+            self.rss.peak,
+            self.exit_peak_bytes,
+            Some(self.main_hwm_bytes),
+        )
     }
 
     /// Rounded to the nearest byte, as `report`'s.

@@ -68,7 +68,8 @@ pub(crate) struct Closing<'a> {
     /// The command's status (spawn mode, once it has ended).
     pub(crate) status: Option<ExitStatus>,
     pub(crate) kernel_peak_bytes: Option<u64>,
-    /// Not known yet: the cgroup of the command fills them when it has one.
+    /// The whole tree's peak and OOM kills, from the command's cgroup when
+    /// it had one.
     pub(crate) cgroup_peak_bytes: Option<u64>,
     pub(crate) oom_kills: Option<u64>,
     /// The recording's name: its path, or `-` for stdout.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rustix::process::{Pid, PidfdFlags, Signal};
 
+use crate::cgroup::Joiner;
 use crate::error::RecordError;
 use crate::signals::Inherited;
 
@@ -121,9 +122,12 @@ impl Spawned {
     /// without `#!` with `/bin/sh`, as `env` does) in a process group of its
     /// own, given the terminal when memsample holds it. Returns once the
     /// program has been exec'd.
+    /// With `cgroup`, the child joins the command's cgroup before exec, so
+    /// that the command is in it from its first instruction.
     pub(crate) fn start(
         command: &[OsString],
         inherited: Inherited,
+        cgroup: Option<Joiner>,
     ) -> Result<Spawned, RecordError> {
         let Some((program, args)) = command.split_first() else {
             return Err(RecordError::Usage(
@@ -140,9 +144,10 @@ impl Spawned {
         let parent = std::process::id() as i32;
         // SAFETY: the closure runs in the forked child before exec and only
         // makes async-signal-safe calls (signal, prctl, getppid, getpid,
-        // _exit, sigmask changes, tcsetpgrp); it allocates nothing.
+        // _exit, sigmask changes, tcsetpgrp, one write to the cgroup's
+        // `cgroup.procs`); it allocates nothing.
         unsafe {
-            builder.pre_exec(move || prepare_child(parent, inherited, foreground));
+            builder.pre_exec(move || prepare_child(parent, inherited, foreground, cgroup));
         }
         let child = builder.spawn().map_err(|source| {
             // A child that took the terminal and then failed to exec leaves
@@ -195,7 +200,11 @@ fn prepare_child(
     parent: i32,
     inherited: Inherited,
     foreground: Option<i32>,
+    cgroup: Option<Joiner>,
 ) -> std::io::Result<()> {
+    if let Some(joiner) = cgroup {
+        joiner.join()?;
+    }
     // SAFETY: async-signal-safe calls on this process only.
     unsafe {
         if inherited.sigchld_ignored {
@@ -272,20 +281,10 @@ pub(crate) fn attach(pid: u32) -> Handle {
     Handle::open(pid)
 }
 
-/// memsample's own high-water mark, in bytes.
-pub(crate) fn own_max_rss() -> Option<u64> {
-    max_rss(libc::RUSAGE_SELF)
-}
-
-fn max_rss(who: libc::c_int) -> Option<u64> {
-    // SAFETY: getrusage only writes into the zeroed struct we pass.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(who, &mut usage) != 0 {
-            return None;
-        }
-        usage
-    };
-    // Linux reports kilobytes.
-    u64::try_from(usage.ru_maxrss).ok().map(|kb| kb * 1024)
+/// memsample's own high-water mark (VmHWM), in bytes. Not `getrusage`:
+/// its RUSAGE_SELF figure keeps the peak of the program that exec'd
+/// memsample (cargo, a wrapper), and this one is memsample's alone.
+pub(crate) fn own_peak() -> Option<u64> {
+    let status = std::fs::read("/proc/self/status").ok()?;
+    crate::probe::procfs::parse_kb_line(&status, b"VmHWM:")
 }

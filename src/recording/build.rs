@@ -10,8 +10,9 @@ use super::fields::Fields;
 use super::{ProcessRow, Sample, Visitor};
 use crate::probe::Breakdown;
 use crate::schema::{
-    ANON_BYTES, COMMAND, CPU_PERCENT, ELAPSED_S, FILE_BYTES, Layout, PEAK_RSS_BYTES, PID, PPID,
-    PROCS, PSS_BYTES, RSS_BYTES, SHMEM_BYTES, SWAP_BYTES, THREADS, TIMESTAMP, USS_BYTES,
+    ANON_BYTES, CGROUP_BYTES, CGROUP_INTERVAL_PEAK_BYTES, CGROUP_PEAK_BYTES, COMMAND, CPU_PERCENT,
+    CgroupFigures, ELAPSED_S, FILE_BYTES, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES,
+    RSS_BYTES, SHMEM_BYTES, SWAP_BYTES, THREADS, TIMESTAMP, TRIGGER, Trigger, USS_BYTES,
 };
 use crate::stats::raise_peak;
 
@@ -52,6 +53,12 @@ impl<'v, V: Visitor + ?Sized> Builder<'v, V> {
             breakdown: breakdown(fields)?,
             cpu_percent: fields.float(&CPU_PERCENT)?,
             peak_rss_bytes: fields.bytes(&PEAK_RSS_BYTES)?,
+            exit: fields.trigger(&TRIGGER)? == Trigger::Exit,
+            cgroup: CgroupFigures {
+                current_bytes: fields.optional_bytes(&CGROUP_BYTES)?,
+                peak_bytes: fields.optional_bytes(&CGROUP_PEAK_BYTES)?,
+                interval_peak_bytes: fields.optional_bytes(&CGROUP_INTERVAL_PEAK_BYTES)?,
+            },
         };
         if let Some(previous) = self.last_elapsed
             && sample.elapsed_s < previous

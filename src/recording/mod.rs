@@ -26,7 +26,7 @@ use anyhow::{Result, anyhow, bail};
 
 use crate::probe::Breakdown;
 use crate::reason::reason;
-use crate::schema::Layout;
+use crate::schema::{CgroupFigures, Layout};
 use crate::sink::Format;
 use crate::stats::Running;
 
@@ -54,6 +54,11 @@ pub struct Sample {
     /// far and every process's own high-water mark so far (each is a lower
     /// bound of the tree's peak, as the default column is).
     pub peak_rss_bytes: u64,
+    /// The `exit` row: it closes the recording with what is left of the
+    /// tree and the final peaks; it is no sample of RSS.
+    pub exit: bool,
+    /// The cgroup's figures; all `None` in a recording without them.
+    pub cgroup: CgroupFigures,
 }
 
 /// One row of a per-process recording, as it is read.
@@ -160,11 +165,17 @@ pub struct Recording {
     /// without `--breakdown`, so a default recording keeps nothing more.
     pub(crate) parts: Option<Parts>,
     pub max_procs: u64,
+    /// The cgroup's peak (`cgroup_peak_bytes`, the highest) and the
+    /// `elapsed_s` of the first row that holds it; `None` without the column.
+    pub cgroup_peak: Option<(u64, f64)>,
     pub(crate) timeline: Timeline,
     /// RSS, the peak so far and CPU over time, decimated.
     pub rss: Series,
     pub peak_so_far: Series,
     pub cpu: Series,
+    /// `cgroup_bytes` and `cgroup_interval_peak_bytes` over time, decimated.
+    pub cgroup: Series,
+    pub cgroup_interval_peak: Series,
     processes: Vec<Process>,
     /// By pid: the commands it ran and their entries in `processes`.
     process_index: HashMap<u32, Vec<(String, usize)>>,
@@ -222,10 +233,13 @@ impl Recording {
             peak_breakdown: None,
             parts: None,
             max_procs: 0,
+            cgroup_peak: None,
             timeline: Timeline::default(),
             rss: Series::default(),
             peak_so_far: Series::default(),
             cpu: Series::default(),
+            cgroup: Series::default(),
+            cgroup_interval_peak: Series::default(),
             processes: Vec::new(),
             process_index: HashMap::new(),
             keep,
@@ -285,6 +299,15 @@ impl Visitor for Recording {
             self.first_elapsed_s = sample.elapsed_s;
         }
         self.last_elapsed_s = sample.elapsed_s;
+        self.kernel_peak_rss_bytes = self.kernel_peak_rss_bytes.max(sample.peak_rss_bytes);
+        self.cgroup_sample(index, sample);
+        let x = sample.elapsed_s;
+        self.peak_so_far
+            .push(index, x, sample.peak_rss_bytes as f64);
+        if sample.exit {
+            // Its peaks count; its RSS (what is left) is no sample of the run.
+            return;
+        }
         if self.running.push(sample.rss_bytes) {
             self.peak = Peak {
                 rss_bytes: sample.rss_bytes,
@@ -293,7 +316,6 @@ impl Visitor for Recording {
             };
             self.peak_breakdown = sample.breakdown;
         }
-        self.kernel_peak_rss_bytes = self.kernel_peak_rss_bytes.max(sample.peak_rss_bytes);
         if let Some(pss) = sample.pss_bytes {
             self.peak_pss_bytes = Some(self.peak_pss_bytes.map_or(pss, |peak| peak.max(pss)));
         }
@@ -307,10 +329,7 @@ impl Visitor for Recording {
         if self.keep.timeline {
             self.timeline.push(sample.elapsed_s, sample.rss_bytes);
         }
-        let x = sample.elapsed_s;
         self.rss.push(index, x, sample.rss_bytes as f64);
-        self.peak_so_far
-            .push(index, x, sample.peak_rss_bytes as f64);
         self.cpu.push(index, x, sample.cpu_percent);
     }
 
@@ -363,6 +382,25 @@ impl Recording {
     }
 }
 
+impl Recording {
+    /// The cgroup's line, its per-interval peaks and its highest peak.
+    fn cgroup_sample(&mut self, index: u64, sample: &Sample) {
+        let x = sample.elapsed_s;
+        let figures = sample.cgroup;
+        if let Some(bytes) = figures.current_bytes {
+            self.cgroup.push(index, x, bytes as f64);
+        }
+        if let Some(bytes) = figures.interval_peak_bytes {
+            self.cgroup_interval_peak.push(index, x, bytes as f64);
+        }
+        if let Some(bytes) = figures.peak_bytes
+            && self.cgroup_peak.is_none_or(|(peak, _)| bytes > peak)
+        {
+            self.cgroup_peak = Some((bytes, x));
+        }
+    }
+}
+
 /// JSON Lines when the first non-blank byte is `{`, else CSV.
 fn detect(reader: &mut impl BufRead) -> io::Result<Format> {
     let buffer = reader.fill_buf()?;
@@ -402,10 +440,11 @@ mod tests {
             per_process: false,
             pss: false,
             breakdown,
+            cgroup: false,
         };
         let header = layout.header();
         let mut text = header.join(",");
-        for (second, trigger, rss) in [(0, "start", 60u64), (1, "exit", 90)] {
+        for (second, trigger, rss) in [(0, "start", 60u64), (1, "interval", 90)] {
             let value = |column: &str| match column {
                 "timestamp" => format!("2026-11-25T10:15:0{second}.000Z"),
                 "elapsed_s" => format!("{second}.000000"),

@@ -39,13 +39,20 @@ fn growth(report: &Report) -> String {
 }
 
 fn table(reports: &[Report]) -> String {
-    let mut out = String::from(
-        "| recording | samples | duration | peak RSS | peak at | mean | p95 | growth |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|\n",
+    // The whole tree's cgroup peak, when any recording has one.
+    let cgroup = reports.iter().any(|r| r.cgroup_peak_bytes.is_some());
+    let (head, align) = if cgroup {
+        (" cgroup peak |", "--:|")
+    } else {
+        ("", "")
+    };
+    let mut out = format!(
+        "| recording | samples | duration | peak RSS | peak at | mean | p95 | growth |{head}\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|{align}\n",
     );
     for report in reports {
         // Writing to a String cannot fail.
-        let _ = writeln!(
+        let _ = write!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&report.file),
@@ -57,6 +64,11 @@ fn table(reports: &[Report]) -> String {
             format_bytes(report.p95_rss_bytes),
             growth(report)
         );
+        if cgroup {
+            let peak = report.cgroup_peak_bytes.map_or("n/a".into(), format_bytes);
+            let _ = write!(out, " {peak} |");
+        }
+        out.push('\n');
     }
     out
 }

@@ -71,6 +71,12 @@ pub struct Report {
     pub peak_pss_bytes: Option<u64>,
     /// Highest USS over the samples that have one; null without `--pss`.
     pub peak_uss_bytes: Option<u64>,
+    /// The whole tree's exact peak from its cgroup (`memory.peak`: all that
+    /// was charged to it, page cache and kernel memory included); null when
+    /// recorded without a cgroup.
+    pub cgroup_peak_bytes: Option<u64>,
+    /// elapsed_s of the first row that shows it.
+    pub cgroup_peak_elapsed_s: Option<f64>,
     /// Most processes in one sample.
     pub max_procs: u64,
     /// Least-squares slope of RSS after the first 20 % of the run, MiB/hour.
@@ -88,6 +94,11 @@ pub struct Report {
     /// max(peak_rss_bytes, kernel_peak_rss_bytes) > fail_above_bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub above_limit: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_above_cgroup_bytes: Option<u64>,
+    /// cgroup_peak_bytes > fail_above_cgroup_bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub above_cgroup_limit: Option<bool>,
     /// With `--baseline`: the changes from the baseline and the gate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<compare::Comparison>,
@@ -124,6 +135,7 @@ impl Report {
             recording.max_procs,
         );
         let breakdown = breakdown::compute(&recording);
+        let cgroup_peak = recording.cgroup_peak;
         let (interval_s, sorted) = recording.timeline.into_sorted();
         Report {
             file,
@@ -143,6 +155,8 @@ impl Report {
             last_rss_bytes: running.last,
             peak_pss_bytes,
             peak_uss_bytes,
+            cgroup_peak_bytes: cgroup_peak.map(|(bytes, _)| bytes),
+            cgroup_peak_elapsed_s: cgroup_peak.map(|(_, at)| at),
             max_procs,
             growth_mib_per_hour: growth.map(|fit| fit.slope * 3600.0 / MIB),
             growth_r2: growth.and_then(|fit| fit.r2),
@@ -150,9 +164,25 @@ impl Report {
             breakdown,
             fail_above_bytes: fail_above,
             above_limit: fail_above.map(|limit| gate_peak > limit),
+            fail_above_cgroup_bytes: None,
+            above_cgroup_limit: None,
             baseline: None,
             sparkline,
         }
+    }
+
+    /// Sets the `--fail-above-cgroup` gate; a recording without the
+    /// cgroup's column cannot be gated (an error, not a pass).
+    pub fn gate_cgroup(&mut self, limit: u64) -> Result<()> {
+        let Some(peak) = self.cgroup_peak_bytes else {
+            return Err(anyhow!(
+                "{}: --fail-above-cgroup: no cgroup_peak_bytes in this recording (recorded without a cgroup)",
+                self.file
+            ));
+        };
+        self.fail_above_cgroup_bytes = Some(limit);
+        self.above_cgroup_limit = Some(peak > limit);
+        Ok(())
     }
 
     /// The peak the `--fail-above` gate compares: sampled or kernel's.
@@ -203,6 +233,9 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<u8> {
         let recording = Recording::read(path)?;
         checked.admit(&recording)?;
         let mut report = Report::new(recording, args.fail_above);
+        if let Some(limit) = args.fail_above_cgroup {
+            report.gate_cgroup(limit)?;
+        }
         if let Some(baseline) = &baseline {
             report.baseline = Some(compare::Comparison::new(
                 &report,
@@ -232,6 +265,7 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<u8> {
     let mut failed = false;
     for report in &reports {
         failed |= fail_above_gate(report, reports.len() > 1);
+        failed |= fail_above_cgroup_gate(report, reports.len() > 1);
         if let Some(comparison) = &report.baseline
             && comparison.above_limit
         {
@@ -240,6 +274,29 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(u8::from(failed))
+}
+
+/// Says so on stderr and returns true when the cgroup's peak is above
+/// `--fail-above-cgroup`.
+fn fail_above_cgroup_gate(report: &Report, name_file: bool) -> bool {
+    let (Some(limit), Some(peak)) = (report.fail_above_cgroup_bytes, report.cgroup_peak_bytes)
+    else {
+        return false;
+    };
+    if peak <= limit {
+        return false;
+    }
+    let prefix = if name_file {
+        format!("{}: ", report.file)
+    } else {
+        String::new()
+    };
+    crate::console::say!(
+        "{prefix}whole-tree peak {} (cgroup, incl. page cache; {peak} bytes) is above the limit of {} ({limit} bytes)",
+        format_bytes(peak),
+        format_bytes(limit)
+    );
+    true
 }
 
 /// Says so on stderr and returns true when the peak is above `--fail-above`.

@@ -78,6 +78,14 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
     if let Some(uss) = report.peak_uss_bytes {
         writeln!(out, "peak USS      {}", format_bytes(uss))?;
     }
+    if let (Some(peak), Some(at)) = (report.cgroup_peak_bytes, report.cgroup_peak_elapsed_s) {
+        writeln!(
+            out,
+            "cgroup peak   {} by {}: the whole tree, exact, incl. page cache and kernel memory",
+            format_bytes(peak),
+            format_seconds(at)
+        )?;
+    }
     writeln!(out, "most procs    {}", report.max_procs)?;
     writeln!(
         out,

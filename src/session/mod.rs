@@ -10,10 +10,12 @@
 //! exits.
 
 mod exit;
+mod exit_row;
 mod setup;
 mod state;
 #[cfg(test)]
 mod tests;
+mod whole_tree;
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -33,14 +35,17 @@ use state::{Action, Event, Finished, Kind, Parts, Session};
 const PSS_WARN_BELOW: Duration = Duration::from_millis(100);
 
 /// The recording mode of memsample.
-pub(crate) fn run(config: RecordConfig) -> Result<Exit, RecordError> {
+pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let (events, received) = mpsc::channel::<Event>();
     let pinned = setup::pin(&config)?;
+    let (cgroup, start_note) = setup::cgroup(&config)?;
+    config.layout.cgroup = cgroup.is_some();
     let sink = setup::open_sink(&config)?;
     let (inherited, adopted_parent) = setup::listen(&config, events.clone())?;
+    let joiner = cgroup.as_ref().map(crate::cgroup::Cgroup::joiner);
     let started = match pinned {
         Some(pinned) => pinned,
-        None => setup::spawn(&config, inherited, adopted_parent)?,
+        None => setup::spawn(&config, inherited, adopted_parent, joiner)?,
     };
     let kind = if config.is_spawn() {
         Kind::Spawn
@@ -56,6 +61,9 @@ pub(crate) fn run(config: RecordConfig) -> Result<Exit, RecordError> {
         max_samples: config.limits.samples,
         children: config.probe.children,
         notify: events.clone(),
+        per_process: config.layout.per_process,
+        tree: cgroup.map(whole_tree::WholeTree::new),
+        start_note,
     };
     let opening = config
         .json_summary
@@ -168,8 +176,11 @@ fn write_json_summary(
         summary: session.summary(),
         status,
         kernel_peak_bytes: finished.kernel_peak_bytes,
-        cgroup_peak_bytes: None,
-        oom_kills: None,
+        cgroup_peak_bytes: finished
+            .tree
+            .as_ref()
+            .and_then(|tree| tree.peak.map(|peak| peak.bytes)),
+        oom_kills: finished.tree.as_ref().and_then(|tree| tree.oom_kills),
         output: session.file(),
     });
     if let Err(message) = &written {

@@ -8,7 +8,8 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::cli::Backend;
+use crate::cgroup::{Cgroup, Joiner, Placement};
+use crate::cli::{Backend, CgroupMode};
 use crate::config::{Mode, RecordConfig};
 use crate::error::RecordError;
 use crate::interval::{Interval, TickKind};
@@ -50,10 +51,40 @@ pub(super) fn pin(config: &RecordConfig) -> Result<Option<Started>, RecordError>
     let handle = target::attach(pid);
     check_same_process(probe.as_ref(), pid)?;
     Ok(Some(Started {
-        target: Target { pid, command: None },
+        target: Target {
+            pid,
+            command: None,
+            own_peak_at_fork: None,
+        },
         probe,
         watch: Watch::Attached(handle),
     }))
+}
+
+/// The command's cgroup (`--cgroup`), made before the output is opened so
+/// that the header says from the start whether it has the cgroup's columns
+/// (removed again if anything fails before the command starts: dropping it
+/// does). `auto` without one says why on the start line; `require` fails.
+pub(super) fn cgroup(
+    config: &RecordConfig,
+) -> Result<(Option<Cgroup>, Option<String>), RecordError> {
+    let mode = config.cgroup;
+    if mode == CgroupMode::Off {
+        return Ok((None, None));
+    }
+    let made = Placement::find()
+        .map_err(|why| why.to_string())
+        .and_then(|placement| {
+            let name = format!("memsample-{}", std::process::id());
+            Cgroup::create(&placement, &name).map_err(|err| err.to_string())
+        });
+    match (made, mode) {
+        (Ok(cgroup), _) => Ok((Some(cgroup), None)),
+        (Err(why), CgroupMode::Require) => Err(RecordError::Usage(format!(
+            "--cgroup require: cannot give the command a cgroup: {why}"
+        ))),
+        (Err(why), _) => Ok((None, Some(format!("whole-tree peak: sampled; {why}")))),
+    }
 }
 
 /// A bad -o (or --plot, or --json-summary) must show before the command is
@@ -119,13 +150,16 @@ pub(super) fn spawn(
     config: &RecordConfig,
     inherited: Inherited,
     adopted_parent: Option<u32>,
+    cgroup: Option<Joiner>,
 ) -> Result<Started, RecordError> {
     let command = match &config.mode {
         Mode::Spawn { command } => command.as_slice(),
         // Not reached (attach targets are pinned); refused as an empty command.
         Mode::Attach { .. } => &[],
     };
-    let child = Spawned::start(command, inherited)?;
+    // Just before the fork: what the child's own peak starts from.
+    let own_peak_at_fork = target::own_peak();
+    let child = Spawned::start(command, inherited, cgroup)?;
     let pid = child.handle.pid;
     // A command that is already gone cannot be sampled, but its status
     // still comes through.
@@ -141,6 +175,7 @@ pub(super) fn spawn(
         target: Target {
             pid,
             command: Some(crate::quote::command_line(command)),
+            own_peak_at_fork,
         },
         probe,
         watch: Watch::Spawned(child),

@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 use crate::console::{Console, Live};
 use crate::output::OutputError;
 use crate::probe::{Probe, Sample};
-use crate::schema::{Row, Trigger};
+use crate::schema::{CgroupFigures, Row, Trigger};
 use crate::signals::{self, Folding, Received};
 use crate::sink::Sink;
 use crate::stats::raise_peak;
@@ -18,6 +18,7 @@ use crate::summary::{Ending, Summary};
 use crate::target::ExitStatus;
 
 use super::exit::End;
+use super::whole_tree::{TreeEnd, WholeTree};
 
 /// What happens to a recording, besides ticks.
 #[derive(Debug)]
@@ -87,6 +88,10 @@ pub(crate) struct Target {
     pub(crate) pid: u32,
     /// The quoted command line, in spawn mode.
     pub(crate) command: Option<String>,
+    /// memsample's own high-water mark just before it forked the command:
+    /// the command's kernel peak counts only above it (the child ran on a
+    /// copy of memsample's pages until exec).
+    pub(crate) own_peak_at_fork: Option<u64>,
 }
 
 /// What a session is made of.
@@ -101,6 +106,12 @@ pub(crate) struct Parts {
     pub(crate) children: bool,
     /// Where the session tells the main thread that sampling ended.
     pub(crate) notify: Sender<Event>,
+    /// One row per process (`--per-process`).
+    pub(crate) per_process: bool,
+    /// The command's cgroup, when it has one.
+    pub(crate) tree: Option<WholeTree>,
+    /// Said at the end of the start line: why there is no cgroup.
+    pub(crate) start_note: Option<String>,
 }
 
 /// One recording, shared by the interval thread and the main thread.
@@ -114,7 +125,7 @@ pub(crate) struct Session {
 }
 
 /// The end of a session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Finished {
     pub(crate) end: End,
     /// The output failed, or sampling could not start.
@@ -123,6 +134,8 @@ pub(crate) struct Finished {
     pub(crate) kernel_peak_bytes: Option<u64>,
     /// The summary, without the `memsample: ` prefix.
     pub(crate) summary: Vec<String>,
+    /// What became of the command's cgroup, when it had one.
+    pub(crate) tree: Option<TreeEnd>,
 }
 
 impl Session {
@@ -146,9 +159,28 @@ impl Session {
             (None, Some(name)) => format!("pid {pid} ({})", crate::quote::word(name.as_bytes())),
             (None, None) => format!("pid {pid}"),
         };
-        self.parts
-            .console
-            .start(&what, interval, self.parts.sink.name());
+        self.parts.console.start(
+            &what,
+            interval,
+            self.parts.sink.name(),
+            self.parts.start_note.as_deref(),
+        );
+    }
+
+    pub(super) fn parts(&self) -> &Parts {
+        &self.parts
+    }
+
+    pub(super) fn parts_mut(&mut self) -> &mut Parts {
+        &mut self.parts
+    }
+
+    pub(super) fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    pub(super) fn end_sampling(&mut self, failed: bool) {
+        self.phase = Phase::Over { failed };
     }
 
     pub(crate) fn phase(&self) -> Phase {
@@ -196,7 +228,7 @@ impl Session {
         } else {
             now.duration_since(self.origin).as_secs_f64()
         };
-        if let Err(err) = self.write(wall_clock, elapsed_s, trigger, &sample) {
+        if let Err(err) = self.write(wall_clock, elapsed_s, trigger, &sample, None) {
             self.phase = Phase::Over { failed: true };
             let _ = self.parts.notify.send(Event::OutputFailed(err));
             return ControlFlow::Break(());
@@ -213,26 +245,39 @@ impl Session {
         ControlFlow::Continue(())
     }
 
-    /// Writes the row; only rows that reached the output count in the summary.
-    fn write(
+    /// Writes the row; only rows that reached the output count in the
+    /// summary. `kernel_peak`: the command's peak from `wait4`, for the
+    /// `exit` row, which closes the recording and is no sample of RSS.
+    pub(super) fn write(
         &mut self,
         wall_clock: SystemTime,
         elapsed_s: f64,
         trigger: Trigger,
         sample: &Sample,
+        kernel_peak: Option<u64>,
     ) -> Result<(), OutputError> {
         let peak_rss_bytes = raise_peak(
             self.summary.peak_rss_bytes(),
             sample.rss_bytes(),
-            sample.main_hwm_bytes,
+            sample.main_hwm_bytes.max(kernel_peak),
         );
+        let cgroup = self
+            .parts
+            .tree
+            .as_mut()
+            .map_or_else(CgroupFigures::default, |tree| tree.read(elapsed_s));
         self.parts.sink.write(&Row {
             wall_clock,
             elapsed_s,
             trigger,
             sample,
             peak_rss_bytes,
+            cgroup,
         })?;
+        if trigger == Trigger::Exit {
+            self.summary.record_exit(elapsed_s, peak_rss_bytes);
+            return Ok(());
+        }
         self.summary.record(elapsed_s, sample);
         let summary = &self.summary;
         self.parts.console.live(|| Live {
@@ -264,6 +309,9 @@ impl Session {
             Event::Stopped(signal) => vec![Action::FollowStop(signal)],
             Event::Continued => Vec::new(),
             Event::Exited { status, max_rss } => {
+                if self.is_sampling() {
+                    self.take_exit(max_rss);
+                }
                 let failed = self.failed();
                 self.phase = Phase::Ended {
                     end: End::TargetExited { status, max_rss },
@@ -336,11 +384,19 @@ impl Session {
         self.say_warnings();
         self.parts.console.finish_live();
         let ending = self.ending(end, left_running);
+        let mut summary = self.summary.lines(&ending);
+        let tree = self.parts.tree.as_ref().map(WholeTree::end);
+        if let Some(tree) = &tree {
+            // Before the last line, which says where the recording is.
+            let at = summary.len().saturating_sub(1);
+            summary.splice(at..at, tree.lines());
+        }
         Finished {
             end,
             failed,
             kernel_peak_bytes: ending.kernel_peak_bytes,
-            summary: self.summary.lines(&ending),
+            summary,
+            tree,
         }
     }
 
@@ -384,13 +440,7 @@ impl Session {
         };
         Ending {
             outcome,
-            // The child's ru_maxrss includes the memsample pages it ran on
-            // between fork and exec; at or below memsample's own peak it
-            // says nothing about the command.
-            kernel_peak_bytes: max_rss.filter(|peak| {
-                self.parts.kind == Kind::Spawn
-                    && crate::target::own_max_rss().is_some_and(|own| *peak > own)
-            }),
+            kernel_peak_bytes: self.command_peak(max_rss),
             left_running,
             file: self.parts.sink.name().to_string(),
             format: self.parts.sink.format(),

@@ -140,7 +140,11 @@ impl Setup {
         let command = (self.kind == Kind::Spawn).then(|| "./prog".to_string());
         let parts = Parts {
             kind: self.kind,
-            target: Target { pid: PID, command },
+            target: Target {
+                pid: PID,
+                command,
+                own_peak_at_fork: Some(8 << 20),
+            },
             probe: Box::new(ScriptedProbe {
                 script: self.script.into(),
                 warnings: Arc::clone(&warnings),
@@ -156,6 +160,9 @@ impl Setup {
             max_samples: self.max_samples,
             children: true,
             notify,
+            per_process: false,
+            tree: None,
+            start_note: None,
         };
         let mut session = Session::new(parts, Instant::now());
         session.start(Duration::from_secs(1));
@@ -225,7 +232,12 @@ fn the_command_exit_code_is_memsample_exit_code() {
         assert_eq!(actions, [Action::CommandEnded, Action::StopSampling]);
         assert_eq!(
             h.triggers(),
-            [Trigger::Start, Trigger::Interval, Trigger::Interval]
+            [
+                Trigger::Start,
+                Trigger::Interval,
+                Trigger::Interval,
+                Trigger::Exit
+            ]
         );
         // The peak column follows the highest sample.
         let rows = h.rows.lock().expect("lock").clone();
@@ -266,7 +278,13 @@ fn attach_ends_with_0_when_the_target_exits() {
         status: None,
         max_rss: None,
     });
-    assert_eq!(h.triggers(), [Trigger::Start, Trigger::Interval]);
+    // The exit row, even with nothing left: 0 bytes, the peak kept.
+    assert_eq!(
+        h.triggers(),
+        [Trigger::Start, Trigger::Interval, Trigger::Exit]
+    );
+    let rows = h.rows.lock().expect("lock").clone();
+    assert_eq!((rows[2].rss_bytes, rows[2].peak_rss_bytes), (0, 2 << 20));
     let finished = h.session.finish();
     assert_eq!(finished.summary[2], "pid 4242 exited; CSV in memory");
     assert_eq!(exit_policy(finished.end, finished.failed), Exit::Code(0));
@@ -429,7 +447,7 @@ fn signals_in_spawn_mode_go_to_the_command_once() {
 
 #[test]
 fn descendants_left_running_are_counted() {
-    let script = vec![tree(1 << 20, 2), tree(1 << 20, 2)];
+    let script = vec![tree(1 << 20, 2), tree(1 << 20, 2), tree(1 << 20, 2)];
     let mut h = Setup::new(Kind::Spawn, script).start();
     let _ = h.session.handle(exited(0));
     let finished = h.session.finish();
@@ -437,6 +455,44 @@ fn descendants_left_running_are_counted() {
         finished.summary[2],
         "./prog exited with code 0; 2 descendant processes left running; CSV in memory"
     );
+}
+
+#[test]
+fn the_exit_row_carries_the_command_kernel_peak_above_the_fork_copy() {
+    let mut h = Setup::new(Kind::Spawn, samples(2)).start();
+    let _ = h.ticks(1);
+    let _ = h.session.handle(Event::Exited {
+        status: Some(ExitStatus::Code(0)),
+        max_rss: Some(300 << 20),
+    });
+    let rows = h.rows.lock().expect("lock").clone();
+    let exit = rows.last().expect("an exit row");
+    assert_eq!(exit.trigger, Trigger::Exit);
+    assert_eq!((exit.rss_bytes, exit.peak_rss_bytes), (0, 300 << 20));
+    let finished = h.session.finish();
+    assert_eq!(finished.kernel_peak_bytes, Some(300 << 20));
+    // The summary's samples are the samples of RSS: the exit row is none.
+    assert_eq!(finished.summary[0].split(' ').next(), Some("2"));
+
+    // At or below memsample's own peak at fork (8 MiB here), the figure is
+    // the fork-time copy of memsample: not the command's.
+    let mut h = Setup::new(Kind::Spawn, samples(2)).start();
+    let _ = h.session.handle(Event::Exited {
+        status: Some(ExitStatus::Code(0)),
+        max_rss: Some(8 << 20),
+    });
+    let rows = h.rows.lock().expect("lock").clone();
+    assert_eq!(rows.last().map(|r| r.peak_rss_bytes), Some(2 << 20));
+}
+
+#[test]
+fn no_exit_row_once_sampling_is_over() {
+    let mut setup = Setup::new(Kind::Spawn, samples(3));
+    setup.max_samples = Some(2);
+    let mut h = setup.start();
+    let _ = h.ticks(1);
+    let _ = h.session.handle(exited(0));
+    assert_eq!(h.triggers(), [Trigger::Start, Trigger::Interval]);
 }
 
 #[test]

@@ -104,6 +104,7 @@ mod tests {
             per_process,
             pss: false,
             breakdown: true,
+            cgroup: false,
         };
         let text = written_layout(Format::Csv, layout(true));
         let lines: Vec<&str> = text.lines().collect();

@@ -244,6 +244,7 @@ pub(crate) mod tests {
             trigger: Trigger::Interval,
             sample,
             peak_rss_bytes: 10_000,
+            cgroup: Default::default(),
         }
     }
 
@@ -253,6 +254,7 @@ pub(crate) mod tests {
             per_process,
             pss,
             breakdown: false,
+            cgroup: false,
         };
         written_layout(format, layout)
     }

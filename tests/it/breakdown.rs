@@ -366,6 +366,7 @@ fn long_recording(path: &Path, rows: u64, spike: u64) {
         per_process: false,
         pss: false,
         breakdown: true,
+        cgroup: false,
     };
     let header = layout.header();
     let mut text = format!("{}\n", header.join(","));

@@ -225,13 +225,22 @@ pub fn pid_from_start_line(stderr: &str) -> u32 {
     stderr[start..end].parse().expect("pid")
 }
 
+/// The rows that are samples: all but the `exit` row, which closes a
+/// recording with what is left of the tree and the final peaks.
+pub fn sampled(rows: &[Row]) -> Vec<Row> {
+    rows.iter()
+        .filter(|row| row["trigger"] != "exit")
+        .cloned()
+        .collect()
+}
+
 /// The header memsample writes with these options, from its own column
 /// registry (the one list of columns; its unit tests pin the exact text).
 pub fn layout_header(per_process: bool, pss: bool) -> String {
     memsample::schema::Layout {
         per_process,
         pss,
-        breakdown: false,
+        ..Default::default()
     }
     .header()
     .join(",")

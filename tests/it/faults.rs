@@ -36,11 +36,13 @@ fn complete_rows(path: &Path) -> Vec<Row> {
 }
 
 /// What is wrong when some rows have no memory: a zero is never a real
-/// sample of a user process (an exited one is not sampled at all).
+/// sample of a user process (an exited one is not sampled at all). The
+/// `exit` row says what is left after the end: often nothing.
 fn zero_rows(rows: &[Row], what: &str) -> Option<String> {
     let zero: Vec<usize> = rows
         .iter()
         .enumerate()
+        .filter(|(_, row)| row["trigger"] != "exit")
         .filter(|(_, row)| num(row, "rss_bytes") == 0 || num(row, "vsz_bytes") == 0)
         .map(|(index, _)| index)
         .collect();

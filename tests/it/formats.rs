@@ -163,6 +163,8 @@ fn a_jsonl_recording_and_its_plot_flag() {
     let text = std::fs::read_to_string(dir.path().join("mem.jsonl")).expect("written");
     let rows = check_jsonl(&text, false, false);
     let json = report_json(&dir.path().join("mem.jsonl"));
+    assert_eq!(rows.last().map(|row| row["trigger"].as_str()), Some("exit"));
+    let rows = sampled(&rows);
     assert_eq!(json["samples"].as_u64(), Some(rows.len() as u64));
     let peak = rows.iter().map(|row| num(row, "rss_bytes")).max();
     assert_eq!(json["peak_rss_bytes"].as_u64(), peak);

@@ -21,3 +21,4 @@ mod roundtrip;
 mod terminal;
 mod transparency;
 mod tree;
+mod wholetree;

@@ -260,6 +260,34 @@ fn errors_exit_2_with_one_line() {
     assert!(kept.starts_with("timestamp,"));
 }
 
+/// A recording with a cgroup: its line (green, through the 5 rows, the exit
+/// row's included) and each interval's peak as an envelope; the axis reaches
+/// the cgroup's peak, the legend's peak so far stays RSS's.
+#[test]
+fn chart_with_a_cgroup_has_its_line_and_envelope() {
+    let dir = TempDir::new().expect("temp dir");
+    fixture(&dir, "cgroup.csv", "cgroup.csv");
+    let run = plot(dir.path(), &["cgroup.csv", "-o", "chart.svg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let svg = dir.path().join("chart.svg");
+    let texts = texts(&svg);
+    for expected in [
+        "cgroup, peak 318.0 MiB",
+        "cgroup peak per interval",
+        "peak so far: 302.0 MiB",
+        "300.0",
+    ] {
+        assert!(
+            texts.iter().any(|text| text == expected),
+            "no {expected:?} in {texts:?}"
+        );
+    }
+    assert!(has_line(&svg, "#008C46", "2", 5), "{:?}", polylines(&svg));
+    // The envelope: a step per row, its border drawn over it.
+    let document = std::fs::read_to_string(&svg).expect("chart");
+    assert!(document.contains("<polygon"), "no envelope");
+}
+
 #[test]
 fn many_processes_stack_the_largest_and_the_rest_as_others() {
     let dir = TempDir::new().expect("temp dir");

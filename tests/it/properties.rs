@@ -130,8 +130,9 @@ proptest! {
 // Reading recordings back.
 
 /// memsample's own recordings, the seeds of the mutations.
-const SEEDS: [&str; 5] = [
+const SEEDS: [&str; 6] = [
     include_str!("../data/basic.csv"),
+    include_str!("../data/cgroup.csv"),
     include_str!("../data/per-process.csv"),
     include_str!("../data/pss.csv"),
     include_str!("../data/single.csv"),
@@ -396,7 +397,12 @@ proptest! {
     ) {
         thread_local!(static SCRATCH: Scratch = Scratch::new());
         SCRATCH.with(|scratch| -> Result<(), TestCaseError> {
-            let layout = Layout { per_process, pss, breakdown };
+            let layout = Layout {
+                per_process,
+                pss,
+                breakdown,
+                ..Layout::default()
+            };
             let destination = Destination::File(scratch.path.clone());
             let mut output = sink::open(&destination, format, layout).expect("creates");
             let mut elapsed_us = 0u64;
@@ -417,6 +423,7 @@ proptest! {
                         trigger: *trigger,
                         sample: &sample,
                         peak_rss_bytes: *peak_column,
+                        cgroup: Default::default(),
                     })
                     .expect("writes");
                 let rss: u64 = processes.iter().map(|p| p.rss_bytes).sum();

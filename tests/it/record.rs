@@ -21,8 +21,13 @@ fn steady_memory_is_sampled_on_schedule() {
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let (header, rows) = read_csv(&csv);
+    let (header, mut rows) = read_csv(&csv);
     assert_eq!(header.join(","), layout_header(false, false));
+    // The exit row, right after the command's end, closes the recording.
+    let exit = rows.pop().expect("rows");
+    assert_eq!(exit["trigger"], "exit");
+    assert_eq!((num(&exit, "procs"), num(&exit, "rss_bytes")), (0, 0));
+    assert!(num(&exit, "peak_rss_bytes") >= 100 * MIB);
     // 1.5 s at 100 ms: the start row plus about 15 ticks; the fixture takes
     // longer on a loaded machine (touching 100 MiB), so the count follows
     // the recorded duration: one row per 100 ms, none skipped.
@@ -95,10 +100,16 @@ fn a_spike_between_two_samples_shows_in_peak_rss() {
         sampled_max < 100 * MIB,
         "the spike itself was sampled: {sampled_max}"
     );
-    let last_peak = num(rows.last().expect("rows"), "peak_rss_bytes");
+    let last_peak = num(sampled(&rows).last().expect("rows"), "peak_rss_bytes");
     assert!(
         last_peak as f64 >= 0.99 * kernel_hwm as f64 && last_peak <= kernel_hwm,
         "peak_rss_bytes {last_peak} vs the kernel's VmHWM {kernel_hwm}"
+    );
+    // The exit row: wait4's figure, the same counters read a moment later.
+    let exit_peak = num(rows.last().expect("rows"), "peak_rss_bytes");
+    assert!(
+        exit_peak.abs_diff(kernel_hwm) <= MIB,
+        "exit row {exit_peak} vs the kernel's VmHWM {kernel_hwm}"
     );
     // The peak never decreases.
     let peaks: Vec<u64> = rows.iter().map(|r| num(r, "peak_rss_bytes")).collect();
@@ -336,6 +347,8 @@ fn attach_mode_ends_when_the_target_exits() {
     wait_child(&mut target.child, LIMIT);
     let (_, rows) = read_csv(&csv);
     assert!(rows.iter().all(|row| row["trigger"] != "stop"));
+    assert_eq!(rows.last().map(|row| row["trigger"].as_str()), Some("exit"));
+    let rows = sampled(&rows);
     assert!(rows.iter().all(|row| num(row, "rss_bytes") >= 30 * MIB));
 }
 
@@ -466,7 +479,7 @@ fn sigusr1_takes_a_manual_sample() {
     assert_eq!(status.code(), Some(0));
     let (_, rows) = read_csv(&csv);
     let triggers: Vec<&str> = rows.iter().map(|r| r["trigger"].as_str()).collect();
-    assert_eq!(triggers, ["start", "manual"]);
+    assert_eq!(triggers, ["start", "manual", "exit"]);
 }
 
 #[test]

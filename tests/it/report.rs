@@ -548,3 +548,66 @@ fn bad_input_is_one_line_naming_file_and_line() {
         )
     );
 }
+
+/// A burst recording with a cgroup (tests/data/cgroup.csv): the sampled RSS
+/// stays at a few MiB, the cgroup's peak is 318 MiB, the exit row carries
+/// the command's wait4 peak (302 MiB) with nothing left.
+#[test]
+fn cgroup_peak_is_reported_and_gated() {
+    let cgroup = data("cgroup.csv");
+    let json = report_json(&cgroup);
+    assert_eq!(json["cgroup_peak_bytes"].as_u64(), Some(318 * MIB));
+    assert_eq!(json["cgroup_peak_elapsed_s"].as_f64(), Some(1.0));
+    // The exit row is no sample: 4 samples, the last RSS is the last
+    // sample's; its peak is the kernel's.
+    assert_eq!(json["samples"].as_u64(), Some(4));
+    assert_eq!(json["last_rss_bytes"].as_u64(), Some(3 * MIB));
+    assert_eq!(json["kernel_peak_rss_bytes"].as_u64(), Some(302 * MIB));
+    let text = report(&cgroup, &[]);
+    assert!(
+        line(&text.stdout, "cgroup peak").contains("318.0 MiB by 1s"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("incl. page cache"), "{}", text.stdout);
+
+    let above = report(&cgroup, &["--fail-above-cgroup", "280MiB"]);
+    assert_eq!(above.code, 1, "{}", above.stderr);
+    assert_eq!(
+        above.stderr,
+        "memsample: whole-tree peak 318.0 MiB (cgroup, incl. page cache; 333447168 bytes) \
+         is above the limit of 280.0 MiB (293601280 bytes)\n"
+    );
+    assert_eq!(report(&cgroup, &["--fail-above-cgroup", "320MiB"]).code, 0);
+    // --fail-above gates RSS, the exit row's kernel peak included.
+    assert_eq!(report(&cgroup, &["--fail-above", "300MiB"]).code, 1);
+
+    // Without the column: an error, not a pass.
+    let spike = data("spike.csv");
+    let both = memsample(&[
+        "report",
+        "--markdown",
+        cgroup.to_str().expect("UTF-8"),
+        spike.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(both.code, 0, "{}", both.stderr);
+    let lines: Vec<&str> = both.stdout.lines().collect();
+    assert!(
+        lines[0].ends_with("| growth | cgroup peak |"),
+        "{}",
+        both.stdout
+    );
+    assert!(lines[2].ends_with(" 318.0 MiB |"), "{}", both.stdout);
+    assert!(lines[3].ends_with(" n/a |"), "{}", both.stdout);
+    assert_eq!(report_json(&spike)["cgroup_peak_bytes"], Value::Null);
+    let refused = report(&spike, &["--fail-above-cgroup", "280MiB"]);
+    assert_eq!(refused.code, 2);
+    assert_eq!(refused.stderr.lines().count(), 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("--fail-above-cgroup: no cgroup_peak_bytes in this recording"),
+        "{}",
+        refused.stderr
+    );
+}

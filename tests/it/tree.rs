@@ -12,7 +12,8 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// Rows of one sample in the long format, by elapsed_s.
 fn samples(rows: &[Row]) -> BTreeMap<String, Vec<&Row>> {
     let mut by_sample: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-    for row in rows {
+    // The exit row is what is left after the command: no sample of the tree.
+    for row in rows.iter().filter(|row| row["trigger"] != "exit") {
         by_sample
             .entry(row["elapsed_s"].clone())
             .or_default()

@@ -17,6 +17,30 @@ echo "vm-info kernel $(uname -r), memory.peak: $reset"
 
 pass() { echo "vm-check PASS $1"; }
 fail() { echo "vm-check FAIL $1: $2"; }
+check() { if [ "$2" = ok ]; then pass "$1"; else fail "$1" "$2"; fi; }
+
+# Column NAME of a CSV, one value a line (empty fields as empty lines);
+# `col FILE NAME exit` gives the exit row's alone, `col FILE NAME rows` the others'.
+col() {
+    awk -F, -v name="$2" -v which="${3:-all}" '
+        NR == 1 { for (i = 1; i <= NF; i++) { if ($i == name) c = i; if ($i == "trigger") t = i }; next }
+        which == "all" || (which == "exit") == ($t == "exit") { print $c }' "$1"
+}
+# How many values of column NAME (not the exit row) are at least BYTES.
+count_at_least() { col "$1" "$2" rows | awk -v min="$3" '$1 != "" && $1 >= min { n++ } END { print n + 0 }'; }
+highest() { col "$1" "$2" | awk '$1 > max { max = $1 } END { print max + 0 }'; }
+no_memsample_cgroup() { [ -z "$(ls -d /sys/fs/cgroup/memsample-* 2>/dev/null)" ]; }
+
+# `--cgroup require` where there is no cgroup v2: 125, one line, nothing made.
+memsample --cgroup require -o /tmp/req.csv -- fixture touch /tmp/req-ran 2>/tmp/req.err
+code=$?
+if [ $code -eq 125 ] && [ "$(wc -l </tmp/req.err)" -eq 1 ] &&
+    grep -q 'no cgroup v2 memory controller' /tmp/req.err && [ ! -e /tmp/req.csv ] &&
+    [ ! -e /tmp/req-ran ]; then
+    pass require-without-cgroup2
+else
+    fail require-without-cgroup2 "exit $code: $(cat /tmp/req.err)"
+fi
 
 # Before cgroup2 is mounted this is a machine without cgroup v2, like a
 # cgroup v1 one: no placement, and the reason the start line will show.
@@ -43,6 +67,87 @@ if memsample -i 100ms -o /tmp/rec.csv -- fixture hold 50 sleep 300 2>/tmp/rec.er
 else
     fail record-peak "memsample failed: $(cat /tmp/rec.err)"
 fi
+
+# The burst case: a shell running ten 300 MiB children of ~50 ms each,
+# 0.25 s apart (a build's compiler jobs), recorded every second.
+burst='for i in 1 2 3 4 5 6 7 8 9 10; do fixture hold 300 sleep 50; sleep 0.25; done'
+if memsample --cgroup require -i 1s -o /tmp/burst.csv --json-summary /tmp/burst.json \
+    -- sh -c "$burst" 2>/tmp/burst.err; then
+    f=/tmp/burst.csv
+    peak=$(highest $f cgroup_peak_bytes)
+    check burst-cgroup-peak "$([ "$peak" -ge $((300 * MIB)) ] && echo ok || echo "cgroup_peak_bytes $peak")"
+    sampled=$(count_at_least $f rss_bytes $((290 * MIB)))
+    bursts=$(count_at_least $f cgroup_interval_peak_bytes $((290 * MIB)))
+    rows=$(col $f trigger rows | grep -c interval)
+    check burst-sampling-misses "$([ "$sampled" -le 5 ] && echo ok || echo "$sampled rows caught a burst")"
+    if [ $reset = reset ]; then
+        # Each of the ten bursts' tops is in the peak of the interval it fell
+        # in (two when it spans a row): none is missed, unlike sampling.
+        check burst-interval-peaks "$([ "$bursts" -ge 10 ] && [ "$bursts" -gt "$sampled" ] &&
+            echo ok || echo "$bursts of $rows interval rows show a burst, $sampled sampled")"
+    else
+        filled=$(col $f cgroup_interval_peak_bytes | grep -c .)
+        check burst-interval-empty "$([ "$filled" -eq 0 ] && echo ok || echo "$filled values")"
+    fi
+    exit_peak=$(col $f peak_rss_bytes exit)
+    exit_procs=$(col $f procs exit)
+    check burst-exit-row "$([ "${exit_peak:-0}" -ge $((300 * MIB)) ] && [ "$exit_procs" = 0 ] &&
+        echo ok || echo "exit row peak ${exit_peak:-none}, procs ${exit_procs:-none}")"
+    check burst-summary "$(grep -q 'whole-tree peak 3[0-9][0-9]\.[0-9] MiB (cgroup, incl. page cache)' /tmp/burst.err &&
+        echo ok || echo "$(cat /tmp/burst.err)")"
+    check burst-cgroup-removed "$(no_memsample_cgroup && echo ok || echo "$(ls -d $cg/memsample-*)")"
+    check burst-json-summary "$(grep -q "\"cgroup_peak_bytes\": $peak," /tmp/burst.json &&
+        grep -q '"oom_kills": 0,' /tmp/burst.json && echo ok || echo "$(cat /tmp/burst.json)")"
+    memsample report --fail-above-cgroup 280MiB $f >/dev/null 2>&1
+    code=$?
+    check burst-fail-above-cgroup "$([ $code -eq 1 ] && echo ok || echo "report exited $code")"
+else
+    fail burst "memsample failed: $(cat /tmp/burst.err)"
+fi
+
+# SIGTERM to memsample mid-run: relayed, the command ends, the cgroup goes.
+memsample --cgroup require -i 100ms -o /tmp/term.csv -- fixture hold 20 sleep 60000 2>/tmp/term.err &
+recorder=$!
+i=0
+while [ "$(cat /tmp/term.csv 2>/dev/null | wc -l)" -lt 3 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $recorder
+wait $recorder
+code=$?
+check sigterm-cgroup-removed "$([ $code -eq 143 ] && no_memsample_cgroup && echo ok ||
+    echo "exit $code; left: $(ls -d $cg/memsample-* 2>/dev/null); $(cat /tmp/term.err)")"
+
+# An OOM kill in the tree, said by the summary: memsample runs in a leaf of a
+# cgroup limited to 64 MiB, so the command's cgroup goes beside the leaf,
+# under the limit, and its 100 MiB child is killed.
+echo +memory >$cg/cgroup.subtree_control
+mkdir $cg/lim && echo 64M >$cg/lim/memory.max && echo +memory >$cg/lim/cgroup.subtree_control &&
+    mkdir $cg/lim/leaf
+sh -c "echo \$\$ >$cg/lim/leaf/cgroup.procs &&
+    exec memsample --cgroup require -i 100ms -o /tmp/oom.csv --json-summary /tmp/oom.json \
+        -- fixture hold 100" 2>/tmp/oom.err
+code=$?
+check oom-summary "$([ $code -eq 137 ] &&
+    grep -q "the kernel's OOM killer killed 1 process of the tree" /tmp/oom.err &&
+    grep -q '"oom_kills": 1,' /tmp/oom.json && echo ok || echo "exit $code; $(cat /tmp/oom.err)")"
+rmdir $cg/lim/leaf $cg/lim
+
+# A descendant left running when the command exits keeps the cgroup, and
+# the summary names it; it is removed by hand once that process is gone.
+memsample --cgroup require -i 100ms -o /tmp/kept.csv \
+    -- sh -c 'fixture hold 10 sleep 60000 & sleep 0.5' 2>/tmp/kept.err
+kept=$(ls -d $cg/memsample-* 2>/dev/null)
+check kept-while-running "$([ -n "$kept" ] &&
+    grep -q "cgroup $kept kept: processes of the tree still run in it" /tmp/kept.err &&
+    echo ok || echo "left: ${kept:-none}; $(cat /tmp/kept.err)")"
+if [ -n "$kept" ]; then
+    for pid in $(cat $kept/cgroup.procs); do kill -KILL $pid; done
+    i=0
+    while ! rmdir $kept 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+
+# `off` never makes one.
+memsample --cgroup off -q -o /tmp/off.csv -- fixture hold 10 2>/tmp/off.err
+check cgroup-off "$(head -n 1 /tmp/off.csv | grep -q cgroup && echo "cgroup columns" || echo ok)"
 
 # A user in a subtree delegated to it, as systemd lays it out: the user
 # owns user-1000 (memory given to its children) and lives in its leaf.

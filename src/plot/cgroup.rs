@@ -1,0 +1,103 @@
+//! The command's cgroup in a chart of one recording (README, "Exact peaks
+//! for the whole tree"): `cgroup_bytes` as a line, and where the kernel
+//! could reset its mark, each interval's peak as a shaded envelope over the
+//! interval it covers, above the samples.
+
+use anyhow::Result;
+use plotters::prelude::*;
+
+use super::{Axes, Chart, LegendEntry};
+use crate::recording::Recording;
+use crate::units::format_bytes;
+
+/// The cgroup's colour: apart from RSS (blue), the peak (red) and the
+/// processes' palette.
+const CGROUP: RGBColor = RGBColor(0, 140, 70);
+
+/// The highest memory the cgroup's figures reach, for the axis.
+pub(super) fn highest(recording: &Recording) -> u64 {
+    let envelope = recording
+        .cgroup_interval_peak
+        .points()
+        .iter()
+        .map(|point| point.1 as u64)
+        .max()
+        .unwrap_or(0);
+    recording
+        .cgroup_peak
+        .map_or(0, |(bytes, _)| bytes)
+        .max(envelope)
+}
+
+/// Draws the envelope and the line; their legend entries (none without a
+/// cgroup).
+pub(super) fn draw(
+    chart: &mut Chart<'_, '_>,
+    recording: &Recording,
+    axes: &Axes,
+) -> Result<Vec<LegendEntry>> {
+    let mut legend = Vec::new();
+    let Some((peak, _)) = recording.cgroup_peak else {
+        return Ok(legend);
+    };
+    let envelope = intervals(&recording.cgroup_interval_peak.points());
+    if !envelope.is_empty() {
+        // Under the lines, translucent: no sample is hidden.
+        chart.draw_series(
+            AreaSeries::new(axes.scaled(&envelope, 0.0), 0.0, CGROUP.mix(0.12))
+                .border_style(CGROUP.mix(0.5).stroke_width(1)),
+        )?;
+        legend.push(LegendEntry {
+            label: "cgroup peak per interval".into(),
+            color: RGBColor(170, 215, 190),
+            width: 6,
+        });
+    }
+    for run in recording.cgroup.runs() {
+        chart.draw_series(LineSeries::new(
+            axes.scaled(&run, 0.0),
+            CGROUP.stroke_width(2),
+        ))?;
+    }
+    legend.push(LegendEntry {
+        label: format!("cgroup, peak {}", format_bytes(peak)),
+        color: CGROUP,
+        width: 2,
+    });
+    Ok(legend)
+}
+
+/// Each row's per-interval peak held over the interval before it, from the
+/// previous row (the first row's covers nothing before it).
+fn intervals(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut steps = Vec::with_capacity(points.len() * 2);
+    for (index, &(x, y)) in points.iter().enumerate() {
+        let from = index
+            .checked_sub(1)
+            .map_or(x, |previous| points[previous].0);
+        steps.push((from, y));
+        steps.push((x, y));
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_peak_covers_the_interval_before_its_row() {
+        let steps = intervals(&[(0.0, 5.0), (1.0, 300.0), (2.0, 7.0)]);
+        assert_eq!(
+            steps,
+            [
+                (0.0, 5.0),
+                (0.0, 5.0),
+                (0.0, 300.0),
+                (1.0, 300.0),
+                (1.0, 7.0),
+                (2.0, 7.0)
+            ]
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! The command's cgroup during a recording (README, "Exact peaks for the
+//! whole tree"): its figures in each row, its peak and the OOM kills for the
+//! summary, and its removal once the tree is empty.
+
+use std::path::PathBuf;
+use std::thread;
+use std::time::Duration;
+
+use crate::cgroup::{Cgroup, Removal};
+use crate::schema::CgroupFigures;
+use crate::units::{format_bytes, format_seconds};
+
+/// How long a cgroup whose last process has just exited may stay busy: the
+/// kernel releases an exited task's hold shortly after it is reaped.
+const RELEASE_TRIES: u32 = 50;
+const RELEASE_PAUSE: Duration = Duration::from_millis(10);
+
+/// The cgroup and what its rows have shown so far.
+#[derive(Debug)]
+pub(crate) struct WholeTree {
+    cgroup: Cgroup,
+    /// The highest `memory.peak` read, and between which rows it rose.
+    peak: Option<Reached>,
+    /// `elapsed_s` of the previous reading.
+    previous_s: Option<f64>,
+}
+
+/// When the whole-tree peak was first seen in the rows: it rose after the
+/// row before (`after_s`, `None` for the first row) and by this row
+/// (`by_s`, `None` when it rose after the last row, read at the end).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Reached {
+    pub(crate) bytes: u64,
+    pub(crate) after_s: Option<f64>,
+    pub(crate) by_s: Option<f64>,
+}
+
+/// What became of the cgroup, for the summary and the JSON summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TreeEnd {
+    pub(crate) peak: Option<Reached>,
+    /// `oom_kill` of `memory.events`; `None` when it could not be read.
+    pub(crate) oom_kills: Option<u64>,
+    /// Processes of the tree are still running in it.
+    pub(crate) kept: Option<PathBuf>,
+    /// It could not be removed, in a few words.
+    pub(crate) error: Option<String>,
+}
+
+impl WholeTree {
+    pub(crate) fn new(cgroup: Cgroup) -> WholeTree {
+        WholeTree {
+            cgroup,
+            peak: None,
+            previous_s: None,
+        }
+    }
+
+    /// The cgroup's figures for the row at `elapsed_s`. A figure that cannot
+    /// be read is left empty rather than stopping the recording.
+    pub(crate) fn read(&mut self, elapsed_s: f64) -> CgroupFigures {
+        let figures = CgroupFigures {
+            current_bytes: self.cgroup.current_bytes().ok(),
+            peak_bytes: self.cgroup.peak_bytes().ok().flatten(),
+            interval_peak_bytes: self.cgroup.interval_peak_bytes().ok().flatten(),
+        };
+        if let Some(bytes) = figures.peak_bytes
+            && self.peak.is_none_or(|peak| bytes > peak.bytes)
+        {
+            self.peak = Some(Reached {
+                bytes,
+                after_s: self.previous_s,
+                by_s: Some(elapsed_s),
+            });
+        }
+        self.previous_s = Some(elapsed_s);
+        figures
+    }
+
+    /// The end of the recording: the peak (also what came after the last
+    /// row, when sampling stopped before the command ended), the OOM kills,
+    /// then the cgroup removed if the tree is empty, kept (and named) if not.
+    pub(crate) fn end(&self) -> TreeEnd {
+        let mut peak = self.peak;
+        if let Ok(Some(bytes)) = self.cgroup.peak_bytes()
+            && peak.is_none_or(|peak| bytes > peak.bytes)
+        {
+            peak = Some(Reached {
+                bytes,
+                after_s: self.previous_s,
+                by_s: None,
+            });
+        }
+        let mut end = TreeEnd {
+            peak,
+            oom_kills: self.cgroup.oom_kills().ok(),
+            ..TreeEnd::default()
+        };
+        match self.remove() {
+            Ok(Removal::Removed) => {}
+            Ok(Removal::Kept(path)) => end.kept = Some(path),
+            Err(err) => end.error = Some(err.to_string()),
+        }
+        end
+    }
+
+    /// Removes the cgroup; an empty cgroup that the kernel still holds for
+    /// a process just reaped is tried again for a short while.
+    fn remove(&self) -> Result<Removal, crate::cgroup::CgroupError> {
+        let mut tries = 0;
+        loop {
+            let removal = self.cgroup.remove()?;
+            let busy_but_empty = matches!(removal, Removal::Kept(_))
+                && self.cgroup.is_populated().is_ok_and(|populated| !populated);
+            tries += 1;
+            if !busy_but_empty || tries >= RELEASE_TRIES {
+                return Ok(removal);
+            }
+            thread::sleep(RELEASE_PAUSE);
+        }
+    }
+}
+
+impl TreeEnd {
+    /// The summary's lines about the whole tree, without the prefix.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(peak) = self.peak {
+            let when = match (peak.after_s, peak.by_s) {
+                (Some(after), Some(by)) => format!(
+                    "between {} and {}",
+                    format_seconds(after),
+                    format_seconds(by)
+                ),
+                (None, Some(by)) => format!("by {}", format_seconds(by)),
+                (Some(after), None) => format!("after {}, the last row", format_seconds(after)),
+                (None, None) => "with no row".into(),
+            };
+            lines.push(format!(
+                "whole-tree peak {} (cgroup, incl. page cache) {when}",
+                format_bytes(peak.bytes)
+            ));
+        }
+        match self.oom_kills {
+            Some(0) | None => {}
+            Some(1) => lines.push("the kernel's OOM killer killed 1 process of the tree".into()),
+            Some(n) => lines.push(format!(
+                "the kernel's OOM killer killed {n} processes of the tree"
+            )),
+        }
+        if let Some(path) = &self.kept {
+            lines.push(format!(
+                "cgroup {} kept: processes of the tree still run in it",
+                path.display()
+            ));
+        }
+        if let Some(error) = &self.error {
+            lines.push(error.clone());
+        }
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lines_say_peak_when_and_oom_kills() {
+        let end = TreeEnd {
+            peak: Some(Reached {
+                bytes: 300 << 20,
+                after_s: Some(1.0),
+                by_s: Some(2.0),
+            }),
+            oom_kills: Some(2),
+            kept: Some("/sys/fs/cgroup/memsample-7".into()),
+            error: None,
+        };
+        assert_eq!(
+            end.lines(),
+            [
+                "whole-tree peak 300.0 MiB (cgroup, incl. page cache) between 1s and 2s",
+                "the kernel's OOM killer killed 2 processes of the tree",
+                "cgroup /sys/fs/cgroup/memsample-7 kept: processes of the tree still run in it",
+            ]
+        );
+        let late = TreeEnd {
+            peak: Some(Reached {
+                bytes: 1 << 30,
+                after_s: Some(5.0),
+                by_s: None,
+            }),
+            ..TreeEnd::default()
+        };
+        assert_eq!(
+            late.lines(),
+            ["whole-tree peak 1.00 GiB (cgroup, incl. page cache) after 5s, the last row"]
+        );
+        let quiet = TreeEnd {
+            oom_kills: Some(0),
+            ..TreeEnd::default()
+        };
+        assert!(quiet.lines().is_empty());
+    }
+}
