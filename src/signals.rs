@@ -158,6 +158,13 @@ impl Folding {
     }
 }
 
+/// A stop a job-control shell would report as its job's (Ctrl-Z, a read or
+/// write of the terminal from the background); SIGSTOP (a debugger, `kill
+/// -STOP`) is not one: nothing would continue memsample if it followed it.
+pub(crate) fn is_job_control_stop(signal: i32) -> bool {
+    [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU].contains(&signal)
+}
+
 /// The signal's name for messages: `SIGTERM`.
 pub(crate) fn name(signal: i32) -> String {
     signal_hook::low_level::signal_name(signal)

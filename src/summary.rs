@@ -11,6 +11,8 @@ pub(crate) struct Summary {
     pub(crate) samples: u64,
     pub(crate) last_elapsed_s: f64,
     pub(crate) skipped_ticks: u64,
+    /// Ticks not taken while the job was stopped (Ctrl-Z): not lateness.
+    pub(crate) stopped_ticks: u64,
     /// The summed RSS of the samples: peak, mean, last.
     pub(crate) rss: Running,
     /// When the first sample at the peak was taken.
@@ -76,14 +78,31 @@ impl Summary {
         self.rss.mean()
     }
 
+    /// ` (3 ticks skipped: memsample was late; 40 not taken while the job
+    /// was stopped)`, or nothing.
+    fn skipped_note(&self) -> String {
+        let mut notes = Vec::new();
+        match self.skipped_ticks {
+            0 => {}
+            1 => notes.push("1 tick skipped: memsample was late".to_string()),
+            n => notes.push(format!("{n} ticks skipped: memsample was late")),
+        }
+        match self.stopped_ticks {
+            0 => {}
+            1 => notes.push("1 tick not taken while the job was stopped".to_string()),
+            n => notes.push(format!("{n} ticks not taken while the job was stopped")),
+        }
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        }
+    }
+
     /// The lines printed at the end, without the `memsample: ` prefix.
     pub(crate) fn lines(&self, ending: &Ending) -> Vec<String> {
         let mut lines = Vec::new();
-        let skipped = match self.skipped_ticks {
-            0 => String::new(),
-            1 => " (1 tick skipped: memsample was late)".into(),
-            n => format!(" ({n} ticks skipped: memsample was late)"),
-        };
+        let skipped = self.skipped_note();
         if self.samples == 0 {
             lines.push(format!(
                 "no samples{skipped}: the process ended before the first one"

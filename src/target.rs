@@ -252,7 +252,7 @@ impl Job {
         let Some(terminal) = &self.terminal else {
             return;
         };
-        if ![libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU].contains(&signal) {
+        if !crate::signals::is_job_control_stop(signal) {
             return;
         }
         terminal.take_back_from(self.pgid);

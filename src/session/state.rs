@@ -122,6 +122,23 @@ pub(crate) struct Session {
     origin: Instant,
     phase: Phase,
     folding: Folding,
+    /// Where the job stands in a job-control stop (Ctrl-Z): ticks missed
+    /// while memsample itself was stopped are not lateness.
+    pause: Pause,
+}
+
+/// A job-control stop of the command, which memsample follows on a
+/// terminal: the ticks missed meanwhile reach the first tick after it, which
+/// may run before or after the main thread hears of the continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pause {
+    None,
+    Stopped,
+    /// Still stopped as far as the main thread knows, but the first tick
+    /// after the stop has run and carried the missed ticks.
+    Drained,
+    /// Continued; the next tick still carries the ticks missed while stopped.
+    Resumed,
 }
 
 /// The end of a session.
@@ -146,6 +163,7 @@ impl Session {
             origin,
             phase: Phase::Sampling,
             folding: Folding::default(),
+            pause: Pause::None,
         }
     }
 
@@ -206,7 +224,19 @@ impl Session {
 
     /// A run of the interval thread. `Break` once sampling is over.
     pub(crate) fn tick(&mut self, trigger: Trigger, skipped: u64) -> ControlFlow<()> {
-        self.summary.skipped_ticks += skipped;
+        match self.pause {
+            Pause::None | Pause::Drained => self.summary.skipped_ticks += skipped,
+            // Ticks before memsample has stopped itself miss nothing.
+            Pause::Stopped if skipped == 0 => {}
+            Pause::Stopped => {
+                self.summary.stopped_ticks += skipped;
+                self.pause = Pause::Drained;
+            }
+            Pause::Resumed => {
+                self.summary.stopped_ticks += skipped;
+                self.pause = Pause::None;
+            }
+        }
         self.take(trigger)
     }
 
@@ -306,8 +336,19 @@ impl Session {
                 self.stop_sampling(false)
             }
             Event::Signal(received) => self.signalled(received),
-            Event::Stopped(signal) => vec![Action::FollowStop(signal)],
-            Event::Continued => Vec::new(),
+            Event::Stopped(signal) => {
+                if signals::is_job_control_stop(signal) {
+                    self.pause = Pause::Stopped;
+                }
+                vec![Action::FollowStop(signal)]
+            }
+            Event::Continued => {
+                self.pause = match self.pause {
+                    Pause::Stopped => Pause::Resumed,
+                    _ => Pause::None,
+                };
+                Vec::new()
+            }
             Event::Exited { status, max_rss } => {
                 if self.is_sampling() {
                     self.take_exit(max_rss);

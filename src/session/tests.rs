@@ -445,6 +445,40 @@ fn signals_in_spawn_mode_go_to_the_command_once() {
     assert_eq!(h.triggers(), [Trigger::Start, Trigger::Manual]);
 }
 
+/// Ticks missed while memsample followed the command into a job-control stop
+/// are not lateness, whichever of the first tick and the continue comes first.
+#[test]
+fn ticks_missed_while_the_job_was_stopped_are_said_so() {
+    for tick_first in [true, false] {
+        let mut h = Setup::new(Kind::Spawn, samples(5)).start();
+        let _ = h.session.tick(Trigger::Interval, 1);
+        let _ = h.session.handle(Event::Stopped(libc::SIGTSTP));
+        if tick_first {
+            let _ = h.session.tick(Trigger::Interval, 40);
+            let _ = h.session.handle(Event::Continued);
+        } else {
+            let _ = h.session.handle(Event::Continued);
+            let _ = h.session.tick(Trigger::Interval, 40);
+        }
+        // After the stop, lateness counts again.
+        let _ = h.session.tick(Trigger::Interval, 2);
+        assert_eq!(h.session.summary().skipped_ticks, 3);
+        assert_eq!(h.session.summary().stopped_ticks, 40);
+        let _ = h.session.handle(exited(0));
+        let finished = h.session.finish();
+        assert_eq!(
+            finished.summary[0],
+            "4 samples over 0s (3 ticks skipped: memsample was late; 40 ticks not taken while the job was stopped)"
+        );
+    }
+    // A SIGSTOP of the command alone is not followed: a late tick is late.
+    let mut h = Setup::new(Kind::Spawn, samples(3)).start();
+    let _ = h.session.handle(Event::Stopped(libc::SIGSTOP));
+    let _ = h.session.tick(Trigger::Interval, 1);
+    assert_eq!(h.session.summary().skipped_ticks, 1);
+    assert_eq!(h.session.summary().stopped_ticks, 0);
+}
+
 #[test]
 fn descendants_left_running_are_counted() {
     let script = vec![tree(1 << 20, 2), tree(1 << 20, 2), tree(1 << 20, 2)];

@@ -379,6 +379,10 @@ fn stop_and_continue(stop: Stop) {
     // memsample took the terminal back before it stopped.
     assert_eq!(foreground_of(command), memsample_pid);
     let rows_stopped = line_count(&csv);
+    // Stopped for 10 ticks of 20 ms at least: the summary must say they were
+    // not taken because the job was stopped, not that memsample was late.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(line_count(&csv), rows_stopped, "a row while stopped");
 
     // `fg` (or `bg`) sends SIGCONT to memsample's group: memsample alone here.
     send(memsample_pid, libc::SIGCONT);
@@ -400,6 +404,10 @@ fn stop_and_continue(stop: Stop) {
         "memsample ended with {status:?}: {output}"
     );
     assert!(output.contains("exited with code 5"), "{output}");
+    assert!(
+        output.contains("ticks not taken while the job was stopped"),
+        "{output}"
+    );
 }
 
 #[test]
