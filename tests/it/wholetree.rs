@@ -146,6 +146,21 @@ fn the_exit_row_has_the_largest_short_lived_child() {
         (200 * MIB..210 * MIB).contains(&peak),
         "exit row peak {peak}"
     );
+    // Within 1 % of the kernel's own high-water mark of such a child, run
+    // alone (the same steps the fixture's `children` gives each child).
+    let alone = std::process::Command::new(&fixture)
+        .args(["hold", "200", "sleep", "50", "print-hwm"])
+        .output()
+        .expect("the fixture runs alone");
+    let hwm: u64 = String::from_utf8_lossy(&alone.stdout)
+        .trim()
+        .strip_prefix("VmHWM ")
+        .and_then(|bytes| bytes.parse().ok())
+        .expect("VmHWM printed");
+    assert!(
+        peak.abs_diff(hwm) * 100 <= hwm,
+        "exit row peak {peak} against the child's own {hwm}"
+    );
     // The rows before it missed the child (sampled at start only).
     let sampled = num(&rows[0], "peak_rss_bytes");
     assert!(sampled < 100 * MIB, "start row peak {sampled}");
