@@ -7,6 +7,9 @@
 #
 #   tests/vm/run.sh            # both kernels
 #   tests/vm/run.sh 6.1        # one kernel (6.12 or 6.1)
+#   VM_INIT=tests/vm/bench.sh tests/vm/run.sh 6.12   # the cost of the cgroup
+#                              # reads per sample, in `vm-bench` lines of the
+#                              # serial log (target/vm/serial-6.12.log)
 #
 # Needs root the first time (apt-get install of qemu-system-x86, cpio, gcc).
 # The kernels and busybox-static are downloaded from the Debian archive apt
@@ -108,7 +111,7 @@ build_initramfs() {
     cp "$cache/busybox" "$root/bin/busybox"
     cp "$bin/memsample" "$bin/examples/fixture" "$bin/examples/cgroup_check" \
         "$cache/as_user" "$root/bin/"
-    install -m 755 tests/vm/init.sh "$root/init"
+    install -m 755 "${VM_INIT:-tests/vm/init.sh}" "$root/init"
     (cd "$root" && find . -print0 | cpio --null -o -H newc --owner 0:0 --quiet) \
         >"$cache/initramfs.cpio"
 }
