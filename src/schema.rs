@@ -118,7 +118,7 @@ pub struct Row<'a> {
     pub elapsed_s: f64,
     pub trigger: Trigger,
     pub sample: &'a Sample,
-    /// The tree's peak so far (see [`stats::raise_peak`]).
+    /// The tree's peak so far (see `stats::raise_peak`).
     pub peak_rss_bytes: u64,
     /// The kernel's figures of the command's cgroup; all `None` without one.
     pub cgroup: CgroupFigures,

@@ -3,8 +3,8 @@
 //!
 //! The format is told by the content, never the name (docs/format.md): a
 //! file whose first non-blank byte is `{` is JSON Lines, anything else CSV.
-//! Both go through the same row checks ([`fields`]) and the same summing of
-//! per-process rows ([`build`]), so they give the same figures. Every error
+//! Both go through the same row checks (`fields`) and the same summing of
+//! per-process rows (`build`), so they give the same figures. Every error
 //! names the file, and the line when one row is at fault, on a single line.
 
 mod build;
@@ -143,7 +143,7 @@ pub struct Peak {
 
 /// A recording read back as the figures `report` and `plot` need, never
 /// its rows: running figures, RSS and time of each sample in 12 bytes
-/// ([`Timeline`]), decimated lines for the chart ([`Series`]), and the
+/// (`Timeline`), decimated lines for the chart ([`Series`]), and the
 /// processes of a per-process file.
 #[derive(Debug, Clone)]
 pub struct Recording {

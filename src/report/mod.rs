@@ -1,8 +1,8 @@
 //! `memsample report`: the figures of a recording ([`Report`]), computed by
-//! the one statistics engine ([`crate::stats`]) from the recording reader
-//! ([`crate::recording`]), printed as text ([`text`]), JSON ([`json`]) or
-//! Markdown ([`markdown`]); many recordings, and a comparison with a
-//! baseline ([`compare`]), checked for being alike first ([`inputs`]).
+//! the one statistics engine (`crate::stats`) from the recording reader
+//! ([`crate::recording`]), printed as text (`text`), JSON (`json`) or
+//! Markdown (`markdown`); many recordings, and a comparison with a
+//! baseline ([`compare`]), checked for being alike first (`inputs`).
 
 mod breakdown;
 pub mod compare;
