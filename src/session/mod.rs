@@ -47,23 +47,18 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
         Some(pinned) => pinned,
         None => setup::spawn(&config, inherited, adopted_parent, joiner)?,
     };
-    let kind = if config.is_spawn() {
-        Kind::Spawn
-    } else {
-        Kind::Attach
-    };
-    let parts = Parts {
-        kind,
-        target: started.target,
-        probe: started.probe,
+    let tree = cgroup.map(whole_tree::WholeTree::new);
+    let parts = assemble(
+        &config,
+        started.target,
+        started.probe,
         sink,
-        console: crate::console::Console::new(config.quiet, kind == Kind::Attach),
-        max_samples: config.limits.samples,
-        children: config.probe.children,
-        notify: events.clone(),
-        per_process: config.layout.per_process,
-        tree: cgroup.map(whole_tree::WholeTree::new),
+        events.clone(),
+        tree,
+    );
+    let parts = Parts {
         start_note,
+        ..parts
     };
     let opening = config
         .json_summary
@@ -95,6 +90,35 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
         finished.end,
         finished.failed || summary_failed || chart_failed,
     ))
+}
+
+/// The session's parts, from the resolved options and what setup made.
+fn assemble(
+    config: &RecordConfig,
+    target: state::Target,
+    probe: Box<dyn crate::probe::Probe>,
+    sink: Box<dyn crate::sink::Sink>,
+    notify: mpsc::Sender<Event>,
+    tree: Option<whole_tree::WholeTree>,
+) -> Parts {
+    let kind = if config.is_spawn() {
+        Kind::Spawn
+    } else {
+        Kind::Attach
+    };
+    Parts {
+        kind,
+        target,
+        probe,
+        sink,
+        console: crate::console::Console::new(config.quiet, kind == Kind::Attach),
+        max_samples: config.limits.samples,
+        children: config.probe.children,
+        notify,
+        per_process: config.layout.per_process,
+        tree,
+        start_note: None,
+    }
 }
 
 fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
