@@ -79,37 +79,25 @@ struct Mapping {
 }
 
 impl Mapping {
+    /// `mib` MiB of private anonymous memory, touched: RSS of kind anon.
     fn new(mib: usize) -> Mapping {
-        let len = mib * MIB;
-        // SAFETY: a fresh private anonymous mapping, checked for failure.
-        let address = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(address, libc::MAP_FAILED, "fixture: mmap failed");
-        // SAFETY: the mapping is `len` bytes, readable and writable.
-        unsafe { std::ptr::write_bytes(address.cast::<u8>(), 1, len) };
-        Mapping { address, len }
+        Mapping::anonymous(mib, libc::MAP_PRIVATE)
     }
-}
 
-impl Mapping {
     /// `mib` MiB of shared anonymous memory, touched: RSS of kind shmem.
     fn shared(mib: usize) -> Mapping {
+        Mapping::anonymous(mib, libc::MAP_SHARED)
+    }
+
+    fn anonymous(mib: usize, sharing: libc::c_int) -> Mapping {
         let len = mib * MIB;
-        // SAFETY: a fresh shared anonymous mapping, checked for failure.
+        // SAFETY: a fresh anonymous mapping, checked for failure.
         let address = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                sharing | libc::MAP_ANONYMOUS,
                 -1,
                 0,
             )

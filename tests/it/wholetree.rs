@@ -112,6 +112,24 @@ fn require_with_pid_is_refused_and_auto_ignored() {
     );
 }
 
+/// Records, every second into `out`, a fixture whose one child holds
+/// 200 MiB for 50 ms: between two samples.
+fn record_a_short_lived_child(out: &std::path::Path, flags: &[&str]) {
+    let fixture = fixture();
+    let mut args = flags.to_vec();
+    args.extend(["-i", "1s", "-o", out.to_str().expect("UTF-8"), "--"]);
+    args.extend([
+        fixture.to_str().expect("UTF-8"),
+        "children",
+        "1",
+        "200",
+        "50",
+        "wait",
+    ]);
+    let ran = run(None, &args);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+}
+
 /// The largest short-lived child, missed by a 1 s interval, is in the exit
 /// row: `wait4` on the command gives its peak (the command waited for it).
 #[test]
@@ -119,23 +137,7 @@ fn the_exit_row_has_the_largest_short_lived_child() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("mem.csv");
     let fixture = fixture();
-    let ran = run(
-        None,
-        &[
-            "-i",
-            "1s",
-            "-o",
-            out.to_str().expect("UTF-8"),
-            "--",
-            fixture.to_str().expect("UTF-8"),
-            "children",
-            "1",
-            "200",
-            "50",
-            "wait",
-        ],
-    );
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    record_a_short_lived_child(&out, &[]);
     let (_, rows) = read_csv(&out);
     let exit = rows.last().expect("rows");
     assert_eq!(exit["trigger"], "exit");
@@ -244,25 +246,7 @@ fn attach_mode_ends_with_an_exit_row() {
 fn the_per_process_exit_row_is_the_command_with_its_peak() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("mem.csv");
-    let fixture = fixture();
-    let ran = run(
-        None,
-        &[
-            "--per-process",
-            "-i",
-            "1s",
-            "-o",
-            out.to_str().expect("UTF-8"),
-            "--",
-            fixture.to_str().expect("UTF-8"),
-            "children",
-            "1",
-            "200",
-            "50",
-            "wait",
-        ],
-    );
-    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    record_a_short_lived_child(&out, &["--per-process"]);
     let (_, rows) = read_csv(&out);
     let command = rows[0]["pid"].clone();
     let exit: Vec<_> = rows.iter().filter(|row| row["trigger"] == "exit").collect();
