@@ -282,18 +282,8 @@ fn memory_chart<'a, 'b>(
     area: &'a DrawingArea<SVGBackend<'b>, Shift>,
     axes: &Axes,
 ) -> Result<Chart<'a, 'b>> {
-    let mut chart = ChartBuilder::on(area)
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(axes.x.clone(), 0.0..axes.y_end)?;
-    chart
-        .configure_mesh()
-        .x_desc(format!("elapsed ({})", axes.time.name))
-        .y_desc(format!("RSS ({})", axes.bytes.name))
-        .light_line_style(BLACK.mix(0.05))
-        .draw()?;
-    Ok(chart)
+    let label = format!("RSS ({})", axes.bytes.name);
+    panel(area, axes, axes.y_end, &label, None)
 }
 
 /// The CPU panel: the same time axis, CPU in % of one core.
@@ -301,18 +291,30 @@ fn cpu_chart<'a, 'b>(
     area: &'a DrawingArea<SVGBackend<'b>, Shift>,
     axes: &Axes,
 ) -> Result<Chart<'a, 'b>> {
+    panel(area, axes, axes.cpu_end, CPU_LABEL, Some(5))
+}
+
+/// A panel on the shared time axis, from 0 to `y_end` on its own axis.
+fn panel<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    axes: &Axes,
+    y_end: f64,
+    y_label: &str,
+    y_labels: Option<usize>,
+) -> Result<Chart<'a, 'b>> {
     let mut chart = ChartBuilder::on(area)
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(axes.x.clone(), 0.0..axes.cpu_end)?;
-    chart
-        .configure_mesh()
-        .x_desc(format!("elapsed ({})", axes.time.name))
-        .y_desc(CPU_LABEL)
-        .y_labels(5)
-        .light_line_style(BLACK.mix(0.05))
-        .draw()?;
+        .build_cartesian_2d(axes.x.clone(), 0.0..y_end)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(format!("elapsed ({})", axes.time.name))
+        .y_desc(y_label)
+        .light_line_style(BLACK.mix(0.05));
+    if let Some(count) = y_labels {
+        mesh.y_labels(count);
+    }
+    mesh.draw()?;
     Ok(chart)
 }
 
