@@ -15,10 +15,11 @@ mod setup;
 mod state;
 #[cfg(test)]
 mod tests;
+mod turns;
 mod whole_tree;
 
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::config::RecordConfig;
@@ -29,6 +30,7 @@ use crate::target::Job;
 pub(crate) use exit::Exit;
 use exit::{End, exit_policy};
 use state::{Action, Event, Finished, Kind, Parts, Session};
+use turns::Turns;
 
 /// Below this interval `--pss` gets a warning: reading `smaps_rollup` walks
 /// the page tables under the target's mmap lock, which slows it down.
@@ -65,10 +67,10 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
         .as_deref()
         .map(|path| crate::summary_json::Opening::new(path, &config, parts.target.pid));
     let origin = Instant::now();
-    let session = Arc::new(Mutex::new(Session::new(parts, origin)));
-    lock(&session).start(config.interval);
+    let session = Arc::new(Turns::new(Session::new(parts, origin)));
+    session.lock().start(config.interval);
     if config.probe.pss && config.interval < PSS_WARN_BELOW {
-        lock(&session).console().pss_cost(config.interval);
+        session.lock().console().pss_cost(config.interval);
     }
     let job = setup::watch(started.watch, events.clone())?;
     // The parser caps durations, so this always fits; were it not to, no limit.
@@ -79,8 +81,8 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     if let Some(interval) = &mut interval {
         interval.cancel();
     }
-    let finished = lock(&session).finish();
-    lock(&session).console().summary(&finished.summary);
+    let finished = session.lock().finish();
+    session.lock().console().summary(&finished.summary);
     // Before the chart, which reads the whole recording back.
     let summary_failed = opening
         .as_ref()
@@ -121,26 +123,18 @@ fn assemble(
     }
 }
 
-fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
-    // A panic on the interval thread must not cost the rows already written
-    // nor the summary: the state itself stays consistent between samples.
-    session
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// The main thread: events to the session until it ends, its actions done
 /// outside its lock (cancelling the interval joins a thread that may be
 /// waiting for the lock).
 fn react(
-    session: &Mutex<Session>,
+    session: &Turns<Session>,
     received: &Receiver<Event>,
     job: Option<&Job>,
     interval: &mut Option<Interval>,
     deadline: Option<Instant>,
 ) {
     loop {
-        let sampling = lock(session).is_sampling();
+        let sampling = session.lock().is_sampling();
         let event = match deadline.filter(|_| sampling) {
             Some(deadline) => {
                 match received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -154,11 +148,19 @@ fn react(
                 Err(_) => return,
             },
         };
-        let actions = lock(session).handle(event);
+        // One turn of the lock per event: the interval thread may be waiting.
+        let (actions, ended) = {
+            let mut session = session.lock();
+            let actions = session.handle(event);
+            (
+                actions,
+                matches!(session.phase(), state::Phase::Ended { .. }),
+            )
+        };
         for action in actions {
             act(action, job, interval);
         }
-        if matches!(lock(session).phase(), state::Phase::Ended { .. }) {
+        if ended {
             return;
         }
     }
@@ -188,10 +190,10 @@ fn act(action: Action, job: Option<&Job>, interval: &mut Option<Interval>) {
 /// included (README, "JSON summary"). Whether it failed.
 fn write_json_summary(
     opening: &crate::summary_json::Opening,
-    session: &Mutex<Session>,
+    session: &Turns<Session>,
     finished: &Finished,
 ) -> bool {
-    let session = lock(session);
+    let session = session.lock();
     let status = match finished.end {
         End::TargetExited { status, .. } => status,
         End::Signalled(_) | End::LeftRunning => None,
@@ -215,11 +217,11 @@ fn write_json_summary(
 
 /// `--plot`: the chart of the recording, read back from its file. Whether
 /// it failed.
-fn write_chart(config: &RecordConfig, session: &Mutex<Session>) -> bool {
+fn write_chart(config: &RecordConfig, session: &Turns<Session>) -> bool {
     let Some(svg) = &config.plot else {
         return false;
     };
-    let session = lock(session);
+    let session = session.lock();
     let recording = std::path::PathBuf::from(session.file());
     let written = crate::plot::write_chart(&recording, svg);
     session.console().chart(svg, &written);

@@ -4,8 +4,8 @@
 //! good, nothing is started before the output is open.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::cgroup::{Cgroup, Joiner, Placement};
@@ -21,8 +21,8 @@ use crate::signals::{self, Inherited};
 use crate::sink::{self, Sink};
 use crate::target::{self, Change, Handle, Job, Spawned};
 
-use super::lock;
 use super::state::{Event, Session, Target};
+use super::turns::Turns;
 
 /// The target once it is pinned or started, and its probe.
 pub(super) struct Started {
@@ -215,7 +215,7 @@ pub(super) fn watch(watch: Watch, events: Sender<Event>) -> Result<Option<Job>, 
 /// going through the main thread. In spawn mode a thread that cannot start
 /// stops sampling (the command is running and must be waited for).
 pub(super) fn start_interval(
-    session: &Arc<Mutex<Session>>,
+    session: &Arc<Turns<Session>>,
     origin: Instant,
     config: &RecordConfig,
     deadline: Option<Instant>,
@@ -230,12 +230,12 @@ pub(super) fn start_interval(
             TickKind::Scheduled => Trigger::Interval,
             TickKind::Triggered => Trigger::Manual,
         };
-        lock(&ticking).tick(trigger, tick.skipped)
+        ticking.lock().tick(trigger, tick.skipped)
     });
     match interval {
         Ok(interval) => Ok(Some(interval)),
         Err(err) if config.is_spawn() => {
-            let mut session = lock(session);
+            let mut session = session.lock();
             session.console().error(format_args!(
                 "cannot start the interval thread: {}; sampling stopped",
                 crate::error::reason(&err)

@@ -299,7 +299,8 @@ fn attach_mode_on_a_terminal_draws_the_live_line_and_ctrl_c_stops_it() {
         matches!(status, WaitStatus::Signaled(_, Signal::SIGINT, _)),
         "memsample ended with {status:?}: {output}"
     );
-    assert!(stopped.elapsed() < Duration::from_secs(5));
+    // 50 ms ticks: seconds mean Ctrl-C did not stop it (the target holds on).
+    assert!(stopped.elapsed() < Duration::from_secs(10));
     assert!(
         output.contains(&format!("pid {} left running, untouched", target.pid())),
         "{output}"
