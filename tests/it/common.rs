@@ -12,12 +12,31 @@ pub const MIB: u64 = 1 << 20;
 
 /// The memsample binary under test.
 pub fn memsample() -> Command {
+    default_signals();
     Command::new(env!("CARGO_BIN_EXE_memsample"))
+}
+
+/// SIGINT and SIGQUIT back to their default action in the test process, and
+/// so in everything it starts. A shell without job control starts a job in
+/// the background (`cargo test &` in a script) with both ignored, and an
+/// ignored signal stays ignored for memsample and its command, as it should
+/// (README, "Exit status and signals"): the tests of Ctrl-C would then test
+/// their runner. Tests of an ignored signal ignore it in their own child.
+fn default_signals() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for signal in [libc::SIGINT, libc::SIGQUIT] {
+            // SAFETY: setting a disposition to SIG_DFL installs no handler;
+            // nothing in this process relies on these two being ignored.
+            unsafe { libc::signal(signal, libc::SIG_DFL) };
+        }
+    });
 }
 
 /// The fixture program (`examples/fixture.rs`). `cargo test` builds examples;
 /// when a single test target is run, build it here.
 pub fn fixture() -> PathBuf {
+    default_signals();
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let exe = std::env::current_exe().expect("test path");
