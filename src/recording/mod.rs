@@ -9,6 +9,7 @@
 
 mod build;
 mod csv;
+mod decimate;
 mod fields;
 mod jsonl;
 mod packed;

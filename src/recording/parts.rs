@@ -4,13 +4,10 @@
 //! [`Stack`] of decimated samples for the stacked chart. Nothing is kept for
 //! a recording without the columns.
 
+use super::decimate::{Decimated, Point as DecimatedPoint};
 use super::packed::Packed;
 pub(crate) use super::packed::Values;
 use crate::probe::Breakdown;
-
-/// At most this many buckets are kept (each up to two samples): more than
-/// a chart has pixels across, as [`super::series::MAX_BUCKETS`].
-const MAX_BUCKETS: usize = 1000;
 
 /// The parts of a breakdown recording, as read.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -35,103 +32,29 @@ impl Parts {
 /// One sample kept for the chart: its time and its parts.
 pub(crate) type Point = (f64, Values);
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Bucket {
-    /// Sample index divided by the width.
-    id: u64,
-    low: Point,
-    high: Point,
-}
-
-/// Samples decimated as [`super::Series`] decimates a line, but whole: the
-/// index is decimated once, and each bucket keeps the samples of its lowest
-/// and highest resident total (anon + file + shmem) with all their parts,
-/// so that the stacked bands still add up to a real sample's RSS and the
-/// peak sample is always kept.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Stack {
-    width: u64,
-    buckets: Vec<Bucket>,
-}
-
-impl Default for Stack {
-    fn default() -> Self {
-        Stack {
-            width: 1,
-            buckets: Vec::new(),
-        }
+/// A sample kept for the stacked chart is told by its resident total
+/// (anon + file + shmem): each bucket keeps the samples of its lowest and
+/// highest total with all their parts, so that the stacked bands still add
+/// up to a real sample's RSS and the peak sample is always kept.
+impl DecimatedPoint for Point {
+    type Level = u64;
+    fn x(&self) -> f64 {
+        self.0
+    }
+    fn level(&self) -> u64 {
+        self.1[0]
+            .saturating_add(self.1[1])
+            .saturating_add(self.1[2])
     }
 }
 
-/// What the low and high of a bucket are told by: the resident total.
-fn resident(point: &Point) -> u64 {
-    point.1[0]
-        .saturating_add(point.1[1])
-        .saturating_add(point.1[2])
-}
-
-/// The bucket with `other`'s lowest and highest if they are beyond its own.
-fn widen(bucket: &mut Bucket, low: Point, high: Point) {
-    if resident(&low) < resident(&bucket.low) {
-        bucket.low = low;
-    }
-    if resident(&high) > resident(&bucket.high) {
-        bucket.high = high;
-    }
-}
-
-impl Stack {
-    /// Adds sample number `index` (indices never decrease).
-    pub fn push(&mut self, index: u64, point: Point) {
-        let id = index / self.width;
-        match self.buckets.last_mut() {
-            Some(bucket) if bucket.id == id => widen(bucket, point, point),
-            _ => self.buckets.push(Bucket {
-                id,
-                low: point,
-                high: point,
-            }),
-        }
-        if self.buckets.len() > MAX_BUCKETS {
-            self.merge();
-        }
-    }
-
-    /// Doubles the width: each pair of neighbouring buckets becomes one.
-    fn merge(&mut self) {
-        self.width *= 2;
-        let mut merged: Vec<Bucket> = Vec::with_capacity(self.buckets.len() / 2 + 1);
-        for bucket in self.buckets.drain(..) {
-            let id = bucket.id / 2;
-            match merged.last_mut() {
-                Some(last) if last.id == id => widen(last, bucket.low, bucket.high),
-                _ => merged.push(Bucket { id, ..bucket }),
-            }
-        }
-        self.buckets = merged;
-    }
-
-    /// The kept samples, in time order.
-    pub fn points(&self) -> Vec<Point> {
-        let mut points = Vec::with_capacity(self.buckets.len() * 2);
-        for bucket in &self.buckets {
-            let (first, second) = if bucket.low.0 <= bucket.high.0 {
-                (bucket.low, bucket.high)
-            } else {
-                (bucket.high, bucket.low)
-            };
-            points.push(first);
-            if second != first {
-                points.push(second);
-            }
-        }
-        points
-    }
-}
+/// Samples decimated whole, as a chart's line is ([`super::decimate`]).
+pub(crate) type Stack = Decimated<Point>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recording::decimate::MAX_BUCKETS;
 
     #[test]
     fn long_stacks_stay_bounded_keep_the_peak_and_whole_samples() {
