@@ -5,6 +5,12 @@
 #[unsafe(link_section = ".init_array")]
 static GUARD_STANDARD_FDS: extern "C" fn() = memsample::stdfds::guard_standard_fds;
 
+// Before the runtime sets SIGPIPE ignored: whether the caller had (see `stdfds`).
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static NOTE_INHERITED_SIGPIPE: extern "C" fn() = memsample::stdfds::note_inherited_sigpipe;
+
 fn main() {
     memsample::main_entry()
 }

@@ -55,6 +55,10 @@ pub(crate) struct Inherited {
     /// SIGCHLD was ignored: memsample resets it (its waits would fail with
     /// ECHILD) and the command gets it ignored again before exec.
     pub(crate) sigchld_ignored: bool,
+    /// SIGPIPE was ignored: Rust's runtime ignores it for memsample anyway,
+    /// but the child would get the default back, so it gets it ignored
+    /// again before exec.
+    pub(crate) sigpipe_ignored: bool,
 }
 
 /// Starts a thread that passes every handled signal to `deliver`; with
@@ -72,6 +76,7 @@ where
 {
     let inherited = Inherited {
         sigchld_ignored: is_ignored(SIGCHLD),
+        sigpipe_ignored: crate::stdfds::sigpipe_was_ignored(),
     };
     if inherited.sigchld_ignored {
         set_default(SIGCHLD);

@@ -10,12 +10,21 @@
 //! the binary's load-time constructor: it notes which ones are closed and
 //! fills them with `/dev/null` opened `O_CLOEXEC` (README, "Usage").
 //!
-//! `pub` (and hidden from the docs) for that constructor, in `main.rs`.
+//! SIGPIPE is the other thing the runtime changes before `main`: it sets it
+//! ignored, and `std::process::Command` sets it back to the default in the
+//! child. A command whose caller ignored SIGPIPE (a CI runner, a Python
+//! `subprocess` without `restore_signals`) must find it ignored under
+//! memsample too, as it would alone (README, "Exit status and signals"):
+//! so the disposition is noted here, before the runtime, by a second
+//! constructor.
+//!
+//! `pub` (and hidden from the docs) for those constructors, in `main.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 static CHECKED: AtomicBool = AtomicBool::new(false);
 static CLOSED_AT_START: AtomicU8 = AtomicU8::new(0);
+static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
 
 /// Notes the closed standard descriptors and fills them with `/dev/null`
 /// (close-on-exec). Runs once; later calls do nothing. Public only so that
@@ -53,4 +62,25 @@ pub extern "C" fn guard_standard_fds() {
 /// started, before its `/dev/null` placeholder was put in.
 pub(crate) fn was_closed(fd: u8) -> bool {
     fd < 3 && CLOSED_AT_START.load(Ordering::SeqCst) & (1 << fd) != 0
+}
+
+/// Notes whether SIGPIPE was ignored when memsample was started. Only
+/// meaningful before Rust's runtime has set it ignored itself: public only
+/// so that the binary can register it as a load-time constructor.
+#[doc(hidden)]
+pub extern "C" fn note_inherited_sigpipe() {
+    // SAFETY: sigaction with a null new action only reads the disposition
+    // into the zeroed struct passed to it.
+    let ignored = unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    };
+    SIGPIPE_IGNORED_AT_START.store(ignored, Ordering::SeqCst);
+}
+
+/// Whether SIGPIPE was ignored when memsample was started (false where the
+/// load-time constructor did not run).
+pub(crate) fn sigpipe_was_ignored() -> bool {
+    SIGPIPE_IGNORED_AT_START.load(Ordering::SeqCst)
 }

@@ -210,6 +210,10 @@ fn prepare_child(
         if inherited.sigchld_ignored {
             libc::signal(libc::SIGCHLD, libc::SIG_IGN);
         }
+        // After std has set SIGPIPE back to the default for the child.
+        if inherited.sigpipe_ignored {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
             return Err(std::io::Error::last_os_error());
         }

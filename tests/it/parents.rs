@@ -79,6 +79,45 @@ fn a_signal_ignored_at_start_stays_ignored_for_memsample_and_the_command() {
     assert_eq!(status.code(), Some(0), "{}", running.stderr());
 }
 
+/// SIGPIPE as the caller left it: ignored when it was ignored (Rust's
+/// runtime ignores it for memsample and `Command` restores the default for
+/// a child, so this is memsample's doing), and the default otherwise. The
+/// command is `grep` (a Rust fixture would ignore SIGPIPE itself).
+#[test]
+fn sigpipe_reaches_the_command_as_the_caller_left_it() {
+    for ignored in [true, false] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let csv = dir.path().join("mem.csv");
+        let mut command = memsample();
+        command
+            .args(["-q", "-o"])
+            .arg(&csv)
+            .args(["--", "grep", "^SigIgn:", "/proc/self/status"]);
+        if ignored {
+            // SAFETY: signal(2) is async-signal-safe; nothing else runs in the child.
+            unsafe {
+                command.pre_exec(|| {
+                    libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+        }
+        let (status, stdout, stderr) = Running::start(&mut command).finish(LIMIT);
+        assert_eq!(status.code(), Some(0), "{stderr}");
+        let hex = stdout
+            .trim()
+            .strip_prefix("SigIgn:")
+            .expect("grep's line")
+            .trim();
+        let mask = u64::from_str_radix(hex, 16).expect("hex mask");
+        assert_eq!(
+            has(mask, libc::SIGPIPE),
+            ignored,
+            "SIGPIPE ignored by the caller: {ignored}, the command's SigIgn: {hex}"
+        );
+    }
+}
+
 #[test]
 fn an_ignored_sigchld_keeps_the_exit_status_and_is_ignored_for_the_command() {
     let dir = tempfile::tempdir().expect("tempdir");
