@@ -24,7 +24,8 @@ use crate::target::ExitStatus;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct JsonSummary {
     pub(crate) command: Vec<String>,
-    pub(crate) pid: u32,
+    /// `None` when the command could not be started.
+    pub(crate) pid: Option<u32>,
     pub(crate) hostname: Option<String>,
     pub(crate) kernel: Option<String>,
     pub(crate) memsample_version: &'static str,
@@ -54,7 +55,7 @@ pub(crate) struct Opening {
     /// The argv; in attach mode read from `/proc/PID/cmdline` (empty when
     /// the process has none, as a kernel thread or a zombie).
     command: Vec<String>,
-    pid: u32,
+    pid: Option<u32>,
     hostname: Option<String>,
     kernel: Option<String>,
     interval_s: f64,
@@ -105,14 +106,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 impl Opening {
-    /// Taken just before the start sample, with the target running.
-    pub(crate) fn new(path: &Path, config: &RecordConfig, pid: u32) -> Opening {
-        let command = match &config.mode {
-            Mode::Spawn { command } => command
+    /// Taken just before the start sample, with the target running (`pid`),
+    /// or when the command could not be started (`None`).
+    pub(crate) fn new(path: &Path, config: &RecordConfig, pid: Option<u32>) -> Opening {
+        let command = match (&config.mode, pid) {
+            (Mode::Spawn { command }, _) => command
                 .iter()
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect(),
-            Mode::Attach { .. } => command_line_of(pid),
+            (Mode::Attach { .. }, Some(pid)) => command_line_of(pid),
+            (Mode::Attach { .. }, None) => Vec::new(),
         };
         let (hostname, kernel) = host();
         Opening {
@@ -184,6 +187,25 @@ impl Opening {
     }
 }
 
+/// The summary of a command that could not be started (exit 126 or 127):
+/// no pid, no samples, and the exit code memsample exits with, as the
+/// command's (README, "JSON summary"). The error is the message.
+pub(crate) fn not_started(
+    path: &Path,
+    config: &RecordConfig,
+    exit_code: u8,
+    output: &str,
+) -> Result<(), String> {
+    Opening::new(path, config, None).write(&Closing {
+        summary: &Summary::default(),
+        status: Some(ExitStatus::Code(exit_code.into())),
+        kernel_peak_bytes: None,
+        cgroup_peak_bytes: None,
+        oom_kills: None,
+        output,
+    })
+}
+
 /// `/proc/PID/cmdline` as its arguments; empty when it cannot be read or is
 /// empty.
 fn command_line_of(pid: u32) -> Vec<String> {
@@ -220,7 +242,7 @@ mod tests {
         Opening {
             path: "summary.json".into(),
             command: command.iter().map(|arg| arg.to_string()).collect(),
-            pid: 42,
+            pid: Some(42),
             hostname: Some("host".into()),
             kernel: Some("6.1.0".into()),
             interval_s: 0.5,

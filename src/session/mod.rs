@@ -47,7 +47,8 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let joiner = cgroup.as_ref().map(crate::cgroup::Cgroup::joiner);
     let started = match pinned {
         Some(pinned) => pinned,
-        None => setup::spawn(&config, inherited, adopted_parent, joiner)?,
+        None => setup::spawn(&config, inherited, adopted_parent, joiner)
+            .inspect_err(|err| not_started(&config, sink.name(), err))?,
     };
     let tree = cgroup.map(whole_tree::WholeTree::new);
     let parts = assemble(
@@ -65,7 +66,7 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let opening = config
         .json_summary
         .as_deref()
-        .map(|path| crate::summary_json::Opening::new(path, &config, parts.target.pid));
+        .map(|path| crate::summary_json::Opening::new(path, &config, Some(parts.target.pid)));
     let origin = Instant::now();
     let session = Arc::new(Turns::new(Session::new(parts, origin)));
     session.lock().start(config.interval);
@@ -213,6 +214,17 @@ fn write_json_summary(
         session.console().error(message);
     }
     written.is_err()
+}
+
+/// `--json-summary` of a command that could not be started: the job system
+/// that collects one from every run gets one from this run too.
+fn not_started(config: &RecordConfig, output: &str, err: &RecordError) {
+    if let (Some(path), RecordError::Spawn { .. }) = (&config.json_summary, err)
+        && let Err(message) =
+            crate::summary_json::not_started(path, config, err.exit_code(), output)
+    {
+        crate::console::say!("{message}");
+    }
 }
 
 /// `--plot`: the chart of the recording, read back from its file. Whether

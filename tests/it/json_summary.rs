@@ -361,3 +361,42 @@ fn an_unwritable_summary_is_refused_before_start() {
     }
     assert!(!missing.parent().expect("parent").exists());
 }
+
+/// A command that cannot be started still gets its summary: exit 127 when it
+/// is not found, 126 when it cannot be executed, as memsample exits; no pid,
+/// no samples, the figures null. The recording holds its header alone.
+#[test]
+fn a_command_that_cannot_be_started() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let not_executable = dir.path().join("data.txt");
+    std::fs::write(&not_executable, "not a program\n").expect("file");
+    let missing = dir.path().join("no-such-program");
+    for (program, code) in [(&missing, 127), (&not_executable, 126)] {
+        let csv = dir.path().join(format!("{code}.csv"));
+        let json = dir.path().join(format!("{code}.json"));
+        let output = memsample()
+            .arg("-o")
+            .arg(&csv)
+            .arg("--json-summary")
+            .arg(&json)
+            .arg("--")
+            .arg(program)
+            .arg("an argument")
+            .output()
+            .expect("memsample runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains("cannot run"), "{stderr}");
+        let summary = read_summary(&json);
+        assert_eq!(int(&summary, "exit_code"), code as u64);
+        let argv = [program.to_str().expect("UTF-8 path"), "an argument"];
+        assert_eq!(summary["command"], serde_json::json!(argv));
+        assert_eq!(int(&summary, "samples"), 0);
+        for null in ["pid", "signal", "peak_rss_bytes", "max_procs"] {
+            assert!(summary[null].is_null(), "{null}: {}", summary[null]);
+        }
+        assert_eq!(summary["output"], serde_json::json!(csv.to_str()));
+        let (_, rows) = read_csv(&csv);
+        assert!(rows.is_empty());
+    }
+}
