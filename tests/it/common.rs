@@ -550,3 +550,22 @@ pub fn send_group(pgid: u32, signal: i32) {
     let rc = unsafe { libc::kill(-(pgid as i32), signal) };
     assert_eq!(rc, 0, "kill(-{pgid}, {signal})");
 }
+
+/// Starts `command` with a file size limit (RLIMIT_FSIZE) of `bytes`: its
+/// writes past that fail with EFBIG (SIGXFSZ is memsample's to handle).
+pub fn limit_file_size(command: &mut Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

@@ -104,19 +104,7 @@ fn a_full_output_file_mid_run() {
             .arg("touch")
             .arg(&done)
             .args(["exit", &command_code.to_string()]);
-        // SAFETY: setrlimit is async-signal-safe and touches only the child.
-        unsafe {
-            command.pre_exec(|| {
-                let limit = libc::rlimit {
-                    rlim_cur: FILE_LIMIT,
-                    rlim_max: FILE_LIMIT,
-                };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        limit_file_size(&mut command, FILE_LIMIT);
         let mut running = Running::start(&mut command);
         wait_until("the error line", LIMIT, || !running.stderr().is_empty());
         // Sampling has stopped: no more writes while the command goes on.

@@ -2,7 +2,7 @@
 //! ending (README, "JSON summary"). The real binary records the fixture;
 //! the figures are checked against the recording and the kernel.
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -293,19 +293,7 @@ fn written_when_the_output_failed() {
         .arg(fixture())
         .arg("wait-file")
         .arg(&go);
-    // SAFETY: setrlimit is async-signal-safe and touches only the child.
-    unsafe {
-        command.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: FILE_LIMIT,
-                rlim_max: FILE_LIMIT,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    limit_file_size(&mut command, FILE_LIMIT);
     let running = Running::start(&mut command);
     wait_until("the error line", LIMIT, || !running.stderr().is_empty());
     std::fs::write(&go, b"").expect("go");
