@@ -131,7 +131,12 @@ boot() {
         log "booting $name"
         : >"$serial"
         # `-cpu max`: Debian's 6.12 oopses early on QEMU's default CPU model.
-        timeout "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max -m 768 -smp 1 \
+        # `-cx16`: with CMPXCHG16B, 6.12's slab allocator (its per-CPU
+        # `cmpxchg16b` fast path) corrupted its state under emulation: double
+        # faults and oopses in `kmem_cache_alloc` in most boots of
+        # 6.12.95+deb12; without it the allocator takes its plain path, which
+        # changes nothing memsample reads.
+        timeout "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max,-cx16 -m 768 -smp 1 \
             -nodefaults -display none -no-reboot \
             -chardev "file,id=serial,path=$serial" -serial chardev:serial \
             -kernel "$kernel" -initrd "$cache/initramfs.cpio" \
