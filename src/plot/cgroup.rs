@@ -67,6 +67,45 @@ pub(super) fn draw(
     Ok(legend)
 }
 
+/// In a chart of several recordings: one cgroup line of one recording,
+/// dashed, in its colour: each interval's peak held over its interval where
+/// the kernel could reset its mark (so the bursts between samples show),
+/// else `cgroup_bytes`. No envelope: it would hide the other recordings.
+/// Its legend entry (none without a cgroup).
+pub(super) fn draw_overlaid(
+    chart: &mut Chart<'_, '_>,
+    recording: &Recording,
+    axes: &Axes,
+    color: RGBColor,
+) -> Result<Option<LegendEntry>> {
+    let Some((peak, _)) = recording.cgroup_peak else {
+        return Ok(None);
+    };
+    let envelope = intervals(&recording.cgroup_interval_peak.points());
+    let runs = if envelope.is_empty() {
+        recording.cgroup.runs()
+    } else {
+        vec![envelope]
+    };
+    for run in runs {
+        chart.draw_series(DashedLineSeries::new(
+            axes.scaled(&run, recording.first_elapsed_s),
+            8,
+            5,
+            color.stroke_width(2),
+        ))?;
+    }
+    Ok(Some(LegendEntry {
+        label: format!(
+            "{}: cgroup {}",
+            super::display_name(recording),
+            format_bytes(peak)
+        ),
+        color,
+        width: 1,
+    }))
+}
+
 /// Each row's per-interval peak held over the interval before it, from the
 /// previous row (the first row's covers nothing before it).
 fn intervals(points: &[(f64, f64)]) -> Vec<(f64, f64)> {

@@ -1,13 +1,14 @@
 //! Several recordings in one chart: each from its own start (elapsed time
 //! from its first sample), one colour each in both panels, its peak
-//! marked, the legend by file name with the peak.
+//! marked, the legend by file name with the peak; a recording with a
+//! cgroup adds its cgroup line, dashed, in the same colour.
 
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Axes, LegendEntry, PROCESS_COLORS, cpu_chart, cpu_highest, display_name, draw_legend,
+    Axes, LegendEntry, PROCESS_COLORS, cgroup, cpu_chart, cpu_highest, display_name, draw_legend,
     memory_chart, panels,
 };
 use crate::recording::Recording;
@@ -25,7 +26,7 @@ pub(super) fn draw(recordings: &[Recording], root: &DrawingArea<SVGBackend, Shif
         .fold(0.0, f64::max);
     let highest = recordings
         .iter()
-        .map(|recording| recording.running.peak)
+        .map(|recording| recording.running.peak.max(cgroup::highest(recording)))
         .max()
         .unwrap_or(0);
     let cpu = recordings.iter().map(cpu_highest).fold(0.0, f64::max);
@@ -60,6 +61,7 @@ pub(super) fn draw(recordings: &[Recording], root: &DrawingArea<SVGBackend, Shif
             color,
             width: 2,
         });
+        legend.extend(cgroup::draw_overlaid(&mut memory, recording, &axes, color)?);
     }
     let mut cpu = cpu_chart(&panels.cpu, &axes)?;
     for (index, recording) in recordings.iter().enumerate() {

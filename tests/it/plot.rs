@@ -319,3 +319,34 @@ fn many_processes_stack_the_largest_and_the_rest_as_others() {
     let total = polyline_points(&svg, "#000000", "2");
     assert_eq!(top[..2], total[..]);
 }
+
+/// Two recordings overlaid, one with a cgroup: its whole-tree peaks between
+/// samples (each interval's peak, 318 MiB) are drawn dashed in its colour and
+/// named in the legend, and the axis reaches them; the recording without a
+/// cgroup gets no such line.
+#[test]
+fn overlaid_recordings_show_a_cgroup_line_dashed() {
+    let dir = TempDir::new().expect("temp dir");
+    fixture(&dir, "cgroup.csv", "a.csv");
+    fixture(&dir, "basic.csv", "b.csv");
+    let run = plot(dir.path(), &["a.csv", "b.csv", "-o", "cmp.svg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let svg = dir.path().join("cmp.svg");
+    let texts = texts(&svg);
+    for expected in ["a.csv: cgroup 318.0 MiB", "300.0"] {
+        assert!(
+            texts.iter().any(|text| text == expected),
+            "no {expected:?} in {texts:?}"
+        );
+    }
+    assert!(!texts.iter().any(|text| text.starts_with("b.csv: cgroup")));
+    // Dashes: many two-point segments, 2 wide, in each recording's colour.
+    let dashes = |colour: &str| {
+        polylines(&svg)
+            .iter()
+            .filter(|(stroke, width, points)| stroke == colour && width == "2" && *points == 2)
+            .count()
+    };
+    assert!(dashes("#1F77B4") >= 20, "{:?}", polylines(&svg));
+    assert_eq!(dashes("#FF7F0E"), 0, "{:?}", polylines(&svg));
+}
