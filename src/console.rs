@@ -24,7 +24,7 @@ pub(crate) fn line(text: impl Display) {
     let _ = std::io::stderr().lock().write_all(whole.as_bytes());
 }
 
-/// `say!("format", args...)`: [`line`] with `format!` arguments.
+/// `say!("format", args...)`: [`line()`] with `format!` arguments.
 macro_rules! say {
     ($($arg:tt)*) => {
         $crate::console::line(format_args!($($arg)*))

@@ -90,7 +90,7 @@ pub(crate) fn least_squares(points: impl Iterator<Item = (f64, f64)> + Clone) ->
     fit
 }
 
-/// [`least_squares`] of `N` values sharing their x, in the same two reads
+/// `least_squares` of `N` values sharing their x, in the same two reads
 /// (the parts of a `--breakdown` recording are fitted together).
 pub(crate) fn least_squares_each<const N: usize>(
     points: impl Iterator<Item = (f64, [f64; N])> + Clone,
