@@ -21,13 +21,8 @@ fn steady_process() -> Child {
 
 fn config(pid: u32, children: bool) -> ProbeConfig {
     ProbeConfig {
-        pid,
         children,
-        every_hwm: false,
-        pss: false,
-        breakdown: false,
-        adopted_parent: None,
-        just_started: false,
+        ..ProbeConfig::of(pid)
     }
 }
 

@@ -33,6 +33,22 @@ pub struct ProbeConfig {
     pub just_started: bool,
 }
 
+impl ProbeConfig {
+    /// `pid` and its descendants with the default columns, as
+    /// `memsample --pid PID` reads them; the fields say what else to read.
+    pub fn of(pid: u32) -> ProbeConfig {
+        ProbeConfig {
+            pid,
+            children: true,
+            every_hwm: false,
+            pss: false,
+            breakdown: false,
+            adopted_parent: None,
+            just_started: false,
+        }
+    }
+}
+
 /// One process as seen at one sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessSample {

@@ -1157,16 +1157,8 @@ mod tests {
 
     #[test]
     fn samples_itself() {
-        let mut probe = ProcProbe::new(ProbeConfig {
-            pid: std::process::id(),
-            children: true,
-            every_hwm: false,
-            pss: false,
-            breakdown: false,
-            adopted_parent: None,
-            just_started: false,
-        })
-        .expect("own process is readable");
+        let mut probe =
+            ProcProbe::new(ProbeConfig::of(std::process::id())).expect("own process is readable");
         let sample = probe.sample();
         assert!(sample.has_pid(std::process::id()));
         assert!(sample.rss_bytes() > 0);
@@ -1183,13 +1175,9 @@ mod tests {
             .expect("spawn sleep");
         let pid = child.id();
         let mut probe = ProcProbe::new(ProbeConfig {
-            pid,
             children: false,
-            every_hwm: false,
-            pss: false,
-            breakdown: false,
-            adopted_parent: None,
             just_started: true,
+            ..ProbeConfig::of(pid)
         })
         .expect("probe");
         assert!(probe.sample().has_pid(pid));
@@ -1213,16 +1201,8 @@ mod tests {
             .spawn()
             .expect("spawn sleep");
         let pid = child.id();
-        let mut probe = ProcProbe::new(ProbeConfig {
-            pid: std::process::id(),
-            children: true,
-            every_hwm: false,
-            pss: false,
-            breakdown: false,
-            adopted_parent: None,
-            just_started: false,
-        })
-        .expect("own process is readable");
+        let mut probe =
+            ProcProbe::new(ProbeConfig::of(std::process::id())).expect("own process is readable");
         assert!(probe.sample().has_pid(pid));
         let start = start_time_of(pid).expect("alive");
         assert!(probe.is_member(pid, start));
@@ -1270,13 +1250,8 @@ mod tests {
     #[test]
     fn refuses_kernel_threads_and_missing_pids() {
         let kthreadd = ProcProbe::new(ProbeConfig {
-            pid: 2,
             children: false,
-            every_hwm: false,
-            pss: false,
-            breakdown: false,
-            adopted_parent: None,
-            just_started: false,
+            ..ProbeConfig::of(2)
         });
         // pid 2 is kthreadd outside containers; inside one it may not exist.
         assert!(matches!(
@@ -1284,13 +1259,8 @@ mod tests {
             Err(AttachError::KernelThread { .. } | AttachError::NoSuchProcess(2))
         ));
         let missing = ProcProbe::new(ProbeConfig {
-            pid: u32::MAX - 1,
             children: false,
-            every_hwm: false,
-            pss: false,
-            breakdown: false,
-            adopted_parent: None,
-            just_started: false,
+            ..ProbeConfig::of(u32::MAX - 1)
         });
         assert!(matches!(missing, Err(AttachError::NoSuchProcess(_))));
     }
