@@ -9,6 +9,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -104,6 +105,104 @@ pub(crate) fn standard_fd_alias(path: &Path) -> Option<u8> {
         .iter()
         .find(|(alias, _)| path == Path::new(alias))
         .map(|&(_, fd)| fd)
+}
+
+/// A name an output is written under, as far as sharing one goes.
+enum Name<'a> {
+    /// The inherited standard output (1) or error (2).
+    Fd(u8),
+    Path(&'a Path),
+}
+
+impl<'a> Name<'a> {
+    fn of(path: &'a Path) -> Name<'a> {
+        match standard_fd_alias(path) {
+            Some(fd) => Name::Fd(fd),
+            None => Name::Path(path),
+        }
+    }
+
+    /// Whether what is written under both ends up in one file, one replacing
+    /// or running into the other. A device, FIFO or socket named twice is
+    /// written into twice (`/dev/null`), which loses nothing.
+    fn is_shared_with(&self, other: &Name<'_>) -> bool {
+        match (self, other) {
+            (Name::Fd(a), Name::Fd(b)) => a == b,
+            (Name::Path(a), Name::Path(b)) => {
+                same_file(a, b)
+                    && std::fs::metadata(a).map_or(true, |meta| meta.is_file() || meta.is_dir())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Two names of one file: the same path once the directory is resolved
+/// (`sub/../mem.csv`, a symlinked directory), or, when both exist, one inode
+/// (a hard link, a symlink to it).
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    if let (Some(a), Some(b)) = (resolved(a), resolved(b))
+        && a == b
+    {
+        return true;
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// `path` with its directory resolved (symlinks, `..`); the file itself need
+/// not exist.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => dir.canonicalize().ok().map(|dir| dir.join(name)),
+        _ => absolute.canonicalize().ok(),
+    }
+}
+
+/// `-o`, `--plot` and `--json-summary` each need a file of their own: one
+/// written over another at the end would lose it silently (README, "Safety
+/// with your process and your data"). Checked before anything is created or
+/// started; the error is the message.
+pub(crate) fn check_distinct(
+    output: Option<&Path>,
+    plot: Option<&Path>,
+    json_summary: Option<&Path>,
+) -> Result<(), String> {
+    let recording = match Destination::from_arg(output) {
+        Destination::Stdout => Some(Name::Fd(1)),
+        Destination::Stderr => Some(Name::Fd(2)),
+        Destination::File(_) => output.map(Name::Path),
+        // A name of the moment, made with O_EXCL: nothing else can be it.
+        Destination::Default => None,
+    };
+    let given = output.map_or(String::new(), |path| path.display().to_string());
+    let extras = [("--plot", plot), ("--json-summary", json_summary)];
+    for (option, path) in extras.iter().filter_map(|(o, p)| p.map(|p| (*o, p))) {
+        let Some(recording) = &recording else { break };
+        if recording.is_shared_with(&Name::of(path)) {
+            let verb = match recording {
+                Name::Fd(_) => "go into",
+                Name::Path(_) => "replace",
+            };
+            return Err(format!(
+                "{option} {} would {verb} the recording (-o {given}): give another file",
+                path.display()
+            ));
+        }
+    }
+    if let (Some(svg), Some(json)) = (plot, json_summary)
+        && Name::of(svg).is_shared_with(&Name::of(json))
+    {
+        return Err(format!(
+            "--json-summary {} and --plot {} are one file: give each its own",
+            json.display(),
+            svg.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Output trouble, named for the one-line message.

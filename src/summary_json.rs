@@ -8,7 +8,6 @@
 //! rest comes at the end, in a [`Closing`], whatever the ending; the file is
 //! written whole, through a temporary file and a rename, as the chart is.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -16,7 +15,6 @@ use serde::Serialize;
 
 use crate::config::{Mode, RecordConfig};
 use crate::error::RecordError;
-use crate::output::Destination;
 use crate::summary::Summary;
 use crate::target::ExitStatus;
 
@@ -78,31 +76,10 @@ pub(crate) struct Closing<'a> {
 }
 
 /// Before the command starts (as `-o` is): the summary can be written where
-/// it is asked, and it would not replace the recording itself.
-pub(crate) fn check(path: &Path, config: &RecordConfig) -> Result<(), RecordError> {
-    if let Destination::File(output) = &config.destination
-        && same_file(path, output)
-    {
-        return Err(RecordError::Usage(format!(
-            "--json-summary {} would replace the recording (-o {}): give another file",
-            path.display(),
-            output.display()
-        )));
-    }
+/// it is asked. That it names a file of its own is checked with the other
+/// outputs (`crate::output::check_distinct`).
+pub(crate) fn check(path: &Path) -> Result<(), RecordError> {
     crate::chart_file::check_writable_as(path, "the JSON summary").map_err(RecordError::Usage)
-}
-
-/// Two names of one file: the same path, or, when both exist, one inode.
-fn same_file(a: &Path, b: &Path) -> bool {
-    if let (Ok(a), Ok(b)) = (std::path::absolute(a), std::path::absolute(b))
-        && a == b
-    {
-        return true;
-    }
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
 }
 
 impl Opening {

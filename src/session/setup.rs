@@ -90,11 +90,17 @@ pub(super) fn cgroup(
 /// A bad -o (or --plot, or --json-summary) must show before the command is
 /// started.
 pub(super) fn open_sink(config: &RecordConfig) -> Result<Box<dyn Sink>, RecordError> {
+    crate::output::check_distinct(
+        config.output.as_deref(),
+        config.plot.as_deref(),
+        config.json_summary.as_deref(),
+    )
+    .map_err(RecordError::Usage)?;
     if let Some(svg) = &config.plot {
         check_plot_destination(svg, config)?;
     }
     if let Some(path) = &config.json_summary {
-        crate::summary_json::check(path, config)?;
+        crate::summary_json::check(path)?;
     }
     Ok(sink::open(
         &config.destination,

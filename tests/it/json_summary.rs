@@ -388,3 +388,86 @@ fn a_command_that_cannot_be_started() {
         assert!(rows.is_empty());
     }
 }
+
+/// -o, --plot and --json-summary each name a file of their own: two on one
+/// file (the same name, another spelling of it, a hard link to it, or one
+/// standard output) are refused before the command starts, one line, 125,
+/// and the existing file is left as it was.
+#[test]
+fn outputs_on_one_file_are_refused_before_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ran = dir.path().join("ran");
+    let csv = dir.path().join("mem.csv");
+    let link = dir.path().join("link.csv");
+    let svg = dir.path().join("mem.svg");
+    std::fs::create_dir(dir.path().join("sub")).expect("sub");
+    let spelled = dir.path().join("sub/../mem.csv");
+    let path = |path: &Path| path.to_str().expect("utf-8").to_string();
+    let cases: [(Vec<String>, &str); 6] = [
+        (
+            vec!["-o".into(), path(&csv), "--plot".into(), path(&csv)],
+            "would replace the recording",
+        ),
+        (
+            vec!["-o".into(), path(&csv), "--plot".into(), path(&spelled)],
+            "would replace the recording",
+        ),
+        (
+            vec!["-o".into(), path(&csv), "--plot".into(), path(&link)],
+            "would replace the recording",
+        ),
+        (
+            vec![
+                "-o".into(),
+                path(&csv),
+                "--plot".into(),
+                path(&svg),
+                "--json-summary".into(),
+                path(&svg),
+            ],
+            "are one file",
+        ),
+        (
+            vec![
+                "-o".into(),
+                path(&spelled),
+                "--json-summary".into(),
+                path(&csv),
+            ],
+            "would replace the recording",
+        ),
+        (
+            vec![
+                "-o".into(),
+                "-".into(),
+                "--json-summary".into(),
+                "/dev/stdout".into(),
+            ],
+            "would go into the recording (-o -)",
+        ),
+    ];
+    for (args, reason) in cases {
+        std::fs::write(&csv, "kept\n").expect("an earlier recording");
+        std::fs::hard_link(&csv, &link).expect("hard link");
+        let output = memsample()
+            .args(&args)
+            .arg("--")
+            .arg(fixture())
+            .arg("touch")
+            .arg(&ran)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(125), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("memsample: ") && stderr.contains(reason),
+            "{args:?}: {stderr}"
+        );
+        assert!(!ran.exists(), "{args:?}: the command was started");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert_eq!(std::fs::read_to_string(&csv).expect("kept"), "kept\n");
+        assert!(!svg.exists(), "{args:?}");
+        std::fs::remove_file(&link).expect("unlink");
+    }
+}
