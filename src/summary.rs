@@ -29,6 +29,9 @@ pub(crate) struct Summary {
     pub(crate) main_command: Option<String>,
     /// The `peak_rss_bytes` of the `exit` row (the command's kernel peak).
     pub(crate) exit_peak_bytes: u64,
+    /// The highest summed PSS of the samples that have one (`--pss`), and
+    /// when: with shared pages, the RSS sum counts them once per process.
+    pub(crate) peak_pss: Option<(u64, f64)>,
 }
 
 impl Summary {
@@ -49,6 +52,11 @@ impl Summary {
         }
         self.max_procs = self.max_procs.max(sample.procs());
         self.last_procs = sample.procs();
+        if let Some(pss) = sample.pss_bytes()
+            && self.peak_pss.is_none_or(|(peak, _)| pss > peak)
+        {
+            self.peak_pss = Some((pss, elapsed_s));
+        }
     }
 
     /// The `exit` row: no sample of RSS (the tree is mostly gone), but its
@@ -141,6 +149,13 @@ impl Summary {
                 format_bytes(self.mean_rss_bytes()),
                 format_bytes(self.rss.last)
             ));
+            if let Some((pss, at)) = self.peak_pss {
+                lines.push(format!(
+                    "peak PSS {} at {} (shared pages counted once)",
+                    format_bytes(pss),
+                    format_seconds(at)
+                ));
+            }
         }
         let mut end = ending.outcome.clone();
         if let Some(kernel_peak) = ending.kernel_peak_bytes {

@@ -34,6 +34,8 @@ pub(crate) struct JsonSummary {
     pub(crate) skipped_ticks: u64,
     pub(crate) peak_rss_bytes: Option<u64>,
     pub(crate) peak_elapsed_s: Option<f64>,
+    /// The highest summed PSS sampled; `None` without `--pss`.
+    pub(crate) peak_pss_bytes: Option<u64>,
     pub(crate) mean_rss_bytes: Option<u64>,
     pub(crate) last_rss_bytes: Option<u64>,
     pub(crate) max_procs: Option<u64>,
@@ -151,6 +153,7 @@ impl Opening {
             peak_rss_bytes: figure(summary.peak_rss_bytes()),
             // As the recording's elapsed_s column: 6 decimals.
             peak_elapsed_s: sampled.then_some((summary.peak_known_at_s * 1e6).round() / 1e6),
+            peak_pss_bytes: summary.peak_pss.map(|(bytes, _)| bytes),
             mean_rss_bytes: figure(summary.mean_rss_bytes()),
             last_rss_bytes: figure(summary.rss.last),
             max_procs: figure(summary.max_procs as u64),
@@ -279,6 +282,7 @@ mod tests {
         assert_eq!(json.mean_rss_bytes, Some(20 << 20));
         assert_eq!(json.last_rss_bytes, Some(20 << 20));
         assert_eq!(json.max_procs, Some(2));
+        assert_eq!(json.peak_pss_bytes, None);
         assert_eq!((json.exit_code, json.signal), (Some(3), None));
         let killed = opening(&["x"]).document(
             &closing(&summary, Some(ExitStatus::Signal(libc::SIGTERM))),
@@ -293,8 +297,14 @@ mod tests {
         let json = opening(&[]).document(&closing(&summary, None), SystemTime::UNIX_EPOCH);
         let value = serde_json::to_value(&json).expect("serializes");
         let object = value.as_object().expect("an object");
-        assert_eq!(object.len(), 21);
-        for null in ["peak_rss_bytes", "peak_elapsed_s", "exit_code", "signal"] {
+        assert_eq!(object.len(), 22);
+        for null in [
+            "peak_rss_bytes",
+            "peak_elapsed_s",
+            "peak_pss_bytes",
+            "exit_code",
+            "signal",
+        ] {
             assert!(object[null].is_null(), "{null}: {value}");
         }
         assert_eq!(object["samples"], 0);

@@ -71,6 +71,7 @@ fn non_summary_lines(stderr: &str) -> Vec<&str> {
                 || line.contains(" samples over ")
                 || line.contains(" sample over ")
                 || line.starts_with("memsample: peak RSS ")
+                || line.starts_with("memsample: peak PSS ")
                 || line.contains("; CSV in ")
                 || line.contains("; JSON Lines in ")
                 || line.starts_with("memsample: warning: --pss every "))

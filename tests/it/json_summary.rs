@@ -12,7 +12,7 @@ use serde_json::Value;
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// Every field, in this order (README, "JSON summary").
-const FIELDS: [&str; 21] = [
+const FIELDS: [&str; 22] = [
     "command",
     "pid",
     "hostname",
@@ -25,6 +25,7 @@ const FIELDS: [&str; 21] = [
     "skipped_ticks",
     "peak_rss_bytes",
     "peak_elapsed_s",
+    "peak_pss_bytes",
     "mean_rss_bytes",
     "last_rss_bytes",
     "max_procs",
@@ -159,6 +160,9 @@ fn every_field_for_a_command_that_exits_3() {
     );
     assert_eq!(int(&summary, "exit_code"), 3);
     assert!(summary["signal"].is_null(), "{}", summary["signal"]);
+    // No --pss, no PSS.
+    assert!(summary["peak_pss_bytes"].is_null(), "{summary:?}");
+    assert!(!stderr.contains("PSS"), "{stderr}");
     // No cgroup here (the VM checks see them filled); where the machine
     // gives one, they are figures.
     let cgroup = memsample::cgroup::Placement::find().is_ok();
@@ -470,4 +474,49 @@ fn outputs_on_one_file_are_refused_before_start() {
         assert!(!svg.exists(), "{args:?}");
         std::fs::remove_file(&link).expect("unlink");
     }
+}
+
+/// With --pss, the end of the recording says the PSS peak as well as the
+/// RSS one: 11 processes sharing 40 MiB count 440 MiB of RSS but 40 MiB of
+/// PSS. The figure is the highest pss_bytes of the rows (the kernel's, from
+/// smaps_rollup), on stderr and in the JSON summary.
+#[test]
+fn the_pss_peak_with_pss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("mem.csv");
+    let json = dir.path().join("summary.json");
+    let output = memsample()
+        .args(["-i", "100ms", "--pss", "-o"])
+        .arg(&csv)
+        .arg("--json-summary")
+        .arg(&json)
+        .arg("--")
+        .arg(fixture())
+        .args(["fork-share", "40", "10", "1500", "sleep", "1000"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let summary = read_summary(&json);
+    let (_, rows) = read_csv(&csv);
+    check_figures_match(&summary, &rows);
+    let rows = sampled(&rows);
+    let pss_peak = rows
+        .iter()
+        .filter(|row| !row["pss_bytes"].is_empty())
+        .map(|row| num(row, "pss_bytes"))
+        .max()
+        .expect("PSS figures");
+    assert_eq!(int(&summary, "peak_pss_bytes"), pss_peak);
+    let rss_peak = int(&summary, "peak_rss_bytes");
+    assert!(
+        (40 * MIB..100 * MIB).contains(&pss_peak) && rss_peak > 4 * pss_peak,
+        "PSS {pss_peak}, RSS {rss_peak}"
+    );
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("peak PSS "))
+        .unwrap_or_else(|| panic!("no PSS peak on stderr: {stderr}"));
+    let shown = memsample::units::format_bytes(pss_peak);
+    assert!(line.contains(&format!("peak PSS {shown} at ")), "{line}");
 }
