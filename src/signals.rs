@@ -10,9 +10,13 @@
 //! does not.
 //!
 //! A signal that is ignored when memsample starts (`nohup`, a background job
-//! of a non-interactive shell) gets no handler: a handler would be reset to
-//! the default action when the command is exec'd, and the command would lose
-//! the immunity it has when run alone.
+//! of a non-interactive shell) stays ignored for the command: it gets SIG_IGN
+//! back before exec, as it would have inherited it alone. In spawn mode
+//! memsample still catches it, so that one sent to memsample on purpose
+//! (`kill -INT $!` in a script) is relayed: a command that set its own
+//! handler gets it, one that kept it ignored drops it, as alone. In attach
+//! mode it stays ignored for memsample too (a `nohup memsample --pid` keeps
+//! recording through a hang-up).
 
 use std::collections::HashMap;
 use std::io;
@@ -52,6 +56,12 @@ pub(crate) struct Received {
 /// What memsample found at start that the command must see as it was.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Inherited {
+    /// The signals ignored at start that memsample catches anyway (spawn
+    /// mode): the command gets them ignored again before exec.
+    pub(crate) ignored: SignalSet,
+    /// The signal mask memsample was started with: the command starts with
+    /// it, not with the one memsample's threads run with.
+    pub(crate) mask: SignalSet,
     /// SIGCHLD was ignored: memsample resets it (its waits would fail with
     /// ECHILD) and the command gets it ignored again before exec.
     pub(crate) sigchld_ignored: bool,
@@ -61,10 +71,75 @@ pub(crate) struct Inherited {
     pub(crate) sigpipe_ignored: bool,
 }
 
+/// A set of signals 1 to 64, plain bits: copied into the forked child, and
+/// read there without allocating.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SignalSet(u64);
+
+impl SignalSet {
+    pub(crate) fn insert(&mut self, signal: i32) {
+        if (1..=64).contains(&signal) {
+            self.0 |= 1 << (signal - 1);
+        }
+    }
+
+    pub(crate) fn contains(self, signal: i32) -> bool {
+        (1..=64).contains(&signal) && self.0 & (1 << (signal - 1)) != 0
+    }
+
+    /// The calling thread's signal mask.
+    fn blocked_now() -> SignalSet {
+        let mut set = SignalSet::default();
+        // SAFETY: with a null new set, pthread_sigmask only reads the
+        // calling thread's mask into the zeroed set we pass; sigismember
+        // reads it.
+        unsafe {
+            let mut current: libc::sigset_t = std::mem::zeroed();
+            if libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut current) != 0 {
+                return set;
+            }
+            for signal in 1..=64 {
+                if libc::sigismember(&current, signal) == 1 {
+                    set.insert(signal);
+                }
+            }
+        }
+        set
+    }
+
+    /// Makes this set the calling thread's signal mask. Async-signal-safe:
+    /// it runs in the forked child before exec.
+    pub(crate) fn set_as_mask(self) {
+        // SAFETY: builds a sigset_t on the stack and sets the calling
+        // thread's mask; no allocation, no handler code.
+        unsafe {
+            let mut mask: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut mask);
+            for signal in 1..=64 {
+                if self.contains(signal) {
+                    libc::sigaddset(&mut mask, signal);
+                }
+            }
+            libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
+        }
+    }
+
+    /// Sets every signal of this set ignored. Async-signal-safe.
+    pub(crate) fn ignore_all(self) {
+        for signal in 1..=64 {
+            if self.contains(signal) {
+                // SAFETY: setting a disposition runs no handler code.
+                unsafe { libc::signal(signal, libc::SIG_IGN) };
+            }
+        }
+    }
+}
+
 /// Starts a thread that passes every handled signal to `deliver`; with
 /// `job_control` (spawn mode), SIGTSTP and SIGCONT too, and SIGTTOU is
-/// blocked. Signals ignored at
-/// start stay ignored and are never delivered.
+/// blocked. In attach mode signals ignored at start stay ignored and are
+/// never delivered; in spawn mode they are caught and noted in
+/// [`Inherited::ignored`].
 ///
 /// Also installs a do-nothing handler for SIGXFSZ (unless it is ignored), so
 /// that a write past a file-size limit fails with EFBIG (and is reported)
@@ -74,7 +149,10 @@ pub(crate) fn listen<F>(job_control: bool, deliver: F) -> io::Result<Inherited>
 where
     F: Fn(Received) + Send + 'static,
 {
-    let inherited = Inherited {
+    let mut inherited = Inherited {
+        ignored: SignalSet::default(),
+        // Before SIGTTOU is blocked below: the mask memsample was given.
+        mask: SignalSet::blocked_now(),
         sigchld_ignored: is_ignored(SIGCHLD),
         sigpipe_ignored: crate::stdfds::sigpipe_was_ignored(),
     };
@@ -85,12 +163,16 @@ where
         block_ttou();
     }
     let extra: &[i32] = if job_control { &JOB_CONTROL } else { &[] };
-    let wanted: Vec<i32> = HANDLED
-        .iter()
-        .chain(extra)
-        .copied()
-        .filter(|signal| !is_ignored(*signal))
-        .collect();
+    let mut wanted = Vec::new();
+    for &signal in HANDLED.iter().chain(extra) {
+        if is_ignored(signal) {
+            if !job_control {
+                continue;
+            }
+            inherited.ignored.insert(signal);
+        }
+        wanted.push(signal);
+    }
     let mut signals = SignalsInfo::<WithOrigin>::new(wanted)?;
     if !is_ignored(SIGXFSZ) {
         signal_hook::flag::register(
@@ -126,7 +208,8 @@ fn is_ignored(signal: i32) -> bool {
 /// Blocks SIGTTOU in the calling thread and every thread it starts later.
 /// While the command's group holds the terminal memsample is a background
 /// process, and with `stty tostop` its own lines on stderr would stop it.
-/// The command does not inherit the mask: std empties it before exec.
+/// The command does not inherit this mask: it gets [`Inherited::mask`]
+/// before exec.
 fn block_ttou() {
     // SAFETY: changes only the calling thread's signal mask.
     unsafe {

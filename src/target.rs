@@ -194,7 +194,7 @@ impl Spawned {
 }
 
 /// In the forked child, before exec: what the command would have had run
-/// alone, plus a death signal so that it never outlives memsample (a group
+/// alone (ignored signals, signal mask), plus a death signal so that it never outlives memsample (a group
 /// SIGKILL cannot be relayed).
 fn prepare_child(
     parent: i32,
@@ -226,6 +226,10 @@ fn prepare_child(
             terminal::set_foreground(fd, libc::getpid());
         }
     }
+    // What memsample catches but was given ignored, and the mask it was
+    // given (its threads block SIGTTOU): last, as the caller left them.
+    inherited.ignored.ignore_all();
+    inherited.mask.set_as_mask();
     Ok(())
 }
 

@@ -66,17 +66,106 @@ fn a_signal_ignored_at_start_stays_ignored_for_memsample_and_the_command() {
     wait_until("the fixture to be ready", LIMIT, || ready.exists());
     let command = running.command_pid();
     // Alone under nohup the command has SIGHUP ignored; so it has here.
-    assert!(has(signal_mask(running.pid(), "SigIgn"), libc::SIGHUP));
     assert!(
         has(signal_mask(command, "SigIgn"), libc::SIGHUP),
         "the command lost nohup's SIGHUP immunity"
     );
-    // An ignored signal is discarded when it is sent: nothing ends.
+    // memsample catches it, to relay one sent to it on purpose.
+    assert!(has(signal_mask(running.pid(), "SigCgt"), libc::SIGHUP));
+    // Relayed to a command that ignores it: nothing ends, sampling goes on.
+    let csv = dir.path().join("mem.csv");
+    let rows = line_count(&csv);
     send(running.pid(), libc::SIGHUP);
+    wait_until("sampling to go on", LIMIT, || line_count(&csv) > rows + 2);
     assert!(is_alive(running.pid()) && is_alive(command));
     std::fs::write(&go, b"").expect("go");
     let status = wait_child(&mut running.child, LIMIT);
     assert_eq!(status.code(), Some(0), "{}", running.stderr());
+}
+
+/// A script's background job starts with SIGINT ignored; `kill -INT $!`
+/// then reaches memsample, which relays it: a command that set its own
+/// handler gets it once, as it would alone (while it started with SIGINT
+/// ignored, as alone).
+#[test]
+fn a_signal_ignored_at_start_but_sent_to_memsample_is_relayed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ready, go, counting) = (
+        dir.path().join("ready"),
+        dir.path().join("go"),
+        dir.path().join("counting"),
+    );
+    let running = Running::start(&mut with_ignored(
+        libc::SIGINT,
+        &dir.path().join("mem.csv"),
+        &[
+            "touch".as_ref(),
+            ready.as_os_str(),
+            "wait-file".as_ref(),
+            go.as_os_str(),
+            "count".as_ref(),
+            "INT".as_ref(),
+            "touch".as_ref(),
+            counting.as_os_str(),
+            "until-signal".as_ref(),
+            "30000".as_ref(),
+        ],
+    ));
+    let command = running.command_pid();
+    let _cleanup = KillGroupOnDrop(command);
+    wait_until("the fixture to be ready", LIMIT, || ready.exists());
+    assert!(
+        has(signal_mask(command, "SigIgn"), libc::SIGINT),
+        "the command did not start with SIGINT ignored"
+    );
+    std::fs::write(&go, b"").expect("go");
+    wait_until("the fixture's handler", LIMIT, || counting.exists());
+    send(running.pid(), libc::SIGINT);
+    let (status, stdout, stderr) = running.finish(LIMIT);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), "SIGINT 1", "{stderr}");
+}
+
+/// The command's signal mask is the caller's, whatever memsample's own
+/// threads block (SIGTTOU, so that its lines never stop it): a command
+/// started with SIGTTOU blocked would write to the terminal from the
+/// background under `stty tostop`.
+#[test]
+fn the_command_starts_with_the_signal_mask_memsample_was_given() {
+    for given in [None, Some(libc::SIGUSR2)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut command = memsample();
+        command
+            .args(["-q", "-o"])
+            .arg(dir.path().join("mem.csv"))
+            .args(["--", "grep", "^SigBlk:", "/proc/self/status"]);
+        // SAFETY: sigset calls and pthread_sigmask are async-signal-safe;
+        // nothing else runs in the child.
+        unsafe {
+            command.pre_exec(move || {
+                let mut mask: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut mask);
+                if let Some(signal) = given {
+                    libc::sigaddset(&mut mask, signal);
+                }
+                libc::pthread_sigmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+        let (status, stdout, stderr) = Running::start(&mut command).finish(LIMIT);
+        assert_eq!(status.code(), Some(0), "{stderr}");
+        let hex = stdout
+            .trim()
+            .strip_prefix("SigBlk:")
+            .expect("grep's line")
+            .trim();
+        let mask = u64::from_str_radix(hex, 16).expect("hex mask");
+        let expected = given.map_or(0, |signal| 1u64 << (signal - 1));
+        assert_eq!(
+            mask, expected,
+            "the command's SigBlk {hex}, memsample was given {expected:x}"
+        );
+    }
 }
 
 /// SIGPIPE as the caller left it: ignored when it was ignored (Rust's
