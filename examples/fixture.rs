@@ -33,6 +33,8 @@
 //! - `ignore SIG` (INT, TERM, HUP, QUIT): ignore a signal;
 //! - `count SIG`: count deliveries of SIG; printed at exit as `SIGINT 1`;
 //! - `until-signal MS`: sleep until a counted signal arrives (at most MS ms);
+//! - `rename NAME`: set its own name (`prctl(PR_SET_NAME)`, what `comm` and
+//!   `ps` show), as worker processes do;
 //! - `touch PATH`: create PATH (the test waits for it instead of sleeping);
 //! - `wait-file PATH`: wait until PATH exists (at most 60 s);
 //! - `print-hwm`: print `VmHWM BYTES` on stdout;
@@ -378,6 +380,14 @@ fn main() {
                 {
                     std::thread::sleep(Duration::from_millis(2));
                 }
+            }
+            "rename" => {
+                let name = std::ffi::CString::new(steps.next().expect("fixture: name"))
+                    .expect("fixture: a name without NUL");
+                // SAFETY: PR_SET_NAME reads a NUL-terminated string, which
+                // `name` is, and keeps its first 15 bytes.
+                let rc = unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+                assert_eq!(rc, 0, "fixture: prctl(PR_SET_NAME) failed");
             }
             "touch" => {
                 std::fs::write(steps.next().expect("fixture: path"), b"").expect("fixture: touch");

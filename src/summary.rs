@@ -27,6 +27,9 @@ pub(crate) struct Summary {
     pub(crate) last_procs: usize,
     /// The main process's name, as first seen.
     pub(crate) main_command: Option<String>,
+    /// Its pid and its name as last seen (it may rename itself or `exec`):
+    /// the name its `exit` row carries.
+    main_last: Option<(u32, String)>,
     /// The `peak_rss_bytes` of the `exit` row (the command's kernel peak).
     pub(crate) exit_peak_bytes: u64,
     /// The highest summed PSS of the samples that have one (`--pss`), and
@@ -42,6 +45,13 @@ impl Summary {
         self.last_elapsed_s = elapsed_s;
         if self.main_command.is_none() {
             self.main_command = sample.processes.first().map(|p| p.command.clone());
+            self.main_last = sample.processes.first().map(|p| (p.pid, p.command.clone()));
+        }
+        if let (Some((pid, name)), Some(first)) = (&mut self.main_last, sample.processes.first())
+            && first.pid == *pid
+            && first.command != *name
+        {
+            first.command.clone_into(name);
         }
         if self.rss.push(rss) {
             self.peak_sampled_at_s = elapsed_s;
@@ -79,6 +89,11 @@ impl Summary {
             self.exit_peak_bytes,
             Some(self.main_hwm_bytes),
         )
+    }
+
+    /// The main process's name as last seen.
+    pub(crate) fn main_last_command(&self) -> Option<&str> {
+        self.main_last.as_ref().map(|(_, name)| name.as_str())
     }
 
     /// Rounded to the nearest byte, as `report`'s.

@@ -178,8 +178,8 @@ pub struct Recording {
     pub cgroup: Series,
     pub cgroup_interval_peak: Series,
     processes: Vec<Process>,
-    /// By pid: the commands it ran and their entries in `processes`.
-    process_index: HashMap<u32, Vec<(String, usize)>>,
+    /// By pid: its entry in `processes` and the last sample it was in.
+    process_index: HashMap<u32, (usize, u64)>,
     keep: Keep,
 }
 
@@ -353,27 +353,34 @@ impl Recording {
         }
     }
 
+    /// A process is its pid for as long as it is in every sample: one
+    /// entry however often it renames itself (`prctl(PR_SET_NAME)`) or
+    /// `exec`s, named by its last name; a pid that was missing from a sample
+    /// and comes back is another process (README, "Reading a recording back").
     fn keep_process(&mut self, row: &ProcessRow<'_>) {
         let next = self.processes.len();
-        // Looked up by pid, then command: no String made per row.
-        let entries = self.process_index.entry(row.pid).or_default();
-        let found = entries
-            .iter()
-            .find(|(command, _)| command == row.command)
-            .map(|&(_, index)| index);
-        let index = found.unwrap_or(next);
-        if found.is_none() {
-            entries.push((row.command.to_owned(), next));
-            self.processes.push(Process {
-                pid: row.pid,
-                command: row.command.to_owned(),
-                peak_rss_bytes: 0,
-                series: Series::default(),
-            });
-        }
+        let index = match self.process_index.get_mut(&row.pid) {
+            Some((index, last_sample)) if row.sample_index <= *last_sample + 1 => {
+                *last_sample = row.sample_index;
+                *index
+            }
+            _ => {
+                self.process_index.insert(row.pid, (next, row.sample_index));
+                self.processes.push(Process {
+                    pid: row.pid,
+                    command: row.command.to_owned(),
+                    peak_rss_bytes: 0,
+                    series: Series::default(),
+                });
+                next
+            }
+        };
         let Some(process) = self.processes.get_mut(index) else {
             return;
         };
+        if process.command != row.command {
+            row.command.clone_into(&mut process.command);
+        }
         process.peak_rss_bytes = process.peak_rss_bytes.max(row.peak_rss_bytes);
         if self.keep.process_lines {
             process
@@ -497,6 +504,45 @@ mod tests {
             "no timeline for a chart"
         );
         assert_eq!(parts.stack.points().len(), 2);
+    }
+
+    /// A pid in consecutive samples is one process, renamed or not; gone
+    /// for a sample and back, it is another one (the pid was reused).
+    #[test]
+    fn a_process_is_its_pid_while_it_lasts() {
+        let header = "timestamp,elapsed_s,trigger,pid,ppid,command,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes";
+        let mut text = format!("{header}\n");
+        let rows = [
+            (0, 7, "sh", 10),
+            (1, 7, "worker", 30),
+            (1, 8, "cc", 5),
+            (2, 8, "cc", 5),
+            (3, 7, "make", 20),
+        ];
+        for (second, pid, command, rss) in rows {
+            text.push_str(&format!(
+                "2026-11-25T10:15:0{second}.000Z,{second}.000000,interval,{pid},1,{command},{rss},{rss},0.0,{rss}\n"
+            ));
+        }
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), text).expect("written");
+        let recording = Recording::read_for_chart(file.path()).expect("reads");
+        let seen: Vec<(u32, &str, u64, usize)> = recording
+            .processes()
+            .iter()
+            .map(|p| {
+                (
+                    p.pid,
+                    p.command.as_str(),
+                    p.peak_rss_bytes,
+                    p.series.points().len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [(7, "worker", 30, 2), (8, "cc", 5, 2), (7, "make", 20, 1)]
+        );
     }
 
     #[test]

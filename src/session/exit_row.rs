@@ -49,7 +49,12 @@ impl Session {
                 Kind::Spawn => std::process::id(),
                 Kind::Attach => 0,
             },
-            command: self.summary().main_command.clone().unwrap_or_default(),
+            // Its name as last sampled: the one its other rows end with.
+            command: self
+                .summary()
+                .main_last_command()
+                .unwrap_or_default()
+                .to_owned(),
             rss_bytes: 0,
             vsz_bytes: 0,
             cpu_percent: 0.0,

@@ -611,3 +611,49 @@ fn cgroup_peak_is_reported_and_gated() {
         refused.stderr
     );
 }
+
+/// A process that renames itself (`prctl(PR_SET_NAME)`, as workers do) is
+/// one process of the per-process report: one entry for its pid, under its
+/// last name; the recording itself shows both names for that pid.
+#[test]
+fn a_process_that_renames_itself_is_listed_once() {
+    let dir = TempDir::new().expect("temp dir");
+    let csv = dir.path().join("mem.csv");
+    let output = crate::common::memsample()
+        .args(["-q", "-i", "50ms", "--per-process", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(crate::common::fixture())
+        .args(["hold", "30", "sleep", "400", "rename", "worker"])
+        .args(["hold", "10", "sleep", "400"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let (_, rows) = crate::common::read_csv(&csv);
+    let pid = rows[0]["pid"].clone();
+    let names: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .filter(|row| row["pid"] == pid)
+        .map(|row| row["command"].as_str())
+        .collect();
+    assert_eq!(names, ["fixture", "worker"].into(), "{rows:?}");
+    let json = report_json(&csv);
+    let top = json["top_processes"].as_array().expect("an array");
+    let entries: Vec<&Value> = top
+        .iter()
+        .filter(|process| process["pid"].as_u64().map(|p| p.to_string()) == Some(pid.clone()))
+        .collect();
+    assert_eq!(entries.len(), 1, "{top:?}");
+    assert_eq!(entries[0]["command"], "worker");
+    assert!(
+        entries[0]["peak_rss_bytes"].as_u64().expect("bytes") >= 40 * MIB,
+        "{top:?}"
+    );
+    let text = report(&csv, &[]).stdout;
+    let listed = text
+        .lines()
+        .skip_while(|line| !line.starts_with("top processes"))
+        .filter(|line| line.ends_with(&format!("({pid})")))
+        .count();
+    assert_eq!(listed, 1, "{text}");
+}
