@@ -8,6 +8,7 @@
 //! cgroup_check run NAME FIXTURE reset|no-reset   # create, join, read, remove
 //! cgroup_check oom NAME FIXTURE                  # an OOM kill is counted
 //! cgroup_check unavailable NAME "REASON"         # Placement::find gives REASON
+//! cgroup_check layout NAME under-root|leaves     # Placement::find's layout
 //! ```
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use memsample::cgroup::{Cgroup, Placement, Removal};
+use memsample::cgroup::{Cgroup, Layout, Left, Placement};
 
 const MIB: u64 = 1 << 20;
 
@@ -77,6 +78,8 @@ fn cgroup_of_path(dir: &Path) -> String {
 fn run(fixture: &Path, expect_reset: bool, checks: &mut Checks) -> Result<(), String> {
     let own_before = cgroup_of(std::process::id());
     let placement = Placement::find().map_err(|why| format!("placement: {why}"))?;
+    let control = placement.own.join("cgroup.subtree_control");
+    let control_before = std::fs::read(&control).map_err(|e| e.to_string())?;
     let name = format!("memsample-{}", std::process::id());
     let mut cgroup = Cgroup::create(&placement, &name).map_err(|err| err.to_string())?;
     checks.check(
@@ -104,35 +107,36 @@ fn run(fixture: &Path, expect_reset: bool, checks: &mut Checks) -> Result<(), St
     ];
     let mut child = spawn_in(&cgroup, fixture, &fixture_steps).map_err(|e| e.to_string())?;
     wait_for(&held)?;
-    // The kernel's word for where the child is: the new cgroup, right under
-    // the placement.
+    // The kernel's word for where the child is: the new cgroup, inside
+    // memsample's own.
     let seen = cgroup_of(child.id());
-    let parent = cgroup_of_path(&placement.parent);
+    let own_path = cgroup_of_path(&placement.own);
+    let top = format!("{}/{name}", own_path.trim_end_matches('/'));
+    let (job, sampler) = match placement.layout {
+        Layout::UnderRoot => (top.clone(), own_path.clone()),
+        Layout::Leaves => (format!("{top}/job"), format!("{top}/sampler")),
+    };
     checks.check(
         "child-joined",
-        ensure(
-            seen.trim_end() == format!("0::{}/{name}", parent.trim_end_matches('/')),
-            || format!("child in {seen:?}"),
-        ),
+        ensure(seen.trim_end() == format!("0::{job}"), || {
+            format!("child in {seen:?}")
+        }),
     );
     let own = cgroup_of(std::process::id());
     checks.check(
-        "memsample-not-moved",
-        ensure(own == own_before, || format!("memsample in {own:?}")),
+        "memsample-placed",
+        ensure(own.trim_end() == format!("0::{sampler}"), || {
+            format!("memsample in {own:?}")
+        }),
     );
     let current = cgroup.current_bytes().map_err(|e| e.to_string())?;
     checks.check(
         "current-while-held",
         ensure(current >= 50 * MIB, || format!("memory.current {current}")),
     );
+    // (Removing it while populated keeps it: checked through memsample in
+    // init.sh, since it also gives the memory controller up.)
     let first = cgroup.interval_peak_bytes().map_err(|e| e.to_string())?;
-    let removal = cgroup.remove().map_err(|e| e.to_string())?;
-    checks.check(
-        "kept-while-populated",
-        ensure(removal == Removal::Kept(cgroup.path().into()), || {
-            format!("{removal:?}")
-        }),
-    );
     std::fs::write(&release, b"").map_err(|e| e.to_string())?;
     let status = child.wait().map_err(|e| e.to_string())?;
     checks.check(
@@ -140,13 +144,29 @@ fn run(fixture: &Path, expect_reset: bool, checks: &mut Checks) -> Result<(), St
         ensure(status.success(), || format!("{status}")),
     );
     after_exit(&mut cgroup, first, expect_reset, checks)?;
-    let removal = cgroup.remove().map_err(|e| e.to_string())?;
+    let left = cgroup.remove();
+    let top_dir = placement.own.join(&name);
     checks.check(
         "removed-when-empty",
-        ensure(
-            removal == Removal::Removed && !cgroup.path().exists(),
-            || format!("{removal:?}"),
-        ),
+        ensure(left == Left::default() && !top_dir.exists(), || {
+            format!("{left:?}")
+        }),
+    );
+    let own = cgroup_of(std::process::id());
+    checks.check(
+        "memsample-back",
+        ensure(own == own_before, || format!("memsample in {own:?}")),
+    );
+    let control_after = std::fs::read(&control).map_err(|e| e.to_string())?;
+    checks.check(
+        "subtree-control-restored",
+        ensure(control_after == control_before, || {
+            format!(
+                "{:?} before, {:?} after",
+                String::from_utf8_lossy(&control_before),
+                String::from_utf8_lossy(&control_after)
+            )
+        }),
     );
     Ok(())
 }
@@ -199,7 +219,7 @@ fn after_exit(
 fn oom(fixture: &Path, checks: &mut Checks) -> Result<(), String> {
     let placement = Placement::find().map_err(|why| format!("placement: {why}"))?;
     let name = format!("memsample-{}-oom", std::process::id());
-    let cgroup = Cgroup::create(&placement, &name).map_err(|err| err.to_string())?;
+    let mut cgroup = Cgroup::create(&placement, &name).map_err(|err| err.to_string())?;
     std::fs::write(cgroup.path().join("memory.max"), "32M").map_err(|e| e.to_string())?;
     let mut child = spawn_in(&cgroup, fixture, &["hold", "50"]).map_err(|e| e.to_string())?;
     let status = child.wait().map_err(|e| e.to_string())?;
@@ -221,10 +241,10 @@ fn oom(fixture: &Path, checks: &mut Checks) -> Result<(), String> {
             format!("memory.peak {peak:?}")
         }),
     );
-    let removal = cgroup.remove().map_err(|e| e.to_string())?;
+    let left = cgroup.remove();
     checks.check(
         "removed",
-        ensure(removal == Removal::Removed, || format!("{removal:?}")),
+        ensure(left == Left::default(), || format!("{left:?}")),
     );
     Ok(())
 }
@@ -259,10 +279,22 @@ fn main() {
                 ),
             );
         }
+        ["layout", _, expected] => {
+            let found = Placement::find();
+            let layout = match found.as_ref().map(|placement| placement.layout) {
+                Ok(Layout::UnderRoot) => "under-root",
+                Ok(Layout::Leaves) => "leaves",
+                Err(_) => "none",
+            };
+            checks.check(
+                "layout",
+                ensure(layout == expected, || format!("{found:?}")),
+            );
+        }
         _ => {
             eprintln!(
                 "usage: cgroup_check run NAME FIXTURE reset|no-reset | oom NAME FIXTURE \
-                 | unavailable NAME REASON"
+                 | unavailable NAME REASON | layout NAME under-root|leaves"
             );
             std::process::exit(2);
         }

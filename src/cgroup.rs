@@ -2,33 +2,44 @@
 //!
 //! Sampling misses what happens between two samples; the kernel keeps an
 //! exact high-water mark per cgroup (`memory.peak`). memsample puts the
-//! command, before it execs, into a fresh cgroup `memsample-<pid>` and reads
-//! the kernel's figures for the whole tree from it.
+//! command, before it execs, into a fresh cgroup and reads the kernel's
+//! figures for the whole tree from it.
 //!
-//! - [`Placement::find`] walks up from memsample's own cgroup to the nearest
-//!   one under which it may create a cgroup that gets the memory controller,
-//!   or says in a few words why there is none ([`Unavailable`]). It only
-//!   reads: nothing is created or moved.
+//! The command never leaves a cgroup memsample is in (docs/cgroups.md): so
+//! that every limit, every accounting and every stop that applies to
+//! memsample applies to the command, its cgroup is made only inside
+//! memsample's own, never beside it or above it.
+//!
+//! - [`Placement::find`] decides whether memsample's own cgroup can hold the
+//!   command's, and how ([`Layout`]), or says in a few words why not
+//!   ([`Unavailable`]). It only reads: nothing is created or moved.
 //! - [`Cgroup::create`] makes the cgroup and keeps its files open, so that a
 //!   sample is a few `pread`s and the child joins it with one `write(2)`
 //!   ([`Joiner::join`], async-signal-safe, for `pre_exec`).
-//! - [`Cgroup::remove`] removes it once the tree is empty.
+//! - [`Cgroup::remove`] undoes what memsample made and changed once the tree
+//!   is empty (`made.rs`).
 //!
-//! The root paths are injectable ([`Host`]) so that the discovery is tested
+//! The root paths are injectable ([`Host`]) so that the decision is tested
 //! against a fake cgroupfs in a temporary directory; the parsers are pure.
 
-use std::ffi::CString;
+mod made;
+
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 
+pub use made::Left;
+use made::Made;
+
 /// The controller memsample needs.
 const MEMORY: &str = "memory";
+
+/// How to get a cgroup of one's own where a shell shares its scope.
+const OWN_SCOPE_HINT: &str = "systemd-run --user --scope -p Delegate=yes memsample …";
 
 /// Why memsample cannot give the command a cgroup with the memory controller.
 /// Each renders as a few words for the start line.
@@ -38,16 +49,23 @@ pub enum Unavailable {
     /// or a hybrid setup where memory is bound to v1).
     #[error("no cgroup v2 memory controller")]
     NoCgroupV2,
-    /// cgroup v2 has the memory controller, but no cgroup on the way up from
-    /// memsample's own can give it to a child: not delegated this far, or
-    /// held back by the "no internal processes" rule (a container whose
-    /// processes sit in the top cgroup of its cgroupfs).
-    #[error("memory controller not available here")]
+    /// cgroup v2 has the memory controller, but memsample's own cgroup was
+    /// not given it (`cgroup.controllers`): not delegated this far.
+    #[error("memsample's cgroup has no memory controller")]
     NoMemoryController,
-    /// Where the memory controller could be had, memsample may not create a
-    /// cgroup or move a process (the cgroup v2 delegation rule).
-    #[error("no permission to create a cgroup")]
-    NoPermission,
+    /// Other processes share memsample's cgroup: the "no internal processes"
+    /// rule forbids a child with the memory controller, and moving them is
+    /// not memsample's to do.
+    #[error("other processes share memsample's cgroup; for one of its own: {OWN_SCOPE_HINT}")]
+    Shared,
+    /// memsample's cgroup is part of a threaded subtree, where the memory
+    /// controller (a domain controller) cannot be given to a child.
+    #[error("memsample's cgroup is threaded")]
+    Threaded,
+    /// memsample may not write a file or directory it needs (the cgroup v2
+    /// delegation rule).
+    #[error("no permission to write {path}")]
+    NoPermission { path: String },
     #[error("read-only cgroup filesystem")]
     ReadOnly,
     /// A file of the cgroupfs could not be read.
@@ -55,11 +73,13 @@ pub enum Unavailable {
     Unreadable { path: String, reason: String },
 }
 
-/// Where memsample looks: `/proc/self` (own cgroup, mount table) and how it
-/// decides whether it may write a path. Injectable for tests.
+/// Where memsample looks: `/proc/self` (own cgroup, mount table), its own
+/// pid and how it decides whether it may write a path. Injectable for tests.
 #[derive(Debug, Clone)]
 pub struct Host {
     pub proc_self: PathBuf,
+    /// memsample's pid, as `cgroup.procs` lists it.
+    pub pid: u32,
     /// `Ok` when the caller may write `path`; the error's kind tells a
     /// read-only filesystem (`ReadOnlyFilesystem`) from a denial.
     pub may_write: fn(&Path) -> io::Result<()>,
@@ -70,6 +90,7 @@ impl Host {
     pub fn real() -> Host {
         Host {
             proc_self: PathBuf::from("/proc/self"),
+            pid: std::process::id(),
             may_write: may_write_real,
         }
     }
@@ -81,14 +102,28 @@ fn may_write_real(path: &Path) -> io::Result<()> {
     rustix::fs::access(path, rustix::fs::Access::WRITE_OK).map_err(io::Error::from)
 }
 
-/// The cgroup under which memsample creates the command's.
+/// How the command's cgroup sits inside memsample's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// memsample's cgroup is the root (a VM, bare metal, as root), which may
+    /// hold processes and give controllers to children at once: the
+    /// command's cgroup is `memsample-PID` right under it.
+    UnderRoot,
+    /// memsample is the only process in its cgroup: it makes
+    /// `memsample-PID/sampler` for itself and `memsample-PID/job` for the
+    /// command, moves itself into the first and the command into the second.
+    Leaves,
+}
+
+/// Where and how memsample makes the command's cgroup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
-    /// Directory of the parent cgroup.
-    pub parent: PathBuf,
-    /// The memory controller must first be enabled in the parent's
-    /// `cgroup.subtree_control` (it is available there but not yet given to
-    /// children).
+    /// memsample's own cgroup (a directory of the cgroupfs).
+    pub own: PathBuf,
+    pub layout: Layout,
+    /// memsample's cgroup does not yet give the memory controller to its
+    /// children (`cgroup.subtree_control`): memsample enables it there, and
+    /// disables it again when it leaves.
     pub enable_memory: bool,
 }
 
@@ -102,97 +137,100 @@ pub struct Mount {
 }
 
 impl Placement {
-    /// The nearest usable parent on this machine, or why there is none.
+    /// The placement on this machine, or why there is none.
     pub fn find() -> Result<Placement, Unavailable> {
         Placement::find_in(&Host::real())
     }
 
-    /// The nearest usable parent as `host` sees it, or why there is none.
+    /// The placement as `host` sees it, or why there is none. Only
+    /// memsample's own cgroup is considered: never one above it.
     pub fn find_in(host: &Host) -> Result<Placement, Unavailable> {
-        let cgroup = read_text(&host.proc_self.join("cgroup"))?;
-        let own = parse_own_cgroup(&cgroup).ok_or(Unavailable::NoCgroupV2)?;
-        let mountinfo = read_text(&host.proc_self.join("mountinfo"))?;
-        let mount = parse_cgroup2_mount(&mountinfo, own).ok_or(Unavailable::NoCgroupV2)?;
-        // The top of the visible hierarchy lists every controller v2 has;
-        // in a hybrid setup memory is bound to v1 and missing here.
-        if !has_word(&read_text(&mount.point.join("cgroup.controllers"))?, MEMORY) {
-            return Err(Unavailable::NoCgroupV2);
+        let own = own_dir(host)?;
+        if !has_word(&read_text(&own.join("cgroup.controllers"))?, MEMORY) {
+            return Err(Unavailable::NoMemoryController);
         }
-        if mount.read_only {
-            return Err(Unavailable::ReadOnly);
+        // The root cgroup alone has no `cgroup.type`.
+        let layout = match fs::read_to_string(own.join("cgroup.type")) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Layout::UnderRoot,
+            Err(err) => return Err(unreadable(&own.join("cgroup.type"), &err)),
+            Ok(kind) if kind.trim() != "domain" => return Err(Unavailable::Threaded),
+            Ok(_) => {
+                let procs = read_text(&own.join("cgroup.procs"))?;
+                let pid = host.pid.to_string();
+                if procs.split_whitespace().any(|listed| listed != pid) {
+                    return Err(Unavailable::Shared);
+                }
+                Layout::Leaves
+            }
+        };
+        let subtree = own.join("cgroup.subtree_control");
+        let enable_memory = !has_word(&read_text(&subtree)?, MEMORY);
+        // Creating the cgroup needs the directory writable; moving a process
+        // between two cgroups needs `cgroup.procs` of their common ancestor
+        // (memsample's own: the command from it under the root, memsample
+        // itself out of it and back into it in a leaf of its own).
+        let mut needed = vec![own.clone(), own.join("cgroup.procs")];
+        if enable_memory {
+            needed.push(subtree);
         }
-        let relative = own
-            .strip_prefix(mount.root.as_str())
-            .unwrap_or("")
-            .trim_start_matches('/');
-        let mut dir = mount.point.join(relative);
-        let mut reason = Unavailable::NoMemoryController;
-        loop {
-            match judge(host, &dir)? {
-                Ok(placement) => return Ok(placement),
-                // A permission problem is the more useful thing to report:
-                // the controller was there, memsample may not use it.
-                Err(found) if found != Unavailable::NoMemoryController => reason = found,
-                Err(_) => {}
-            }
-            if dir == mount.point {
-                return Err(reason);
-            }
-            match dir.parent() {
-                Some(parent) if parent.starts_with(&mount.point) => dir = parent.to_path_buf(),
-                _ => return Err(reason),
+        for path in needed {
+            if let Err(err) = (host.may_write)(&path) {
+                return Err(denial(&err, &path));
             }
         }
+        Ok(Placement {
+            own,
+            layout,
+            enable_memory,
+        })
     }
 }
 
-/// Whether memsample may create the command's cgroup right under `dir`.
-/// The outer error is an unreadable file; the inner one why `dir` will not do.
-fn judge(host: &Host, dir: &Path) -> Result<Result<Placement, Unavailable>, Unavailable> {
-    let controllers = read_text(&dir.join("cgroup.controllers"))?;
-    if !has_word(&controllers, MEMORY) {
-        return Ok(Err(Unavailable::NoMemoryController));
+/// The directory of memsample's own cgroup, on a cgroup2 mount that has the
+/// memory controller and may be written.
+fn own_dir(host: &Host) -> Result<PathBuf, Unavailable> {
+    let cgroup = read_text(&host.proc_self.join("cgroup"))?;
+    let own = parse_own_cgroup(&cgroup).ok_or(Unavailable::NoCgroupV2)?;
+    let mountinfo = read_text(&host.proc_self.join("mountinfo"))?;
+    let mount = parse_cgroup2_mount(&mountinfo, own).ok_or(Unavailable::NoCgroupV2)?;
+    // The top of the visible hierarchy lists every controller v2 has;
+    // in a hybrid setup memory is bound to v1 and missing here.
+    if !has_word(&read_text(&mount.point.join("cgroup.controllers"))?, MEMORY) {
+        return Err(Unavailable::NoCgroupV2);
     }
-    let subtree = read_text(&dir.join("cgroup.subtree_control"))?;
-    let enable_memory = !has_word(&subtree, MEMORY);
-    if enable_memory {
-        // The "no internal processes" rule: a cgroup other than the root may
-        // give controllers to children only while it has no processes itself.
-        // (The root cgroup alone has no `cgroup.type`.)
-        let is_root = !dir.join("cgroup.type").exists();
-        if !is_root && !read_text(&dir.join("cgroup.procs"))?.trim().is_empty() {
-            return Ok(Err(Unavailable::NoMemoryController));
-        }
-        if let Err(err) = (host.may_write)(&dir.join("cgroup.subtree_control")) {
-            return Ok(Err(denial(&err)));
-        }
+    if mount.read_only {
+        return Err(Unavailable::ReadOnly);
     }
-    // Creating the cgroup needs the directory writable; moving the command
-    // into it needs `cgroup.procs` of the common ancestor (this one) writable.
-    for path in [dir.to_path_buf(), dir.join("cgroup.procs")] {
-        if let Err(err) = (host.may_write)(&path) {
-            return Ok(Err(denial(&err)));
-        }
-    }
-    Ok(Ok(Placement {
-        parent: dir.to_path_buf(),
-        enable_memory,
-    }))
+    let relative = own
+        .strip_prefix(mount.root.as_str())
+        .unwrap_or("")
+        .trim_matches('/');
+    Ok(if relative.is_empty() {
+        mount.point
+    } else {
+        mount.point.join(relative)
+    })
 }
 
-fn denial(err: &io::Error) -> Unavailable {
+fn denial(err: &io::Error, path: &Path) -> Unavailable {
     if err.kind() == io::ErrorKind::ReadOnlyFilesystem {
         Unavailable::ReadOnly
     } else {
-        Unavailable::NoPermission
+        Unavailable::NoPermission {
+            path: path.display().to_string(),
+        }
+    }
+}
+
+fn unreadable(path: &Path, err: &io::Error) -> Unavailable {
+    Unavailable::Unreadable {
+        path: path.display().to_string(),
+        reason: crate::error::reason(err),
     }
 }
 
 fn read_text(path: &Path) -> Result<String, Unavailable> {
-    fs::read_to_string(path).map_err(|err| Unavailable::Unreadable {
-        path: path.display().to_string(),
-        reason: crate::error::reason(&err),
-    })
+    fs::read_to_string(path).map_err(|err| unreadable(path, &err))
 }
 
 fn has_word(text: &str, word: &str) -> bool {
@@ -313,22 +351,10 @@ fn failed(what: impl Into<String>) -> impl FnOnce(io::Error) -> CgroupError {
     move |source| CgroupError { what, source }
 }
 
-/// What became of the cgroup at the end.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Removal {
-    Removed,
-    /// Processes of the tree are still running in it: it stays, so that they
-    /// stay accounted, and the summary names it.
-    Kept(PathBuf),
-}
-
 /// The command's cgroup, with the files a sample reads kept open.
 #[derive(Debug)]
 pub struct Cgroup {
     path: PathBuf,
-    /// The same path for `rmdir(2)`, made once so that removing allocates
-    /// nothing.
-    c_path: CString,
     /// Holds the directory open; its files are opened relative to it.
     dir: File,
     /// `cgroup.procs`, opened for writing before the fork ([`Joiner`]).
@@ -342,6 +368,9 @@ pub struct Cgroup {
     /// Another open of `memory.peak`, reset after each read (see
     /// [`Cgroup::interval_peak_bytes`]); `None` where the kernel cannot reset.
     interval: Option<File>,
+    /// What memsample made and changed for it; `None` for a cgroup only
+    /// opened.
+    made: Option<Made>,
 }
 
 /// What a child needs to join the cgroup: the raw fd of `cgroup.procs`.
@@ -370,42 +399,20 @@ impl Joiner {
 }
 
 impl Cgroup {
-    /// Creates `name` under `placement` and opens its files. The caller then
-    /// starts the command with [`Cgroup::joiner`] in its `pre_exec`.
+    /// Creates `name` in memsample's own cgroup as `placement` says and
+    /// opens the command's cgroup's files. The caller then starts the
+    /// command with [`Cgroup::joiner`] in its `pre_exec`. On failure nothing
+    /// is left made or changed.
     pub fn create(placement: &Placement, name: &str) -> Result<Cgroup, CgroupError> {
-        let parent = &placement.parent;
-        if placement.enable_memory {
-            let control = parent.join("cgroup.subtree_control");
-            // Left enabled afterwards: other cgroups may have come to use it.
-            fs::write(&control, "+memory").map_err(failed(format!(
-                "cannot enable the memory controller in {}",
-                control.display()
-            )))?;
-        }
-        let path = parent.join(name);
-        if let Err(err) = fs::create_dir(&path) {
-            // A cgroup of the same name left by an earlier memsample of the
-            // same pid that was killed: removable only if empty.
-            if err.kind() != io::ErrorKind::AlreadyExists || fs::remove_dir(&path).is_err() {
-                return Err(failed(format!("cannot create cgroup {}", path.display()))(
-                    err,
-                ));
-            }
-            fs::create_dir(&path)
-                .map_err(failed(format!("cannot create cgroup {}", path.display())))?;
-        }
-        match Cgroup::open(path.clone()) {
-            Ok(cgroup) => Ok(cgroup),
-            Err(err) => {
-                let _ = fs::remove_dir(&path);
-                Err(err)
-            }
-        }
+        let mut made = Made::new(placement, name);
+        let cgroup = made.build(placement).and_then(Cgroup::open);
+        // On failure, dropping `made` undoes what was done.
+        let mut cgroup = cgroup?;
+        cgroup.made = Some(made);
+        Ok(cgroup)
     }
 
     fn open(path: PathBuf) -> Result<Cgroup, CgroupError> {
-        let c_path = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| failed(path.display().to_string())(io::ErrorKind::InvalidInput.into()))?;
         let dir = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECTORY)
@@ -420,7 +427,6 @@ impl Cgroup {
         let interval = at("memory.peak", OFlags::RDWR).ok();
         let mut cgroup = Cgroup {
             path,
-            c_path,
             dir,
             procs,
             events,
@@ -428,6 +434,7 @@ impl Cgroup {
             memory_events,
             peak,
             interval,
+            made: None,
         };
         // Linux before 6.12 has a read-only `memory.peak` (opening it for
         // writing already fails); a write that fails also means no reset.
@@ -505,32 +512,14 @@ impl Cgroup {
         parse_populated(&text).ok_or_else(|| malformed("cgroup.events"))
     }
 
-    /// Removes the cgroup if the tree is empty; keeps it (and says where it
-    /// is) if processes are left. The kernel refuses to remove a populated
-    /// cgroup, so a process starting in between is never orphaned.
-    pub fn remove(&self) -> Result<Removal, CgroupError> {
-        let what = || format!("cannot remove cgroup {}", self.path.display());
-        if self.is_populated().map_err(failed(what()))? {
-            return Ok(Removal::Kept(self.path.clone()));
-        }
-        match self.remove_now() {
-            Ok(()) => Ok(Removal::Removed),
-            Err(err) if err.raw_os_error() == Some(libc::EBUSY) => {
-                Ok(Removal::Kept(self.path.clone()))
-            }
-            Err(err) => Err(failed(what())(err)),
-        }
-    }
-
-    /// `rmdir(2)` alone: allocates nothing and takes no lock, so it may be
-    /// called from a signal handler. Fails with EBUSY while the tree is
-    /// populated (or has cgroups of its own), and with ENOENT once removed.
-    pub fn remove_now(&self) -> io::Result<()> {
-        // SAFETY: `c_path` is a valid NUL-terminated path owned by `self`.
-        if unsafe { libc::rmdir(self.c_path.as_ptr()) } == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
+    /// Once the tree is empty, or as far as it is: undoes what memsample
+    /// made and changed (see `made.rs`); says what is kept and what could
+    /// not be undone. Called again, it removes what was kept if the tree
+    /// has ended by then.
+    pub fn remove(&mut self) -> Left {
+        match &mut self.made {
+            Some(made) => made.undo(),
+            None => made::remove_opened(&self.path),
         }
     }
 }
@@ -572,14 +561,6 @@ fn read_number(file: &File) -> io::Result<u64> {
 
 fn malformed(name: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("unexpected {name}"))
-}
-
-impl Drop for Cgroup {
-    /// A last try, for paths that return early: the kernel refuses if
-    /// processes are left, so this never loses track of a running tree.
-    fn drop(&mut self) {
-        let _ = self.remove_now();
-    }
 }
 
 #[cfg(test)]
@@ -769,6 +750,7 @@ numa_hint_faults 0
         fn host(&self) -> Host {
             Host {
                 proc_self: self.dir.path().join("proc"),
+                pid: PID,
                 may_write: |path| {
                     let mode = fs::metadata(path)?.permissions().mode();
                     if mode & 0o200 != 0 {
@@ -847,20 +829,65 @@ numa_hint_faults 0
         );
     }
 
+    /// memsample's pid in the fake `/proc/self`.
+    const PID: u32 = 4242;
+
     #[test]
-    fn root_in_the_root_cgroup_enables_memory_there() {
+    fn root_in_the_root_cgroup_goes_right_under_it() {
+        // The root may hold processes and give controllers at once.
         let fake = Fake::new("/", "rw");
-        fake.cgroup("", "cpu io memory pids", "", "1\n42\n", true);
+        fake.cgroup("", "cpu io memory pids", "", "1\n42\n4242\n", true);
         let placement = Placement::find_in(&fake.host()).expect("placement");
-        assert_eq!(placement.parent, fake.path(""));
-        assert!(placement.enable_memory);
+        // Named as the mount point is, without a trailing slash.
+        assert!(!placement.own.to_string_lossy().ends_with('/'));
+        assert_eq!(
+            placement,
+            Placement {
+                own: fake.path(""),
+                layout: Layout::UnderRoot,
+                enable_memory: true,
+            }
+        );
+        fake.cgroup("", "cpu io memory pids", "cpu memory", "1\n", true);
+        let placement = Placement::find_in(&fake.host()).expect("placement");
+        assert!(!placement.enable_memory);
     }
 
     #[test]
-    fn a_delegated_user_goes_up_to_the_slice_it_owns() {
+    fn alone_in_a_writable_cgroup_it_makes_leaves_there() {
+        let fake = Fake::new("/user.slice/user@1000.service/app.slice/run-r1.scope", "rw");
+        fake.cgroup("", "cpu memory pids", "cpu memory pids", "1\n", false);
+        fake.cgroup(
+            "user.slice/user@1000.service/app.slice",
+            "memory",
+            "memory",
+            "",
+            true,
+        );
+        fake.cgroup(
+            "user.slice/user@1000.service/app.slice/run-r1.scope",
+            "memory pids",
+            "",
+            "4242\n",
+            true,
+        );
+        let placement = Placement::find_in(&fake.host()).expect("placement");
+        assert_eq!(
+            placement,
+            Placement {
+                own: fake.path("user.slice/user@1000.service/app.slice/run-r1.scope"),
+                layout: Layout::Leaves,
+                enable_memory: true,
+            }
+        );
+    }
+
+    #[test]
+    fn a_shared_cgroup_is_refused_and_the_way_out_is_said() {
+        // A terminal's scope: the shell is there too. The slice above is
+        // writable and has the memory controller: it is never used.
         let fake = Fake::new("/user.slice/user@1000.service/app.slice/term.scope", "rw");
         fake.cgroup("", "cpu memory pids", "cpu memory pids", "1\n", false);
-        fake.cgroup("user.slice", "memory pids", "memory pids", "", false);
         fake.cgroup(
             "user.slice/user@1000.service",
             "memory pids",
@@ -875,49 +902,120 @@ numa_hint_faults 0
             "",
             true,
         );
-        // Its own scope holds processes, so it may not give memory to a child.
         fake.cgroup(
             "user.slice/user@1000.service/app.slice/term.scope",
             "memory",
             "",
-            "77\n",
+            "77\n4242\n",
+            true,
+        );
+        assert_eq!(Placement::find_in(&fake.host()), Err(Unavailable::Shared));
+        assert_eq!(
+            Unavailable::Shared.to_string(),
+            "other processes share memsample's cgroup; for one of its own: \
+             systemd-run --user --scope -p Delegate=yes memsample …"
+        );
+    }
+
+    #[test]
+    fn a_limited_service_is_never_left_for_the_slice_above() {
+        // As root inside a service with `memory.max`: the slice beside it
+        // and the root are writable, the service is shared.
+        let fake = Fake::new("/system.slice/svc.service", "rw");
+        fake.cgroup("", "cpu memory pids", "cpu memory pids", "1\n", true);
+        fake.cgroup("system.slice", "cpu memory pids", "memory pids", "", true);
+        fake.cgroup(
+            "system.slice/svc.service",
+            "memory pids",
+            "",
+            "300\n4242\n",
+            true,
+        );
+        fs::write(
+            fake.path("system.slice/svc.service/memory.max"),
+            "67108864\n",
+        )
+        .expect("max");
+        assert_eq!(Placement::find_in(&fake.host()), Err(Unavailable::Shared));
+        // Alone there (memsample is the service's main process): inside it.
+        fake.cgroup(
+            "system.slice/svc.service",
+            "memory pids",
+            "",
+            "4242\n",
             true,
         );
         let placement = Placement::find_in(&fake.host()).expect("placement");
-        assert_eq!(
-            placement.parent,
-            fake.path("user.slice/user@1000.service/app.slice")
-        );
-        assert!(!placement.enable_memory);
+        assert_eq!(placement.own, fake.path("system.slice/svc.service"));
+        assert_eq!(placement.layout, Layout::Leaves);
     }
 
     #[test]
-    fn without_write_access_the_reason_is_permission() {
+    fn without_the_memory_controller_in_its_cgroup_it_does_not_look_up() {
+        let fake = Fake::new("/a/b", "rw");
+        fake.cgroup("", "cpu memory pids", "memory", "1\n", true);
+        fake.cgroup("a", "memory pids", "pids", "", true);
+        fake.cgroup("a/b", "pids", "", "4242\n", true);
+        assert_eq!(
+            Placement::find_in(&fake.host()),
+            Err(Unavailable::NoMemoryController)
+        );
+    }
+
+    #[test]
+    fn a_threaded_cgroup_is_refused() {
+        let fake = Fake::new("/t", "rw");
+        fake.cgroup("", "memory pids", "memory pids", "1\n", true);
+        fake.cgroup("t", "memory pids", "", "4242\n", true);
+        fs::write(fake.path("t").join("cgroup.type"), "threaded\n").expect("type");
+        assert_eq!(Placement::find_in(&fake.host()), Err(Unavailable::Threaded));
+    }
+
+    #[test]
+    fn without_write_access_the_file_is_named() {
         let fake = Fake::new("/user.slice/session-3.scope", "rw");
         fake.cgroup("", "cpu memory pids", "memory pids", "1\n", false);
-        fake.cgroup("user.slice", "memory pids", "memory", "", false);
-        fake.cgroup("user.slice/session-3.scope", "memory", "", "77\n", false);
+        fake.cgroup("user.slice", "memory pids", "memory", "", true);
+        fake.cgroup("user.slice/session-3.scope", "memory", "", "4242\n", false);
+        let own = fake.path("user.slice/session-3.scope");
         assert_eq!(
             Placement::find_in(&fake.host()),
-            Err(Unavailable::NoPermission)
+            Err(Unavailable::NoPermission {
+                path: own.display().to_string()
+            })
         );
         assert_eq!(
-            Unavailable::NoPermission.to_string(),
-            "no permission to create a cgroup"
+            Unavailable::NoPermission {
+                path: "/sys/fs/cgroup".into()
+            }
+            .to_string(),
+            "no permission to write /sys/fs/cgroup"
         );
     }
 
     #[test]
-    fn writing_the_directory_is_not_enough_without_cgroup_procs() {
-        let fake = Fake::new("/a", "rw");
-        fake.cgroup("", "memory", "memory", "1\n", false);
-        fake.cgroup("a", "memory", "memory", "", true);
-        let procs = fake.path("a").join("cgroup.procs");
-        fs::set_permissions(&procs, fs::Permissions::from_mode(0o444)).expect("chmod");
-        assert_eq!(
-            Placement::find_in(&fake.host()),
-            Err(Unavailable::NoPermission)
-        );
+    fn every_file_it_writes_must_be_writable() {
+        for file in ["cgroup.procs", "cgroup.subtree_control"] {
+            let fake = Fake::new("/a", "rw");
+            fake.cgroup("", "memory", "memory", "1\n", false);
+            fake.cgroup("a", "memory", "", "4242\n", true);
+            let path = fake.path("a").join(file);
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).expect("chmod");
+            assert_eq!(
+                Placement::find_in(&fake.host()),
+                Err(Unavailable::NoPermission {
+                    path: path.display().to_string()
+                }),
+                "{file}"
+            );
+        }
+        // As root at the root with memory already given to children, the
+        // controls are not written.
+        let fake = Fake::new("/", "rw");
+        fake.cgroup("", "memory", "memory", "1\n", true);
+        let control = fake.path("").join("cgroup.subtree_control");
+        fs::set_permissions(&control, fs::Permissions::from_mode(0o444)).expect("chmod");
+        assert!(Placement::find_in(&fake.host()).is_ok());
     }
 
     #[test]
@@ -928,16 +1026,18 @@ numa_hint_faults 0
     }
 
     #[test]
-    fn a_cgroup_with_processes_cannot_give_memory_to_a_child() {
+    fn a_container_top_with_other_processes_is_shared() {
         // A container's cgroupfs: its top is not the root cgroup and holds
         // the container's processes.
         let fake = Fake::new("/", "rw");
-        fake.cgroup("", "memory pids", "", "1\n9\n", true);
+        fake.cgroup("", "memory pids", "", "1\n9\n4242\n", true);
         fs::write(fake.path("").join("cgroup.type"), "domain\n").expect("type");
-        assert_eq!(
-            Placement::find_in(&fake.host()),
-            Err(Unavailable::NoMemoryController)
-        );
+        assert_eq!(Placement::find_in(&fake.host()), Err(Unavailable::Shared));
+        // memsample alone in it (the container's only process): leaves.
+        fake.cgroup("", "memory pids", "", "4242\n", true);
+        fs::write(fake.path("").join("cgroup.type"), "domain\n").expect("type");
+        let placement = Placement::find_in(&fake.host()).expect("placement");
+        assert_eq!(placement.layout, Layout::Leaves);
     }
 
     /// The files of a cgroup, as plain files: enough to check what is read
@@ -969,7 +1069,7 @@ numa_hint_faults 0
     #[test]
     fn figures_are_read_from_the_kept_open_files() {
         let dir = fake_cgroup(true);
-        let cgroup = Cgroup::open(dir.path().to_path_buf()).expect("open");
+        let mut cgroup = Cgroup::open(dir.path().to_path_buf()).expect("open");
         // A plain file takes the reset write that a pre-6.12 kernel refuses.
         fs::write(dir.path().join("memory.peak"), MEMORY_PEAK).expect("rewrite");
         assert_eq!(cgroup.current_bytes().expect("current"), 1_404_928);
@@ -980,8 +1080,11 @@ numa_hint_faults 0
         fs::write(dir.path().join("memory.current"), "2048\n").expect("rewrite");
         assert_eq!(cgroup.current_bytes().expect("current"), 2048);
         assert_eq!(
-            cgroup.remove().expect("remove"),
-            Removal::Kept(dir.path().to_path_buf())
+            cgroup.remove(),
+            Left {
+                kept: Some(dir.path().to_path_buf()),
+                errors: Vec::new(),
+            }
         );
     }
 
@@ -1005,7 +1108,8 @@ numa_hint_faults 0
     fn a_cgroup_whose_files_cannot_be_opened_is_not_left_behind() {
         let parent = tempfile::tempdir().expect("temp dir");
         let placement = Placement {
-            parent: parent.path().to_path_buf(),
+            own: parent.path().to_path_buf(),
+            layout: Layout::UnderRoot,
             enable_memory: false,
         };
         let err = Cgroup::create(&placement, "memsample-1").expect_err("not a cgroupfs");

@@ -137,8 +137,10 @@ pub(crate) struct RecordArgs {
 
     /// Run the command in a cgroup v2 of its own, memsample-PID, for the kernel's exact whole-tree
     /// figures (columns cgroup_bytes, cgroup_peak_bytes, cgroup_interval_peak_bytes; short-lived
-    /// children included); removed when the tree is empty. Spawn mode only: with --pid, auto does
-    /// nothing and require is refused [default: auto]
+    /// children included); removed when the tree is empty. Only inside memsample's own cgroup, so
+    /// every limit on memsample holds for the command: in the root cgroup, or where memsample is
+    /// alone in a cgroup it may write (systemd-run --user --scope -p Delegate=yes memsample …).
+    /// Spawn mode only: with --pid, auto does nothing and require is refused [default: auto]
     #[arg(long, value_enum, value_name = "WHEN")]
     pub(crate) cgroup: Option<CgroupMode>,
 

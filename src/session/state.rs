@@ -426,7 +426,7 @@ impl Session {
         self.parts.console.finish_live();
         let ending = self.ending(end, left_running);
         let mut summary = self.summary.lines(&ending);
-        let tree = self.parts.tree.as_ref().map(WholeTree::end);
+        let tree = self.parts.tree.as_mut().map(WholeTree::end);
         if let Some(tree) = &tree {
             // Before the last line, which says where the recording is.
             let at = summary.len().saturating_sub(1);

@@ -3,17 +3,10 @@
 //! summary, and its removal once the tree is empty.
 
 use std::path::PathBuf;
-use std::thread;
-use std::time::Duration;
 
-use crate::cgroup::{Cgroup, Removal};
+use crate::cgroup::Cgroup;
 use crate::schema::CgroupFigures;
 use crate::units::{format_bytes, format_seconds};
-
-/// How long a cgroup whose last process has just exited may stay busy: the
-/// kernel releases an exited task's hold shortly after it is reaped.
-const RELEASE_TRIES: u32 = 50;
-const RELEASE_PAUSE: Duration = Duration::from_millis(10);
 
 /// The cgroup and what its rows have shown so far.
 #[derive(Debug)]
@@ -41,10 +34,11 @@ pub(crate) struct TreeEnd {
     pub(crate) peak: Option<Reached>,
     /// `oom_kill` of `memory.events`; `None` when it could not be read.
     pub(crate) oom_kills: Option<u64>,
-    /// Processes of the tree are still running in it.
+    /// Processes of the tree are still running in it (or in a cgroup the
+    /// tree made inside it).
     pub(crate) kept: Option<PathBuf>,
-    /// It could not be removed, in a few words.
-    pub(crate) error: Option<String>,
+    /// What memsample made or changed and could not undo, one line each.
+    pub(crate) errors: Vec<String>,
 }
 
 impl WholeTree {
@@ -79,8 +73,9 @@ impl WholeTree {
 
     /// The end of the recording: the peak (also what came after the last
     /// row, when sampling stopped before the command ended), the OOM kills,
-    /// then the cgroup removed if the tree is empty, kept (and named) if not.
-    pub(crate) fn end(&self) -> TreeEnd {
+    /// then the cgroup removed if the tree is empty, kept (and named) if not,
+    /// and memsample's own cgroup left as it was found.
+    pub(crate) fn end(&mut self) -> TreeEnd {
         let mut peak = self.peak;
         if let Ok(Some(bytes)) = self.cgroup.peak_bytes()
             && peak.is_none_or(|peak| bytes > peak.bytes)
@@ -96,28 +91,10 @@ impl WholeTree {
             oom_kills: self.cgroup.oom_kills().ok(),
             ..TreeEnd::default()
         };
-        match self.remove() {
-            Ok(Removal::Removed) => {}
-            Ok(Removal::Kept(path)) => end.kept = Some(path),
-            Err(err) => end.error = Some(err.to_string()),
-        }
+        let left = self.cgroup.remove();
+        end.kept = left.kept;
+        end.errors = left.errors;
         end
-    }
-
-    /// Removes the cgroup; an empty cgroup that the kernel still holds for
-    /// a process just reaped is tried again for a short while.
-    fn remove(&self) -> Result<Removal, crate::cgroup::CgroupError> {
-        let mut tries = 0;
-        loop {
-            let removal = self.cgroup.remove()?;
-            let busy_but_empty = matches!(removal, Removal::Kept(_))
-                && self.cgroup.is_populated().is_ok_and(|populated| !populated);
-            tries += 1;
-            if !busy_but_empty || tries >= RELEASE_TRIES {
-                return Ok(removal);
-            }
-            thread::sleep(RELEASE_PAUSE);
-        }
     }
 }
 
@@ -154,9 +131,7 @@ impl TreeEnd {
                 path.display()
             ));
         }
-        if let Some(error) = &self.error {
-            lines.push(error.clone());
-        }
+        lines.extend(self.errors.iter().cloned());
         lines
     }
 }
@@ -175,7 +150,7 @@ mod tests {
             }),
             oom_kills: Some(2),
             kept: Some("/sys/fs/cgroup/memsample-7".into()),
-            error: None,
+            errors: Vec::new(),
         };
         assert_eq!(
             end.lines(),

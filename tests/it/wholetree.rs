@@ -17,7 +17,7 @@ fn no_cgroup_here() -> Option<String> {
         Ok(placement) => {
             eprintln!(
                 "cgroup v2 available under {}: fallback not tested here",
-                placement.parent.display()
+                placement.own.display()
             );
             None
         }
