@@ -29,7 +29,11 @@ col() {
 # How many values of column NAME (not the exit row) are at least BYTES.
 count_at_least() { col "$1" "$2" rows | awk -v min="$3" '$1 != "" && $1 >= min { n++ } END { print n + 0 }'; }
 highest() { col "$1" "$2" | awk '$1 > max { max = $1 } END { print max + 0 }'; }
-no_memsample_cgroup() { [ -z "$(ls -d /sys/fs/cgroup/memsample-* 2>/dev/null)" ]; }
+# memsample's cgroups anywhere in the hierarchy (none should outlive a run).
+memsample_cgroups() { find /sys/fs/cgroup -type d -name 'memsample-*' 2>/dev/null; }
+no_memsample_cgroup() { [ -z "$(memsample_cgroups)" ]; }
+# The cgroup of a process, as a path under /sys/fs/cgroup.
+cgroup_of() { sed -n 's/^0:://p' "/proc/$1/cgroup"; }
 
 # `--cgroup require` where there is no cgroup v2: 125, one line, nothing made.
 memsample --cgroup require -o /tmp/req.csv -- fixture touch /tmp/req-ran 2>/tmp/req.err
@@ -49,8 +53,11 @@ cgroup_check unavailable no-cgroup-v2 "no cgroup v2 memory controller"
 mount -t cgroup2 none /sys/fs/cgroup
 cg=/sys/fs/cgroup
 
-# As root in the root cgroup: create, join, read, remove.
+# As root in the root cgroup: create right under it, join, read, remove;
+# the root's cgroup.subtree_control is as it was.
+cgroup_check layout root under-root
 cgroup_check run root /bin/fixture "$reset"
+root_control=$(cat $cg/cgroup.subtree_control)
 
 # The kernel's OOM killer inside the cgroup, counted in memory.events.
 cgroup_check oom oom /bin/fixture
@@ -104,7 +111,7 @@ if memsample --cgroup require -i 1s -o /tmp/burst.csv --json-summary /tmp/burst.
         echo ok || echo "cgroup_peak_bytes $peak against the largest child's ${exit_peak:-none}")"
     check burst-summary "$(grep -q 'whole-tree peak 3[0-9][0-9]\.[0-9] MiB (cgroup, incl. page cache)' /tmp/burst.err &&
         echo ok || echo "$(cat /tmp/burst.err)")"
-    check burst-cgroup-removed "$(no_memsample_cgroup && echo ok || echo "$(ls -d $cg/memsample-*)")"
+    check burst-cgroup-removed "$(no_memsample_cgroup && echo ok || echo "$(memsample_cgroups)")"
     check burst-json-summary "$(grep -q "\"cgroup_peak_bytes\": $peak," /tmp/burst.json &&
         grep -q '"oom_kills": 0,' /tmp/burst.json && echo ok || echo "$(cat /tmp/burst.json)")"
     memsample report --fail-above-cgroup 280MiB $f >/dev/null 2>&1
@@ -123,11 +130,16 @@ kill -TERM $recorder
 wait $recorder
 code=$?
 check sigterm-cgroup-removed "$([ $code -eq 143 ] && no_memsample_cgroup && echo ok ||
-    echo "exit $code; left: $(ls -d $cg/memsample-* 2>/dev/null); $(cat /tmp/term.err)")"
+    echo "exit $code; left: $(memsample_cgroups); $(cat /tmp/term.err)")"
+# memsample enabled the memory controller in the root's subtree_control for
+# the runs above and disabled it again each time, SIGTERM included.
+now=$(cat $cg/cgroup.subtree_control)
+check root-control-after-runs "$([ "$now" = "$root_control" ] && echo ok ||
+    echo "'$root_control' before, '$now' after")"
 
-# An OOM kill in the tree, said by the summary: memsample runs in a leaf of a
-# cgroup limited to 64 MiB, so the command's cgroup goes beside the leaf,
-# under the limit, and its 100 MiB child is killed.
+# An OOM kill in the tree, said by the summary: memsample runs alone in a
+# leaf of a cgroup limited to 64 MiB, so the command's cgroup goes inside
+# the leaf, under the limit, and its 100 MiB child is killed.
 echo +memory >$cg/cgroup.subtree_control
 mkdir $cg/lim && echo 64M >$cg/lim/memory.max && echo +memory >$cg/lim/cgroup.subtree_control &&
     mkdir $cg/lim/leaf
@@ -158,38 +170,131 @@ fi
 memsample --cgroup off -q -o /tmp/off.csv -- fixture hold 10 2>/tmp/off.err
 check cgroup-off "$(head -n 1 /tmp/off.csv | grep -q cgroup && echo "cgroup columns" || echo ok)"
 
-# A user in a subtree delegated to it, as systemd lays it out: the user
-# owns user-1000 (memory given to its children) and lives in its leaf.
+# A service with a memory limit, made here as systemd would: memsample in
+# it never takes the command out. Alone in it (the service's main process),
+# it makes memsample-PID/{sampler,job} inside it: the 150 MiB command is
+# killed by the service's limit, and the service and the root are left as
+# they were.
+echo +memory >$cg/cgroup.subtree_control
+mkdir $cg/svc && echo 64M >$cg/svc/memory.max
+root_before=$(cat $cg/cgroup.subtree_control)
+svc_before=$(cat $cg/svc/cgroup.subtree_control)
+sh -c "echo \$\$ >$cg/svc/cgroup.procs &&
+    exec memsample -i 100ms -o /tmp/svc.csv --json-summary /tmp/svc.json \
+        -- sh -c 'sed -n s/^0:://p /proc/self/cgroup >/tmp/svc.cgroup; exec fixture hold 150 sleep 300'" \
+    2>/tmp/svc.err
+code=$?
+inside=$(cat /tmp/svc.cgroup 2>/dev/null)
+check service-limit-holds "$([ $code -eq 137 ] && [ "${inside#/svc/memsample-*/job}" = "" ] &&
+    [ -n "$inside" ] && grep -q '"oom_kills": 1,' /tmp/svc.json &&
+    echo ok || echo "exit $code, the command ran in '$inside': $(cat /tmp/svc.err)")"
+root_after=$(cat $cg/cgroup.subtree_control)
+svc_after=$(cat $cg/svc/cgroup.subtree_control)
+check service-controls-restored "$([ "$root_after" = "$root_before" ] &&
+    [ "$svc_after" = "$svc_before" ] && no_memsample_cgroup && echo ok ||
+    echo "root '$root_before' -> '$root_after', svc '$svc_before' -> '$svc_after'; left: $(memsample_cgroups)")"
+# Shared with another process of the service: no cgroup, the start line says
+# why, and the command is still killed by the service's limit.
+sh -c "echo \$\$ >$cg/svc/cgroup.procs && exec fixture sleep 600000" &
+sibling=$!
+i=0
+while [ "$(cgroup_of $sibling)" != /svc ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sh -c "echo \$\$ >$cg/svc/cgroup.procs &&
+    exec memsample -i 100ms -o /tmp/svc2.csv -- fixture hold 150 sleep 300" 2>/tmp/svc2.err
+code=$?
+check service-shared-limit-holds "$([ $code -eq 137 ] &&
+    grep -q "whole-tree peak: sampled; other processes share memsample's cgroup; for one of its own: systemd-run --user --scope -p Delegate=yes memsample" /tmp/svc2.err &&
+    [ "$(cat $cg/svc/cgroup.subtree_control)" = "$svc_before" ] && no_memsample_cgroup &&
+    echo ok || echo "exit $code: $(cat /tmp/svc2.err)")"
+sh -c "echo \$\$ >$cg/svc/cgroup.procs &&
+    exec memsample --cgroup require -o /tmp/svc3.csv -- fixture touch /tmp/svc3-ran" 2>/tmp/svc3.err
+code=$?
+check service-shared-require "$([ $code -eq 125 ] && grep -q 'other processes share' /tmp/svc3.err &&
+    [ ! -e /tmp/svc3-ran ] && echo ok || echo "exit $code: $(cat /tmp/svc3.err)")"
+kill -KILL $sibling
+wait $sibling 2>/dev/null
+i=0
+while ! rmdir $cg/svc 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+
+# memsample inside memsample: the inner one is alone in the outer's cgroup,
+# so it makes its own inside it; the outer's whole-tree peak covers the
+# inner's 100 MiB command.
+memsample --cgroup require -i 100ms -o /tmp/outer.csv \
+    -- memsample --cgroup require -i 100ms -o /tmp/inner.csv -- fixture hold 100 sleep 500 \
+    2>/tmp/nested.err
+code=$?
+outer=$(highest /tmp/outer.csv cgroup_peak_bytes)
+inner=$(highest /tmp/inner.csv cgroup_peak_bytes)
+check nested-outer-covers-inner "$([ $code -eq 0 ] && [ "$outer" -ge $((100 * MIB)) ] &&
+    [ "$inner" -ge $((100 * MIB)) ] && [ "$outer" -ge "$inner" ] && no_memsample_cgroup &&
+    echo ok || echo "exit $code, outer peak $outer, inner peak $inner; left: $(memsample_cgroups); $(cat /tmp/nested.err)")"
+
+# A command that makes a cgroup of its own inside its cgroup and moves into
+# it: its memory still counts, nothing is left behind, and the summary does
+# not say that processes still run there.
+inner_cgroup='c=/sys/fs/cgroup$(sed -n s/^0:://p /proc/self/cgroup)/inner
+    mkdir $c && echo $$ >$c/cgroup.procs && exec fixture hold 40 sleep 300'
+memsample --cgroup require -i 100ms -o /tmp/sub.csv -- sh -c "$inner_cgroup" 2>/tmp/sub.err
+code=$?
+peak=$(highest /tmp/sub.csv cgroup_peak_bytes)
+check sub-cgroup-removed "$([ $code -eq 0 ] && [ "$peak" -ge $((40 * MIB)) ] && no_memsample_cgroup &&
+    ! grep -q 'still run' /tmp/sub.err && echo ok ||
+    echo "exit $code, peak $peak; left: $(memsample_cgroups); $(cat /tmp/sub.err)")"
+
+# A user in a scope delegated to it, as systemd lays it out: the user owns
+# its scope (user-1000/leaf, memory given to it by its parent) and is alone
+# in it.
 mkdir $cg/user-1000 && echo +memory >$cg/user-1000/cgroup.subtree_control &&
     mkdir $cg/user-1000/leaf &&
-    chown 1000:1000 $cg/user-1000 $cg/user-1000/cgroup.procs \
-        $cg/user-1000/cgroup.subtree_control $cg/user-1000/cgroup.threads \
-        $cg/user-1000/leaf $cg/user-1000/leaf/cgroup.procs
-sh -c "echo \$\$ >$cg/user-1000/leaf/cgroup.procs &&
+    chown 1000:1000 $cg/user-1000/leaf $cg/user-1000/leaf/cgroup.procs \
+        $cg/user-1000/leaf/cgroup.subtree_control $cg/user-1000/leaf/cgroup.threads
+leaf=$cg/user-1000/leaf
+leaf_before=$(cat $leaf/cgroup.subtree_control)
+sh -c "echo \$\$ >$leaf/cgroup.procs && exec as_user 1000 /bin/cgroup_check layout delegated leaves"
+sh -c "echo \$\$ >$leaf/cgroup.procs &&
     exec as_user 1000 /bin/cgroup_check run delegated /bin/fixture $reset"
-# memsample itself, run by that user there: its cgroup is made in the
-# delegated subtree, holds the command's peak, and is gone afterwards.
-sh -c "echo \$\$ >$cg/user-1000/leaf/cgroup.procs &&
+# memsample itself, run by that user there: memsample-PID/{sampler,job}
+# inside its scope, the command's peak, all removed afterwards, the scope's
+# subtree_control as it was.
+sh -c "echo \$\$ >$leaf/cgroup.procs &&
     exec as_user 1000 /bin/memsample --cgroup require -q -i 100ms -o /tmp/user.csv \
-        -- /bin/fixture hold 50 sleep 300" 2>/tmp/user.err
+        -- sh -c 'sed -n s/^0:://p /proc/self/cgroup >/tmp/user.cgroup; exec /bin/fixture hold 50 sleep 300'" \
+    2>/tmp/user.err
 code=$?
 peak=$(highest /tmp/user.csv cgroup_peak_bytes 2>/dev/null)
+inside=$(cat /tmp/user.cgroup 2>/dev/null)
 check delegated-memsample "$([ $code -eq 0 ] && [ "${peak:-0}" -ge $((50 * MIB)) ] &&
-    [ -z "$(ls -d $cg/user-1000/memsample-* 2>/dev/null)" ] &&
-    echo ok || echo "exit $code, cgroup_peak_bytes ${peak:-none}: $(cat /tmp/user.err)")"
-rmdir $cg/user-1000/leaf $cg/user-1000
+    [ -n "$inside" ] && [ "${inside#/user-1000/leaf/memsample-*/job}" = "" ] &&
+    [ "$(cat $leaf/cgroup.subtree_control)" = "$leaf_before" ] && no_memsample_cgroup &&
+    echo ok || echo "exit $code, cgroup_peak_bytes ${peak:-none}, in '$inside': $(cat /tmp/user.err)")"
+# The same, stopped by SIGTERM mid-run: cleaned up all the same.
+sh -c "echo \$\$ >$leaf/cgroup.procs &&
+    exec as_user 1000 /bin/memsample --cgroup require -q -i 100ms -o /tmp/user-term.csv \
+        -- /bin/fixture hold 20 sleep 600000" 2>/tmp/user-term.err &
+recorder=$!
+i=0
+while [ "$(cat /tmp/user-term.csv 2>/dev/null | wc -l)" -lt 3 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+during=$(ls -d $leaf/memsample-*/sampler $leaf/memsample-*/job 2>/dev/null | wc -l)
+kill -TERM $recorder
+wait $recorder
+code=$?
+check delegated-sigterm-restored "$([ $code -eq 143 ] && [ "$during" -eq 2 ] &&
+    [ "$(cat $leaf/cgroup.subtree_control)" = "$leaf_before" ] && no_memsample_cgroup &&
+    [ -z "$(cat $leaf/cgroup.procs)" ] &&
+    echo ok || echo "exit $code, $during leaves while running, subtree_control '$(cat $leaf/cgroup.subtree_control)'; left: $(memsample_cgroups); $(cat /tmp/user-term.err)")"
+rmdir $leaf $cg/user-1000
 
 # Outside it, the same user gets the reason, exit 125, and nothing runs.
 as_user 1000 /bin/memsample --cgroup require -o /tmp/user2.csv -- /bin/fixture touch /tmp/user2-ran \
     2>/tmp/user2.err
 code=$?
-check non-root-memsample-require "$([ $code -eq 125 ] && grep -q 'no permission' /tmp/user2.err &&
+check non-root-memsample-require "$([ $code -eq 125 ] && grep -q 'no permission to write /sys/fs/cgroup' /tmp/user2.err &&
     [ ! -e /tmp/user2-ran ] && echo ok || echo "exit $code: $(cat /tmp/user2.err)")"
 
 # The same user outside any delegated subtree may not create a cgroup.
-as_user 1000 /bin/cgroup_check unavailable non-root "no permission to create a cgroup"
+as_user 1000 /bin/cgroup_check unavailable non-root "no permission to write /sys/fs/cgroup"
 
-left=$(ls -d $cg/memsample-* $cg/*/memsample-* 2>/dev/null)
+left=$(memsample_cgroups)
 if [ -z "$left" ]; then pass no-cgroup-left; else fail no-cgroup-left "$left"; fi
 
 echo vm-done
