@@ -118,15 +118,27 @@ pub fn format_bytes(bytes: u64) -> String {
     }
 }
 
-/// Formats seconds for people: `0.25s`, `3.2s`, `2m05s`, `1h02m`.
+/// Formats seconds for people, with the precision they need: `2ms`,
+/// `12.5ms`, `0.25s`, `3.2s`, `12.3s`, `2m05s`, `1h02m`. Below 0.1 s in
+/// milliseconds, so that a 2 ms interval is never `0s`; below 1 ms, `<1ms`.
 pub(crate) fn format_seconds(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {
         return "?".into();
     }
+    if seconds == 0.0 {
+        return "0s".into();
+    }
+    if seconds < 0.001 {
+        // Below the shortest interval: nothing memsample measures.
+        return "<1ms".into();
+    }
+    if seconds < 0.1 {
+        let ms = seconds * 1000.0;
+        let decimals = if ms >= 10.0 { 1 } else { 2 };
+        return format!("{}ms", trimmed(ms, decimals));
+    }
     if seconds < 10.0 {
-        let text = format!("{seconds:.2}");
-        let text = text.trim_end_matches('0').trim_end_matches('.');
-        return format!("{text}s");
+        return format!("{}s", trimmed(seconds, 2));
     }
     if seconds < 60.0 {
         return format!("{seconds:.1}s");
@@ -137,6 +149,49 @@ pub(crate) fn format_seconds(seconds: f64) -> String {
     } else {
         format!("{}h{:02}m", whole / 3600, (whole % 3600) / 60)
     }
+}
+
+/// `value` with `decimals` decimals, trailing zeros (and point) removed.
+fn trimmed(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Formats a rate of change of memory for a run of `run_s` seconds: per
+/// hour, per minute or per second, the longest that is not longer than the
+/// run (a 40 s run's rate is never stated per hour: that would extrapolate
+/// 90 times beyond what was seen), in a binary unit with three significant
+/// digits or so: `4.79 MiB/s`, `12.0 MiB/min`, `1.50 GiB/h`, `512 B/s`.
+pub fn format_rate(bytes_per_s: f64, run_s: f64) -> String {
+    let (per, seconds) = if run_s >= 3600.0 {
+        ("h", 3600.0)
+    } else if run_s >= 60.0 {
+        ("min", 60.0)
+    } else {
+        ("s", 1.0)
+    };
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes_per_s * seconds;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let magnitude = value.abs();
+    let text = if magnitude >= 100.0 || (unit == 0 && magnitude >= 10.0) {
+        format!("{value:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{value:.1}")
+    } else if unit == 0 {
+        trimmed(value, 2)
+    } else {
+        format!("{value:.2}")
+    };
+    format!("{text} {}/{per}", UNITS[unit])
 }
 
 /// Formats an interval the way it was probably typed: `1s`, `250ms`, `1m`.
@@ -222,5 +277,28 @@ mod tests {
         assert_eq!(format_seconds(12.34), "12.3s");
         assert_eq!(format_seconds(125.0), "2m05s");
         assert_eq!(format_seconds(3720.0), "1h02m");
+        // The precision they need: a 2 ms interval is not 0s.
+        assert_eq!(format_seconds(0.002), "2ms");
+        assert_eq!(format_seconds(0.0025), "2.5ms");
+        assert_eq!(format_seconds(0.002013), "2.01ms");
+        assert_eq!(format_seconds(0.0504), "50.4ms");
+        assert_eq!(format_seconds(0.0004), "<1ms");
+        assert_eq!(format_seconds(0.1), "0.1s");
+        assert_eq!(format_seconds(0.0), "0s");
+        assert_eq!(format_seconds(10.0), "10.0s");
+    }
+
+    #[test]
+    fn rates_in_a_unit_that_fits_the_run() {
+        let mib = (1u64 << 20) as f64;
+        // 17227 MiB/h seen over 40 s: per second.
+        assert_eq!(format_rate(17227.0 * mib / 3600.0, 40.0), "4.79 MiB/s");
+        assert_eq!(format_rate(0.2 * mib, 300.0), "12.0 MiB/min");
+        assert_eq!(format_rate(1536.0 * mib / 3600.0, 7200.0), "1.50 GiB/h");
+        assert_eq!(format_rate(512.0, 1.0), "512 B/s");
+        assert_eq!(format_rate(0.5, 30.0), "0.5 B/s");
+        assert_eq!(format_rate(2048.0 * 1024.0 / 3600.0, 3600.0), "2.00 MiB/h");
+        // A run shorter than a second still says per second.
+        assert_eq!(format_rate(mib, 0.2), "1.00 MiB/s");
     }
 }

@@ -10,12 +10,9 @@ use serde::Serialize;
 use crate::probe::Breakdown;
 use crate::recording::Recording;
 use crate::stats;
-use crate::units::format_bytes;
+use crate::units::{format_bytes, format_rate};
 
 const MIB: f64 = (1u64 << 20) as f64;
-
-/// Below this R² a part's slope is noise, not growth.
-const STEADY_R2: f64 = 0.5;
 
 /// A part grows (or shrinks) when its fitted change over the fitted span is
 /// at least this many bytes...
@@ -82,6 +79,7 @@ pub struct BreakdownReport {
 
 /// One part's verdict.
 enum Trend {
+    /// In bytes per second.
     Grows(f64),
     Shrinks(f64),
     /// Moves by more than the least change, but not along a line.
@@ -97,6 +95,7 @@ pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
     let fits = stats::growth_each(timeline.points());
     let windows = fitted_windows(timeline.points());
     let had_swap = timeline.points().any(|(_, parts)| parts[3] > 0);
+    let duration_s = recording.last_elapsed_s - recording.first_elapsed_s;
     let mut growing = Vec::new();
     let mut clauses = Vec::new();
     for (index, part) in PARTS.into_iter().enumerate() {
@@ -105,7 +104,7 @@ pub(crate) fn compute(recording: &Recording) -> Option<BreakdownReport> {
             growing.push(part.key());
         }
         if part != Part::Swap || had_swap {
-            clauses.push(clause(part, &trend));
+            clauses.push(clause(part, &trend, duration_s));
         }
     }
     let slopes = fits.map(|fit| fit.map(|fit| fit.slope * 3600.0 / MIB));
@@ -152,17 +151,19 @@ fn trend(fit: Option<stats::Fit>, (span_s, spread): (f64, f64), peak_rss: f64) -
         return Trend::Flat;
     };
     let enough = (fit.slope * span_s).abs() >= least;
-    let steady = fit.r2.is_some_and(|r2| r2 >= STEADY_R2);
-    let per_hour = fit.slope * 3600.0 / MIB;
-    match (enough && steady, per_hour > 0.0) {
-        (true, true) => Trend::Grows(per_hour),
-        (true, false) => Trend::Shrinks(-per_hour),
+    // The report's one rule for stating a rate, as for RSS.
+    let steady = super::growth::is_steady(fit.slope, fit.r2);
+    match (enough && steady, fit.slope > 0.0) {
+        (true, true) => Trend::Grows(fit.slope),
+        (true, false) => Trend::Shrinks(-fit.slope),
         (false, _) if spread >= least => Trend::Varies,
         (false, _) => Trend::Flat,
     }
 }
 
-fn clause(part: Part, trend: &Trend) -> String {
+/// A part's trend in words, its rate in a unit that fits a run of
+/// `duration_s`.
+fn clause(part: Part, trend: &Trend, duration_s: f64) -> String {
     let (name, plural) = part.words();
     let (grow, shrink, vary, be) = if plural {
         ("grow", "shrink", "vary", "are")
@@ -170,21 +171,10 @@ fn clause(part: Part, trend: &Trend) -> String {
         ("grows", "shrinks", "varies", "is")
     };
     match trend {
-        Trend::Grows(rate) => format!("{name} {grow} {} MiB/h", rounded(*rate)),
-        Trend::Shrinks(rate) => format!("{name} {shrink} {} MiB/h", rounded(*rate)),
+        Trend::Grows(rate) => format!("{name} {grow} {}", format_rate(*rate, duration_s)),
+        Trend::Shrinks(rate) => format!("{name} {shrink} {}", format_rate(*rate, duration_s)),
         Trend::Varies => format!("{name} {vary}, with no steady trend"),
         Trend::Flat => format!("{name} {be} flat"),
-    }
-}
-
-/// A rate with two or three significant digits.
-fn rounded(rate: f64) -> String {
-    if rate >= 100.0 {
-        format!("{rate:.0}")
-    } else if rate >= 10.0 {
-        format!("{rate:.1}")
-    } else {
-        format!("{rate:.2}")
     }
 }
 
@@ -219,7 +209,12 @@ mod tests {
         // 40 MiB over 100 s.
         let window = (100.0, 40.0 * MIB);
         let grows = trend(fit(0.4 * MIB, Some(0.95)), window, peak);
-        assert!(matches!(grows, Trend::Grows(rate) if (rate - 1440.0).abs() < 1e-6));
+        assert!(matches!(grows, Trend::Grows(rate) if (rate - 0.4 * MIB).abs() < 1e-6));
+        // The report's one rule: R² 0.6 states no rate.
+        assert!(matches!(
+            trend(fit(0.4 * MIB, Some(0.6)), window, peak),
+            Trend::Varies
+        ));
         // Up and down by 40 MiB, not along a line.
         assert!(matches!(
             trend(fit(0.4 * MIB, Some(0.1)), window, peak),
@@ -244,22 +239,32 @@ mod tests {
 
     #[test]
     fn sentences_name_each_part() {
+        let hours = 7200.0;
+        let per_hour = |mib: f64| mib * MIB / 3600.0;
         assert_eq!(
-            clause(Part::Anon, &Trend::Grows(12.0)),
+            clause(Part::Anon, &Trend::Grows(per_hour(12.0)), hours),
             "anonymous memory grows 12.0 MiB/h"
         );
-        assert_eq!(clause(Part::File, &Trend::Flat), "file pages are flat");
         assert_eq!(
-            clause(Part::Anon, &Trend::Varies),
+            clause(Part::File, &Trend::Flat, hours),
+            "file pages are flat"
+        );
+        assert_eq!(
+            clause(Part::Anon, &Trend::Varies, hours),
             "anonymous memory varies, with no steady trend"
         );
         assert_eq!(
-            clause(Part::Shmem, &Trend::Shrinks(150.4)),
+            clause(Part::Shmem, &Trend::Shrinks(per_hour(150.4)), hours),
             "shared memory shrinks 150 MiB/h"
         );
         assert_eq!(
-            clause(Part::File, &Trend::Grows(1.5)),
+            clause(Part::File, &Trend::Grows(per_hour(1.5)), hours),
             "file pages grow 1.50 MiB/h"
+        );
+        // A 40 s build: per second, not 17227 MiB/h.
+        assert_eq!(
+            clause(Part::File, &Trend::Shrinks(per_hour(17227.0)), 40.0),
+            "file pages shrink 4.79 MiB/s"
         );
     }
 }

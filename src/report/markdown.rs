@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use super::compare::{signed_bytes_with_percent, signed_percent, signed_seconds};
+use super::growth::Verdict;
 use crate::recording::printable;
 use crate::units::{format_bytes, format_seconds};
 
@@ -30,11 +31,17 @@ fn cell(text: &str) -> String {
     out
 }
 
+/// The growth cell, by the rule the text report states it by.
 fn growth(report: &Report) -> String {
-    match (report.growth_mib_per_hour, report.growth_r2) {
-        (Some(slope), Some(r2)) => format!("{slope:+.3} MiB/h (R² {r2:.2})"),
-        (Some(_), None) => "flat".into(),
-        (None, _) => "n/a".into(),
+    let verdict = super::growth::verdict(report.growth_mib_per_hour, report.growth_r2);
+    match verdict {
+        Verdict::TooFew => "n/a".into(),
+        Verdict::Flat => "flat".into(),
+        Verdict::Unsteady { r2 } => format!("no steady growth (R² {r2:.2})"),
+        Verdict::Steady { r2, .. } => format!(
+            "{} (R² {r2:.2})",
+            verdict.signed_rate(report.duration_s).unwrap_or_default()
+        ),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod breakdown;
 pub mod compare;
+mod growth;
 pub(crate) mod inputs;
 mod json;
 mod markdown;
@@ -83,6 +84,9 @@ pub struct Report {
     pub growth_mib_per_hour: Option<f64>,
     /// Its coefficient of determination, 0 to 1; null when RSS is flat.
     pub growth_r2: Option<f64>,
+    /// Whether the report states the growth as a rate: R² of at least 0.8
+    /// and a slope that is not zero (one rule for text, Markdown and JSON).
+    pub growth_steady: bool,
     /// Per-process recordings: the processes with the highest peaks; null
     /// for the default layout, which does not record processes.
     pub top_processes: Option<Vec<TopProcess>>,
@@ -160,6 +164,7 @@ impl Report {
             max_procs,
             growth_mib_per_hour: growth.map(|fit| fit.slope * 3600.0 / MIB),
             growth_r2: growth.and_then(|fit| fit.r2),
+            growth_steady: growth.is_some_and(|fit| growth::is_steady(fit.slope, fit.r2)),
             top_processes,
             breakdown,
             fail_above_bytes: fail_above,

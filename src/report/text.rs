@@ -5,11 +5,9 @@ use std::fmt::Write as _;
 
 use super::Report;
 use super::compare::{Comparison, signed_bytes_with_percent, signed_percent, signed_seconds};
+use super::growth::Verdict;
 use crate::recording::printable;
-use crate::units::{format_bytes, format_seconds};
-
-/// From this R² on, a slope is called steady.
-const STEADY_R2: f64 = 0.8;
+use crate::units::{format_bytes, format_rate, format_seconds};
 
 /// The longest sparkline, in characters: it fits an 80-column terminal
 /// after its label and range.
@@ -90,7 +88,10 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
     writeln!(
         out,
         "growth        {}",
-        growth_sentence(report.growth_mib_per_hour, report.growth_r2)
+        growth_sentence(
+            super::growth::verdict(report.growth_mib_per_hour, report.growth_r2),
+            report.duration_s
+        )
     )?;
     if let Some(breakdown) = &report.breakdown {
         super::breakdown::write_text(breakdown, out)?;
@@ -160,35 +161,22 @@ fn write_comparison(comparison: &Comparison, out: &mut String) -> std::fmt::Resu
     )
 }
 
-/// The growth rate as a plain sentence.
-fn growth_sentence(mib_per_hour: Option<f64>, r2: Option<f64>) -> String {
-    match (mib_per_hour, r2) {
-        (None, _) => {
+/// The growth rate as a plain sentence, stated by the report's one rule,
+/// in a unit that fits the run's length.
+fn growth_sentence(verdict: Verdict, duration_s: f64) -> String {
+    match verdict {
+        Verdict::TooFew => {
             "not enough samples for a growth rate (3 needed after the first 20% of the run)".into()
         }
-        (Some(_), None) => "no steady growth (RSS flat)".into(),
-        (Some(slope), Some(r2)) if r2 >= STEADY_R2 && slope > 0.0 => {
-            format!("RSS grew {} MiB/hour, steadily (R² {r2:.2})", rate(slope))
-        }
-        (Some(slope), Some(r2)) if r2 >= STEADY_R2 && slope < 0.0 => {
+        Verdict::Flat => "no steady growth (RSS flat)".into(),
+        Verdict::Unsteady { r2 } => format!("no steady growth (R² {r2:.2})"),
+        Verdict::Steady { bytes_per_s, r2 } => {
+            let verb = if bytes_per_s > 0.0 { "grew" } else { "shrank" };
             format!(
-                "RSS shrank {} MiB/hour, steadily (R² {r2:.2})",
-                rate(-slope)
+                "RSS {verb} {}, steadily (R² {r2:.2})",
+                format_rate(bytes_per_s.abs(), duration_s)
             )
         }
-        (Some(_), Some(r2)) => format!("no steady growth (R² {r2:.2})"),
-    }
-}
-
-/// A rate with about three significant digits, so that a slow leak does
-/// not print as 0.0.
-fn rate(value: f64) -> String {
-    if value >= 10.0 {
-        format!("{value:.1}")
-    } else if value >= 1.0 {
-        format!("{value:.2}")
-    } else {
-        format!("{value:.3}")
     }
 }
 
@@ -252,23 +240,29 @@ mod tests {
 
     #[test]
     fn sentences() {
+        use super::super::growth::verdict;
         assert_eq!(
-            growth_sentence(Some(12.34), Some(0.97)),
-            "RSS grew 12.3 MiB/hour, steadily (R² 0.97)"
+            growth_sentence(verdict(Some(12.34), Some(0.97)), 7200.0),
+            "RSS grew 12.3 MiB/h, steadily (R² 0.97)"
         );
         assert_eq!(
-            growth_sentence(Some(-4.0), Some(0.9)),
-            "RSS shrank 4.00 MiB/hour, steadily (R² 0.90)"
+            growth_sentence(verdict(Some(-4.0), Some(0.9)), 7200.0),
+            "RSS shrank 4.00 MiB/h, steadily (R² 0.90)"
+        );
+        // 40 s seen: per second, not 17227 MiB/h.
+        assert_eq!(
+            growth_sentence(verdict(Some(17227.0), Some(0.9)), 40.0),
+            "RSS grew 4.79 MiB/s, steadily (R² 0.90)"
         );
         assert_eq!(
-            growth_sentence(Some(5.0), Some(0.12)),
+            growth_sentence(verdict(Some(5.0), Some(0.12)), 7200.0),
             "no steady growth (R² 0.12)"
         );
         assert_eq!(
-            growth_sentence(Some(0.0), None),
+            growth_sentence(verdict(Some(0.0), None), 10.0),
             "no steady growth (RSS flat)"
         );
-        assert!(growth_sentence(None, None).starts_with("not enough samples"));
+        assert!(growth_sentence(verdict(None, None), 1.0).starts_with("not enough samples"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use memsample::units::format_bytes;
+use memsample::units::{format_bytes, format_rate};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -171,13 +171,21 @@ fn linear_leak_slope_and_r2() {
     let r2 = json["growth_r2"].as_f64().expect("an R²");
     assert!(r2 > 0.99, "R² {r2}");
 
+    assert_eq!(json["growth_steady"], true);
     let text = report(&path, &[]).stdout;
     let growth = line(&text, "growth");
-    assert!(growth.contains("RSS grew 3"), "{growth}");
-    assert!(growth.contains("MiB/hour, steadily (R² 1.00)"), "{growth}");
+    // 16m39s seen: stated per minute (6 MiB/min), not extrapolated to hours.
+    let rate = format_rate(slope * MIB as f64 / 3600.0, 999.0);
+    assert!(rate.ends_with(" MiB/min"), "{rate}");
+    assert_eq!(
+        growth,
+        format!("growth        RSS grew {rate}, steadily (R² 1.00)")
+    );
+    // Markdown states the same rate.
+    let markdown = report(&path, &["--markdown"]).stdout;
     assert!(
-        growth.contains(&format!("{slope:.1}")),
-        "{growth} vs {slope}"
+        markdown.contains(&format!("| +{rate} (R² 1.00) |")),
+        "{markdown}"
     );
     assert!(
         line(&text, "").contains("1000 samples over 16m39s, every 1s"),
@@ -195,7 +203,7 @@ fn shrinking_recording_is_said_so() {
     );
     let text = report(&path, &[]).stdout;
     assert!(
-        line(&text, "growth").contains("RSS shrank 3600.0 MiB/hour, steadily"),
+        line(&text, "growth").contains("RSS shrank 60.0 MiB/min, steadily"),
         "{text}"
     );
 }
@@ -656,4 +664,100 @@ fn a_process_that_renames_itself_is_listed_once() {
         .filter(|line| line.ends_with(&format!("({pid})")))
         .count();
     assert_eq!(listed, 1, "{text}");
+}
+
+/// One rule says when a growth rate is stated, in text, Markdown and JSON:
+/// a recording whose fit explains little (R² near 0) gets no rate in any.
+#[test]
+fn a_growth_rate_is_stated_by_one_rule_everywhere() {
+    let dir = TempDir::new().expect("temp dir");
+    // Noise with a slight upward drift: a slope, but R² far below 0.8.
+    let path = write_recording(
+        &dir,
+        "noisy.csv",
+        (0..300).map(|i| {
+            let noise = [0, 9, 2, 7, 4, 11, 1, 8][i as usize % 8] * (256 << 10);
+            (i as f64, 100 * MIB + i * 256 + noise)
+        }),
+    );
+    let json = report_json(&path);
+    let r2 = json["growth_r2"].as_f64().expect("an R²");
+    assert!(r2 < 0.1, "R² {r2}");
+    assert_ne!(json["growth_mib_per_hour"], 0.0);
+    assert_eq!(json["growth_steady"], false);
+    let text = report(&path, &[]).stdout;
+    assert_eq!(
+        line(&text, "growth"),
+        format!("growth        no steady growth (R² {r2:.2})")
+    );
+    let markdown = report(&path, &["--markdown"]).stdout;
+    let row = markdown
+        .lines()
+        .find(|line| line.starts_with("| ") && line.contains("noisy.csv"))
+        .unwrap_or_else(|| panic!("{markdown}"));
+    assert!(
+        row.ends_with(&format!("| no steady growth (R² {r2:.2}) |")),
+        "{row}"
+    );
+    assert!(!row.contains("MiB/"), "{row}");
+}
+
+/// A rate is stated in a unit that fits the run: 40 s growing 4 MiB a
+/// second is 4 MiB/s, not 14400 MiB/h.
+#[test]
+fn rates_of_a_short_run_are_per_second() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = write_recording(
+        &dir,
+        "build.csv",
+        (0..=40).map(|i| (i as f64, 100 * MIB + i * 4 * MIB)),
+    );
+    let text = report(&path, &[]).stdout;
+    assert_eq!(
+        line(&text, "growth"),
+        "growth        RSS grew 4.00 MiB/s, steadily (R² 1.00)"
+    );
+    let markdown = report(&path, &["--markdown"]).stdout;
+    assert!(markdown.contains("| +4.00 MiB/s (R² 1.00) |"), "{markdown}");
+    // JSON keeps its one unit, for machines.
+    let json = report_json(&path);
+    let slope = json["growth_mib_per_hour"].as_f64().expect("a slope");
+    assert!((slope - 14_400.0).abs() < 1e-6, "{slope}");
+}
+
+/// Durations are printed with the precision they need: a recording every
+/// 2 ms says so, not "every 0s".
+#[test]
+fn a_recording_every_2ms_says_so() {
+    let dir = TempDir::new().expect("temp dir");
+    let csv = dir.path().join("mem.csv");
+    let output = crate::common::memsample()
+        .args(["-i", "2ms", "--samples", "40", "-o"])
+        .arg(&csv)
+        .arg("--")
+        .arg(crate::common::fixture())
+        .args(["sleep", "300"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(" every 2ms "), "{stderr}");
+    let json = report_json(&csv);
+    let interval = json["interval_s"].as_f64().expect("an interval");
+    assert!((0.0015..0.005).contains(&interval), "{interval}");
+    let text = report(&csv, &[]).stdout;
+    let first = line(&text, "");
+    let every = first
+        .split(", every ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{first}"));
+    let ms: f64 = every
+        .strip_suffix("ms")
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("every {every}: {first}"));
+    assert!(
+        (ms - interval * 1000.0).abs() < 0.006,
+        "{every} vs {interval}"
+    );
 }
