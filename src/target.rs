@@ -1,6 +1,7 @@
 //! The process being recorded: a command memsample spawns, or a pid it
 //! attaches to; how it ends, and what its status was.
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
@@ -189,6 +190,7 @@ impl Spawned {
         Ok(Job {
             pgid,
             terminal: self.terminal,
+            relayed_stop: Cell::new(None),
         })
     }
 }
@@ -238,12 +240,18 @@ fn prepare_child(
 pub(crate) struct Job {
     pgid: i32,
     terminal: Option<Terminal>,
+    /// A stop signal memsample relayed (a `kill -TSTP` of memsample alone)
+    /// and has not yet seen the command stop with.
+    relayed_stop: Cell<Option<i32>>,
 }
 
 impl Job {
     /// Sends `signal` to the command's whole group, as it would have got it
     /// from a group kill or a terminal when run alone.
     pub(crate) fn relay(&self, signal: i32) {
+        if crate::signals::is_job_control_stop(signal) {
+            self.relayed_stop.set(Some(signal));
+        }
         if let (Some(pgid), Some(signal)) =
             (Pid::from_raw(self.pgid), Signal::from_named_raw(signal))
         {
@@ -252,10 +260,12 @@ impl Job {
     }
 
     /// The command was stopped by `signal`. A job-control stop (Ctrl-Z, a
-    /// read from the terminal in the background) stops memsample too, after
-    /// taking the terminal back, so that the shell sees the job stopped. A
-    /// SIGSTOP (a debugger) is not mirrored: nothing would continue
-    /// memsample. Without a terminal there is no job control to mirror.
+    /// read or write of the terminal in the background) stops memsample too,
+    /// with the same signal, after taking the terminal back, so that the
+    /// shell sees the job stopped as it would have alone (README, "Exit
+    /// status and signals"). A SIGSTOP (a debugger) is not mirrored: nothing
+    /// would continue memsample. Without a terminal there is no job control
+    /// to mirror.
     pub(crate) fn stopped(&self, signal: i32) {
         let Some(terminal) = &self.terminal else {
             return;
@@ -263,13 +273,26 @@ impl Job {
         if !crate::signals::is_job_control_stop(signal) {
             return;
         }
+        // A read or write of the terminal while memsample's group holds it:
+        // the job was brought to the foreground while running (`fg` sends no
+        // SIGCONT then), so the terminal is the command's, as it would have
+        // been alone.
+        if signal != libc::SIGTSTP && terminal.hand_over(self.pgid) {
+            self.relay(libc::SIGCONT);
+            return;
+        }
         terminal.take_back_from(self.pgid);
-        let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::STOP);
+        // memsample relayed this stop to the command alone: it stops alone.
+        // Otherwise the kernel stopped the command's group (the terminal's
+        // Ctrl-Z, a background read), and would have stopped the whole job.
+        let relayed = self.relayed_stop.take() == Some(signal);
+        terminal::stop_with(signal, !relayed);
     }
 
     /// memsample was continued (`fg`, `bg`): the terminal goes back to the
     /// command if memsample is in the foreground, and the command goes on.
     pub(crate) fn continued(&self) {
+        self.relayed_stop.set(None);
         if let Some(terminal) = &self.terminal {
             terminal.give_if_foreground(self.pgid);
         }

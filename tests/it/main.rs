@@ -11,6 +11,7 @@ mod compare;
 mod faults;
 mod formats;
 mod identity;
+mod jobs;
 mod json_summary;
 mod parents;
 mod plot;
