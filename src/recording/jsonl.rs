@@ -1,6 +1,7 @@
 //! A JSON Lines recording: the first object's keys tell the layout, every
-//! object must have the same ones; each value is turned into the text CSV
-//! would hold (`null` empty) and checked as a CSV field is.
+//! object must have the same ones, in any order (fields are found by name);
+//! each value is turned into the text CSV would hold (`null` empty) and
+//! checked as a CSV field is.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,7 +16,7 @@ use super::Visitor as SampleVisitor;
 use super::build::Builder;
 use super::fields::Fields;
 use crate::reason::reason;
-use crate::schema::{Column, Layout, quoted};
+use crate::schema::{COLUMNS, Column, Layout, Opt, quoted};
 
 /// Reads the rows, handing each whole sample to `visitor`; returns the
 /// layout and the number of samples.
@@ -43,8 +44,16 @@ pub(crate) fn read<V: SampleVisitor + ?Sized>(
         if text.trim().is_empty() {
             continue;
         }
-        let Entries(entries) =
+        let Entries(mut entries) =
             serde_json::from_str(text).map_err(|err| here(format!("not a JSON object: {err}")))?;
+        // Keys are fields by name, in any order (`jq -S` sorts them): put
+        // them in the columns' order, unless they are in the first row's.
+        let as_first = state.as_ref().is_some_and(|(first, _)| {
+            first.len() == entries.len() && first.iter().zip(&entries).all(|(a, (b, _))| a == b)
+        });
+        if !as_first {
+            entries.sort_by_key(|(key, _)| column_rank(key));
+        }
         let keys: Vec<&str> = entries.iter().map(|(key, _)| key.as_str()).collect();
         let (first_keys, columns) = match &mut state {
             Some(state) => state,
@@ -52,7 +61,7 @@ pub(crate) fn read<V: SampleVisitor + ?Sized>(
                 let layout = Layout::from_header(&keys).ok_or_else(|| {
                     here(format!(
                         "not a memsample recording: {}",
-                        Layout::header_problem(&keys)
+                        fields_problem(&keys)
                     ))
                 })?;
                 let first = keys.iter().map(|key| key.to_string()).collect();
@@ -79,22 +88,59 @@ pub(crate) fn read<V: SampleVisitor + ?Sized>(
     Ok((builder.layout, builder.count))
 }
 
-/// How a row's keys differ from the first row's.
-fn keys_problem(first: &[String], keys: &[&str]) -> String {
-    let differs = first
+/// Where a key goes among the columns: a column's place in the registry,
+/// anything else after every column (then refused by name).
+fn column_rank(key: &str) -> usize {
+    COLUMNS
         .iter()
-        .zip(keys)
-        .position(|(expected, key)| expected != key)
-        .unwrap_or(first.len().min(keys.len()));
-    match (keys.get(differs), first.get(differs)) {
-        (Some(key), Some(expected)) => format!(
-            "field {} (field {}) where the first row has {expected}",
-            quoted(key),
-            differs + 1
-        ),
-        (Some(key), None) => format!("field {} not in the first row", quoted(key)),
-        (None, Some(expected)) => format!("field {expected} missing"),
-        (None, None) => "fields differ from the first row's".into(),
+        .position(|column| column.name == key)
+        .unwrap_or(COLUMNS.len())
+}
+
+/// What is wrong with a first row's fields (in the columns' order), by
+/// name: order does not matter in JSON.
+fn fields_problem(keys: &[&str]) -> String {
+    if let Some(unknown) = keys.iter().find(|key| column_rank(key) == COLUMNS.len()) {
+        return format!("unknown field {}", quoted(unknown));
+    }
+    if let Some(twice) = keys.windows(2).find(|pair| pair[0] == pair[1]) {
+        return format!("field {} given twice", twice[0]);
+    }
+    // The layout the fields point at: pid for per-process rows, an option's
+    // field for that option.
+    let mut layout = Layout {
+        per_process: keys.contains(&"pid"),
+        ..Layout::default()
+    };
+    for column in COLUMNS.iter().filter(|column| keys.contains(&column.name)) {
+        match column.option {
+            Some(Opt::Pss) => layout.pss = true,
+            Some(Opt::Breakdown) => layout.breakdown = true,
+            Some(Opt::Cgroup) => layout.cgroup = true,
+            None => {}
+        }
+    }
+    let expected = layout.header();
+    if let Some(missing) = expected.iter().find(|name| !keys.contains(name)) {
+        return format!("missing field {missing}");
+    }
+    match keys.iter().find(|key| !expected.contains(key)) {
+        Some(extra) => format!("field {} does not belong with the others", quoted(extra)),
+        None => Layout::header_problem(keys),
+    }
+}
+
+/// How a row's keys differ from the first row's, by name.
+fn keys_problem(first: &[String], keys: &[&str]) -> String {
+    if let Some(extra) = keys
+        .iter()
+        .find(|key| !first.iter().any(|name| name == *key))
+    {
+        return format!("field {} not in the first row", quoted(extra));
+    }
+    match first.iter().find(|name| !keys.contains(&name.as_str())) {
+        Some(missing) => format!("field {missing} missing (the first row has it)"),
+        None => "fields differ from the first row's".into(),
     }
 }
 
@@ -179,6 +225,32 @@ mod tests {
         assert_eq!(layout, Layout::default());
     }
 
+    /// The row with its keys sorted, as `jq -S` writes it.
+    fn sorted_keys(row: &str) -> String {
+        let object: serde_json::Map<String, Value> = serde_json::from_str(row).expect("JSON");
+        // serde_json's map is sorted by key.
+        serde_json::to_string(&object).expect("JSON")
+    }
+
+    #[test]
+    fn keys_in_any_order_are_read_by_name() {
+        let sorted = sorted_keys(ROW);
+        assert!(sorted.starts_with("{\"cpu_percent\""), "{sorted}");
+        let (layout, samples) = read_text(&format!(
+            "{sorted}\n{ROW}\n{}\n",
+            sorted.replace("start", "exit")
+        ))
+        .expect("reads");
+        assert_eq!(layout, Layout::default());
+        assert_eq!(samples.len(), 3);
+        assert!(samples.iter().all(|sample| sample.rss_bytes == 100));
+        assert_eq!(samples[2].peak_rss_bytes, 150);
+        // Still strict: a field of no column, or one missing, is refused.
+        let unknown = sorted.replace("}", ",\"gpus\":1}");
+        let refused = read_text(&unknown).expect_err("refused").to_string();
+        assert!(refused.contains("\"gpus\""), "{refused}");
+    }
+
     #[test]
     fn bad_rows_name_file_and_line() {
         let error = |text: &str| read_text(text).expect_err("refused").to_string();
@@ -188,14 +260,22 @@ mod tests {
         );
         assert_eq!(
             error(&format!("{ROW}\n{}\n", ROW.replace("\"procs\":1,", ""))),
-            "m.jsonl:2: field \"rss_bytes\" (field 4) where the first row has procs"
+            "m.jsonl:2: field procs missing (the first row has it)"
+        );
+        // In another order, a missing field is still missing.
+        assert_eq!(
+            error(&format!(
+                "{}\n",
+                sorted_keys(&ROW.replace("\"procs\":1,", ""))
+            )),
+            "m.jsonl:1: not a memsample recording: missing field procs"
         );
         assert!(
             error(&format!("{ROW}\n{{\"timest\n")).starts_with("m.jsonl:2: not a JSON object: ")
         );
         assert_eq!(
             error(&ROW.replace("\"procs\"", "\"gpus\"")),
-            "m.jsonl:1: not a memsample recording: unexpected column \"gpus\" (column 4), expected procs"
+            "m.jsonl:1: not a memsample recording: unknown field \"gpus\""
         );
         assert_eq!(
             error(&ROW.replace("100", "-1")),

@@ -199,7 +199,11 @@ fn bad_jsonl_is_one_line_naming_file_and_line() {
         ),
         (
             format!("{}\n", good.replace("\"procs\"", "\"threads\"")),
-            "bad.jsonl:1: not a memsample recording: unexpected column \"threads\" (column 4)",
+            "bad.jsonl:1: not a memsample recording: missing field procs",
+        ),
+        (
+            format!("{}\n", good.replace("\"procs\"", "\"gpus\"")),
+            "bad.jsonl:1: not a memsample recording: unknown field \"gpus\"",
         ),
     ];
     for (content, expected) in cases {
@@ -240,4 +244,57 @@ fn jsonl_on_a_full_disk_fails_at_the_first_row() {
         "{stderr}"
     );
     assert!(marker.exists(), "the command ran to its end");
+}
+
+/// JSON fields are found by name: a recording whose keys were reordered
+/// (`jq -S` sorts them) reads as the original, and a row that lacks a
+/// field, or has one of no column, is still refused.
+#[test]
+fn jsonl_keys_in_any_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    record(dir.path(), &["-o", "mem.jsonl", "--per-process", "--pss"]);
+    let text = std::fs::read_to_string(dir.path().join("mem.jsonl")).expect("written");
+    // As `jq -S -c .` writes it: serde_json's map sorts the keys.
+    let sort = |line: &str| {
+        let object: serde_json::Map<String, Value> = serde_json::from_str(line).expect("JSON");
+        serde_json::to_string(&object).expect("JSON")
+    };
+    let sorted: Vec<String> = text.lines().map(sort).collect();
+    assert_ne!(sorted[0], text.lines().next().expect("a row"));
+    assert!(sorted[0].starts_with("{\"command\":"), "{}", sorted[0]);
+    let path = dir.path().join("sorted.jsonl");
+    std::fs::write(&path, sorted.join("\n") + "\n").expect("written");
+    assert_eq!(
+        report_json(&path),
+        report_json(&dir.path().join("mem.jsonl"))
+    );
+    // Still strict, by name.
+    let without_rss = {
+        let mut object: serde_json::Map<String, Value> =
+            serde_json::from_str(&sorted[1]).expect("JSON");
+        object.remove("rss_bytes");
+        serde_json::to_string(&object).expect("JSON")
+    };
+    let cases = [
+        (
+            without_rss,
+            "field rss_bytes missing (the first row has it)",
+        ),
+        (
+            sorted[1].replacen("{", "{\"gpus\":1,", 1),
+            "field \"gpus\" not in the first row",
+        ),
+    ];
+    for (second, expected) in cases {
+        let bad = dir.path().join("bad.jsonl");
+        std::fs::write(&bad, format!("{}\n{second}\n", sorted[0])).expect("written");
+        let run = run(None, &["report", bad.to_str().expect("UTF-8")]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{:?}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("bad.jsonl:2: {expected}")),
+            "{expected}: {}",
+            run.stderr
+        );
+    }
 }
