@@ -212,8 +212,8 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "OLD")]
     pub(crate) baseline: Option<PathBuf>,
 
-    /// With --baseline: the growth of the peak allowed, in % of the baseline's peak or as a size
-    /// (10%, 50MiB) [default: 10%]
+    /// With --baseline: the growth of the peak allowed, in % of the baseline's peak (up to
+    /// 1000000%, at most 4 decimals) or as a size (10%, 50MiB) [default: 10%]
     #[arg(long, value_name = "LIMIT", requires = "baseline", value_parser = parse_max_increase_arg)]
     pub(crate) max_increase: Option<MaxIncrease>,
 }

@@ -36,18 +36,17 @@ impl fmt::Display for MaxIncrease {
 }
 
 impl MaxIncrease {
-    /// `10%`, `2.5%`, or a size (`50MiB`, `1GiB`, bytes).
+    /// `10%`, `2.5%`, or a size (`50MiB`, `1GiB`, bytes). A percentage is
+    /// plain decimal (no exponent), at most [`MAX_PERCENT`] with at most
+    /// four decimals, so that it prints as it was typed.
     pub fn parse(text: &str) -> Result<MaxIncrease, String> {
         let trimmed = text.trim();
         match trimmed.strip_suffix('%') {
-            Some(number) => match number.trim().parse::<f64>() {
-                Ok(percent) if percent.is_finite() && percent >= 0.0 => {
-                    Ok(MaxIncrease::Percent(percent))
-                }
-                _ => Err(format!(
-                    "invalid percentage {text:?}: a number from 0 up, e.g. 10%"
-                )),
-            },
+            Some(number) => parse_percent(number.trim()).map(MaxIncrease::Percent).ok_or_else(|| {
+                format!(
+                    "invalid percentage {text:?}: a number from 0 to {MAX_PERCENT}, at most 4 decimals, e.g. 10% or 2.5%"
+                )
+            }),
             None => units::parse_size(trimmed).map(MaxIncrease::Bytes),
         }
     }
@@ -59,6 +58,25 @@ impl MaxIncrease {
             MaxIncrease::Bytes(bytes) => bytes,
         }
     }
+}
+
+/// The largest `--max-increase` percentage: a peak 10,000 times the
+/// baseline's. More is no gate at all, and is refused as a typo.
+pub const MAX_PERCENT: u32 = 1_000_000;
+
+/// `12`, `2.5`, `0.0001`: digits, an optional fraction of at most 4 digits,
+/// up to [`MAX_PERCENT`].
+fn parse_percent(number: &str) -> Option<f64> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 4 {
+        return None;
+    }
+    if number.ends_with('.') {
+        return None;
+    }
+    let percent: f64 = number.parse().ok()?;
+    (percent <= f64::from(MAX_PERCENT)).then_some(percent)
 }
 
 /// One figure now and in the baseline, and the signed change.
@@ -187,6 +205,24 @@ mod tests {
         assert!(MaxIncrease::parse("-1%").is_err());
         assert!(MaxIncrease::parse("NaN%").is_err());
         assert!(MaxIncrease::parse("lots").is_err());
+        // Absurd or unprintable: refused, not printed with 300 digits.
+        for bad in [
+            "1e308%", "1e-300%", "1000001%", "0.00001%", "inf%", "%", ".5%", "5.%",
+        ] {
+            assert!(MaxIncrease::parse(bad).is_err(), "{bad} was accepted");
+        }
+        assert_eq!(
+            MaxIncrease::parse("1000000%"),
+            Ok(MaxIncrease::Percent(1e6))
+        );
+        assert_eq!(
+            MaxIncrease::parse("0.0001%").map(|limit| limit.to_string()),
+            Ok("0.0001%".into())
+        );
+        assert_eq!(
+            MaxIncrease::parse("12.50%").map(|limit| limit.to_string()),
+            Ok("12.5%".into())
+        );
         assert_eq!(MaxIncrease::default().to_string(), "10%");
     }
 

@@ -228,7 +228,7 @@ pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<u8> {
     let baseline = match &args.baseline {
         Some(path) => {
             let recording = inputs::read_baseline(path)?;
-            checked.admit(&recording)?;
+            checked.admit_baseline(&recording)?;
             Some(Report::new(recording, None))
         }
         None => None,

@@ -287,13 +287,42 @@ fn bad_input_is_one_line_naming_the_file_and_exit_2() {
     refused(
         &dir,
         &["report", "a.csv", "--baseline", "old.csv"],
-        "baseline: cannot open old.csv: No such file or directory",
+        "baseline old.csv: No such file or directory",
     );
     refused(
         &dir,
         &["report", "a.csv", "--markdown", "--baseline", "b.jsonl"],
-        "a.csv: CSV, while b.jsonl is JSON Lines: give recordings of one format",
+        "a.csv: CSV, while the baseline b.jsonl is JSON Lines: give recordings of one format",
     );
+    refused(
+        &dir,
+        &["report", "a.csv", "--baseline", "empty.csv"],
+        "baseline empty.csv: no samples",
+    );
+    refused(
+        &dir,
+        &["report", "a.csv", "--baseline", "."],
+        "baseline .: Is a directory",
+    );
+    // A limit that would print 300 digits, or is no limit at all: refused.
+    for absurd in ["1e308%", "1e-300%", "1000001%"] {
+        let run = in_dir(
+            &dir,
+            &[
+                "report",
+                "a.csv",
+                "--baseline",
+                "a.csv",
+                "--max-increase",
+                absurd,
+            ],
+        );
+        assert_eq!(run.code, 2, "{absurd}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("invalid percentage"), "{}", run.stderr);
+        assert!(run.stderr.len() < 200, "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+    }
     refused(
         &dir,
         &["plot", "a.csv", "a.csv"],
