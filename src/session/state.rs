@@ -426,7 +426,12 @@ impl Session {
         self.parts.console.finish_live();
         let ending = self.ending(end, left_running);
         let mut summary = self.summary.lines(&ending);
-        let tree = self.parts.tree.as_mut().map(WholeTree::end);
+        let largest_process = ending.kernel_peak_bytes;
+        let tree = self
+            .parts
+            .tree
+            .as_mut()
+            .map(|tree| tree.end(largest_process));
         if let Some(tree) = &tree {
             // Before the last line, which says where the recording is.
             let at = summary.len().saturating_sub(1);

@@ -39,7 +39,18 @@ pub(crate) struct TreeEnd {
     pub(crate) kept: Option<PathBuf>,
     /// What memsample made or changed and could not undo, one line each.
     pub(crate) errors: Vec<String>,
+    /// The kernel's peak of a single process of the tree, when it is well
+    /// above the whole tree's: part of the tree was not counted in the
+    /// cgroup.
+    pub(crate) above: Option<u64>,
 }
+
+/// A single process's peak this much above the whole tree's (and at least
+/// twice it) cannot be file pages of a program or its libraries charged to
+/// another cgroup: the process, or a part of the tree, left the cgroup
+/// (`echo $$ > …/cgroup.procs` elsewhere), which no limit of memsample's
+/// prevents as root.
+const UNCOUNTED_MIN: u64 = 8 << 20;
 
 impl WholeTree {
     pub(crate) fn new(cgroup: Cgroup) -> WholeTree {
@@ -74,8 +85,10 @@ impl WholeTree {
     /// The end of the recording: the peak (also what came after the last
     /// row, when sampling stopped before the command ended), the OOM kills,
     /// then the cgroup removed if the tree is empty, kept (and named) if not,
-    /// and memsample's own cgroup left as it was found.
-    pub(crate) fn end(&mut self) -> TreeEnd {
+    /// and memsample's own cgroup left as it was found. `largest_process` is
+    /// the kernel's peak of a single process of the tree (`wait4`), to tell
+    /// when the cgroup did not hold all of the tree.
+    pub(crate) fn end(&mut self, largest_process: Option<u64>) -> TreeEnd {
         let mut peak = self.peak;
         if let Ok(Some(bytes)) = self.cgroup.peak_bytes()
             && peak.is_none_or(|peak| bytes > peak.bytes)
@@ -86,9 +99,11 @@ impl WholeTree {
                 by_s: None,
             });
         }
+        let above = largest_process.filter(|&largest| uncounted(largest, peak));
         let mut end = TreeEnd {
             peak,
             oom_kills: self.cgroup.oom_kills().ok(),
+            above,
             ..TreeEnd::default()
         };
         let left = self.cgroup.remove();
@@ -96,6 +111,12 @@ impl WholeTree {
         end.errors = left.errors;
         end
     }
+}
+
+/// Whether a single process's kernel peak is more than the cgroup can have
+/// missed of it (see [`UNCOUNTED_MIN`]).
+fn uncounted(largest: u64, peak: Option<Reached>) -> bool {
+    peak.is_some_and(|peak| largest / 2 > peak.bytes && largest - peak.bytes >= UNCOUNTED_MIN)
 }
 
 impl TreeEnd {
@@ -116,6 +137,13 @@ impl TreeEnd {
             lines.push(format!(
                 "whole-tree peak {} (cgroup, incl. page cache) {when}",
                 format_bytes(peak.bytes)
+            ));
+        }
+        if let Some(largest) = self.above {
+            lines.push(format!(
+                "the whole-tree peak misses part of the tree, which left the cgroup: \
+                 one process alone peaked at {}",
+                format_bytes(largest)
             ));
         }
         match self.oom_kills {
@@ -151,6 +179,7 @@ mod tests {
             oom_kills: Some(2),
             kept: Some("/sys/fs/cgroup/memsample-7".into()),
             errors: Vec::new(),
+            above: None,
         };
         assert_eq!(
             end.lines(),
@@ -172,10 +201,50 @@ mod tests {
             late.lines(),
             ["whole-tree peak 1.00 GiB (cgroup, incl. page cache) after 5s, the last row"]
         );
+        let left = TreeEnd {
+            peak: Some(Reached {
+                bytes: 700 << 10,
+                after_s: None,
+                by_s: Some(1.0),
+            }),
+            above: Some(100 << 20),
+            ..TreeEnd::default()
+        };
+        assert_eq!(
+            left.lines()[1],
+            "the whole-tree peak misses part of the tree, which left the cgroup: \
+             one process alone peaked at 100.0 MiB"
+        );
         let quiet = TreeEnd {
             oom_kills: Some(0),
             ..TreeEnd::default()
         };
         assert!(quiet.lines().is_empty());
+    }
+
+    #[test]
+    fn a_process_far_above_the_tree_means_part_of_it_left() {
+        let peak = |mib: u64| {
+            Some(Reached {
+                bytes: mib << 20,
+                after_s: None,
+                by_s: None,
+            })
+        };
+        // The nested case of old: 0.7 MiB counted for a 100 MiB tree.
+        assert!(uncounted(
+            100 << 20,
+            Some(Reached {
+                bytes: 700 << 10,
+                after_s: None,
+                by_s: None
+            })
+        ));
+        // A small program's libraries charged elsewhere: not enough.
+        assert!(!uncounted(6 << 20, peak(1)));
+        // Counted, with or without page cache beside it.
+        assert!(!uncounted(100 << 20, peak(100)));
+        assert!(!uncounted(100 << 20, peak(60)));
+        assert!(!uncounted(100 << 20, None));
     }
 }
