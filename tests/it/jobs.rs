@@ -108,10 +108,14 @@ fn recording(csv: &Path, command: &str) -> String {
     )
 }
 
-/// The body of a command that waits for `go` to appear, then exits `code`.
+/// The body of a command that waits for `go` to appear, then exits `code`:
+/// the fixture, exec'd. Not a loop of `sleep` in `sh`: a Ctrl-Z that stops a
+/// child `sh` has vforked before it execs leaves `sh` waiting for it in
+/// uninterruptible sleep, never stopped, with or without memsample.
 fn until_go(dir: &Path, code: i32) -> String {
     format!(
-        "while [ ! -e '{}' ]; do sleep 0.02; done; exit {code}",
+        "exec '{}' wait-file '{}' exit {code}",
+        fixture().display(),
         dir.join("go").display()
     )
 }
@@ -263,7 +267,8 @@ fn fg_of_a_running_job_hands_the_terminal_to_the_command_when_it_reads() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
     let body = format!(
-        "while [ ! -e '{}' ]; do sleep 0.02; done; read x; echo \"got $x\"",
+        "'{}' wait-file '{}'; read x; echo \"got $x\"",
+        fixture().display(),
         dir.join("go").display()
     );
     let command = script(dir, "job.sh", &body);
