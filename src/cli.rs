@@ -161,9 +161,51 @@ pub(crate) struct RecordArgs {
     #[arg(short, long)]
     pub(crate) quiet: bool,
 
+    #[command(flatten)]
+    pub(crate) publish: PublishArgs,
+
     /// The command to spawn and its arguments, after `--`
     #[arg(value_name = "CMD", last = true)]
     pub(crate) command: Vec<OsString>,
+}
+
+/// Publishing the figures into Prometheus (docs/publishing.md).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Publishing (docs/publishing.md)")]
+pub(crate) struct PublishArgs {
+    /// Push the figures to a Prometheus Pushgateway (http:// or https://, user:password@ allowed)
+    /// every --push-every and at the end, grouped by job and instance (the host's name)
+    #[arg(long, value_name = "URL")]
+    pub(crate) push: Option<String>,
+
+    /// Write the figures for node_exporter's textfile collector every --push-every and at the end
+    /// (FILE.prom.tmp beside it, renamed over FILE.prom)
+    #[arg(long, value_name = "FILE.prom")]
+    pub(crate) textfile: Option<PathBuf>,
+
+    /// Send the figures over OTLP/HTTP (JSON) every --push-every and at the end; without URL, from
+    /// OTEL_EXPORTER_OTLP_METRICS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/metrics);
+    /// OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are honoured
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub(crate) otlp: Option<String>,
+
+    /// The job's name: the Pushgateway's grouping key, the textfile's job label, OTLP's
+    /// service.name unless OTEL_SERVICE_NAME gives one [default: the command's base name]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) job: Option<String>,
+
+    /// A label for the published metrics, repeatable (NAME a Prometheus label name; instance=
+    /// replaces the host's name)
+    #[arg(long = "label", value_name = "NAME=VALUE")]
+    pub(crate) labels: Vec<String>,
+
+    /// How often to publish while recording (at least 100ms)
+    #[arg(long, value_name = "DUR", default_value = "15s", value_parser = parse_duration_arg, allow_hyphen_values = true)]
+    pub(crate) push_every: Duration,
+
+    /// How long a push may take; the exit waits at most this long for the final one
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration_arg, allow_hyphen_values = true)]
+    pub(crate) push_timeout: Duration,
 }
 
 /// Reading a recording back.

@@ -61,6 +61,8 @@ pub(crate) struct RecordConfig {
     /// `--cgroup`: `Off` in attach mode unless `require` was asked (refused).
     pub(crate) cgroup: CgroupMode,
     pub(crate) quiet: bool,
+    /// `--push`, `--textfile` and their settings, when asked.
+    pub(crate) publish: Option<crate::publish::Settings>,
 }
 
 impl RecordConfig {
@@ -82,6 +84,8 @@ impl RecordConfig {
         crate::probe::sysinfo::check_options(args.backend, args.breakdown)
             .map_err(RecordError::Usage)?;
         let cgroup = cgroup_mode(args.cgroup, &mode)?;
+        let publish =
+            crate::publish::Settings::resolve(args.publish, &mode).map_err(RecordError::Usage)?;
         Ok(RecordConfig {
             mode,
             interval: args.interval,
@@ -110,6 +114,7 @@ impl RecordConfig {
             json_summary: args.json_summary,
             cgroup,
             quiet: args.quiet,
+            publish,
         })
     }
 

@@ -63,6 +63,26 @@ pub(crate) struct Console {
     live: Option<ProgressBar>,
 }
 
+/// Says warnings from another thread (publishing), as [`Console::note`]
+/// does: silenced by `-q`, above the live line.
+#[derive(Clone)]
+pub(crate) struct Warner {
+    quiet: bool,
+    live: Option<ProgressBar>,
+}
+
+impl Warner {
+    pub(crate) fn note(&self, text: impl Display) {
+        if self.quiet {
+            return;
+        }
+        match &self.live {
+            Some(live) => live.suspend(|| line(text)),
+            None => line(text),
+        }
+    }
+}
+
 /// What the live line shows after each sample.
 pub(crate) struct Live {
     pub(crate) rss_bytes: u64,
@@ -84,6 +104,14 @@ impl Console {
             bar
         });
         Console { quiet, live }
+    }
+
+    /// A handle for another thread's warnings.
+    pub(crate) fn warner(&self) -> Warner {
+        Warner {
+            quiet: self.quiet,
+            live: self.live.clone(),
+        }
     }
 
     /// A line that is printed even with `-q`, above the live line.

@@ -22,6 +22,7 @@
 //! - `stats`: the peak rule and the statistics, shared by summary and report;
 //! - `summary`: the figures printed on stderr at the end of a recording;
 //! - `summary_json`: the same figures as a JSON file (`--json-summary`);
+//! - `publish`: the figures pushed to Prometheus while recording;
 //! - [`recording`]: reading a recording back, in either format;
 //! - [`report`] and `plot`: its figures and its chart;
 //! - [`units`]: parsing and printing sizes and durations.
@@ -45,6 +46,7 @@ pub mod output;
 mod plot;
 mod plot_areas;
 pub mod probe;
+mod publish;
 mod quote;
 mod reason;
 pub mod recording;

@@ -188,7 +188,7 @@ pub(crate) fn not_started(
 
 /// `/proc/PID/cmdline` as its arguments; empty when it cannot be read or is
 /// empty.
-fn command_line_of(pid: u32) -> Vec<String> {
+pub(crate) fn command_line_of(pid: u32) -> Vec<String> {
     let Ok(bytes) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
         return Vec::new();
     };
@@ -203,7 +203,7 @@ fn command_line_of(pid: u32) -> Vec<String> {
 }
 
 /// The host's name and the kernel's release, as `uname -n` and `uname -r`.
-fn host() -> (Option<String>, Option<String>) {
+pub(crate) fn host() -> (Option<String>, Option<String>) {
     let uname = rustix::system::uname();
     let text = |field: &std::ffi::CStr| {
         let text = field.to_string_lossy().into_owned();

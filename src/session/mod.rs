@@ -11,6 +11,7 @@
 
 mod exit;
 mod exit_row;
+mod publishing;
 mod setup;
 mod state;
 #[cfg(test)]
@@ -59,8 +60,13 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
         events.clone(),
         tree,
     );
+    let feed = config
+        .publish
+        .as_ref()
+        .map(|_| crate::publish::Feed::default());
     let parts = Parts {
         start_note,
+        feed: feed.clone(),
         ..parts
     };
     let opening = config
@@ -73,6 +79,7 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     if config.probe.pss && config.interval < PSS_WARN_BELOW {
         session.lock().console().pss_cost(config.interval);
     }
+    let publisher = publishing::start(&config, &session, feed.as_ref());
     let job = setup::watch(started.watch, events.clone())?;
     // The parser caps durations, so this always fits; were it not to, no limit.
     let deadline = config.limits.duration.and_then(|d| origin.checked_add(d));
@@ -88,6 +95,7 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let summary_failed = opening
         .as_ref()
         .is_some_and(|opening| write_json_summary(opening, &session, &finished));
+    publishing::finish(publisher, feed.as_ref(), &session, &finished);
     let chart_failed = write_chart(&config, &session);
     Ok(exit_policy(
         finished.end,
@@ -121,6 +129,7 @@ fn assemble(
         per_process: config.layout.per_process,
         tree,
         start_note: None,
+        feed: None,
     }
 }
 

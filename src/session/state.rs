@@ -112,6 +112,8 @@ pub(crate) struct Parts {
     pub(crate) tree: Option<WholeTree>,
     /// Said at the end of the start line: why there is no cgroup.
     pub(crate) start_note: Option<String>,
+    /// The figures the publishing threads read (`--push`, `--textfile`).
+    pub(crate) feed: Option<crate::publish::Feed>,
 }
 
 /// One recording, shared by the interval thread and the main thread.
@@ -304,11 +306,25 @@ impl Session {
             peak_rss_bytes,
             cgroup,
         })?;
-        if trigger == Trigger::Exit {
+        let exit = trigger == Trigger::Exit;
+        if exit {
             self.summary.record_exit(elapsed_s, peak_rss_bytes);
+        } else {
+            self.summary.record(elapsed_s, sample);
+        }
+        if let Some(feed) = &self.parts.feed {
+            feed.row(&crate::publish::Row {
+                wall_clock,
+                elapsed_s,
+                sample: (!exit).then_some(sample),
+                samples: self.summary.samples,
+                rss_peak_bytes: self.summary.peak_rss_bytes(),
+                cgroup,
+            });
+        }
+        if exit {
             return Ok(());
         }
-        self.summary.record(elapsed_s, sample);
         let summary = &self.summary;
         self.parts.console.live(|| Live {
             rss_bytes: sample.rss_bytes(),

@@ -163,6 +163,7 @@ impl Setup {
             per_process: false,
             tree: None,
             start_note: None,
+            feed: None,
         };
         let mut session = Session::new(parts, Instant::now());
         session.start(Duration::from_secs(1));

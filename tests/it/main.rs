@@ -16,6 +16,7 @@ mod json_summary;
 mod parents;
 mod plot;
 mod properties;
+mod publish;
 mod record;
 mod report;
 mod roundtrip;
