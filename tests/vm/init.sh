@@ -294,6 +294,31 @@ check delegated-sigterm-restored "$([ $code -eq 143 ] && [ "$during" -eq 2 ] &&
     [ "$(cat $leaf/cgroup.subtree_control)" = "$leaf_before" ] && no_memsample_cgroup &&
     [ -z "$(cat $leaf/cgroup.procs)" ] &&
     echo ok || echo "exit $code, $during leaves while running, subtree_control '$(cat $leaf/cgroup.subtree_control)'; left: $(memsample_cgroups); $(cat /tmp/user-term.err)")"
+# A command that cannot be found: 127, and memsample's scope as it was.
+sh -c "echo \$\$ >$leaf/cgroup.procs &&
+    exec as_user 1000 /bin/memsample --cgroup require -q -o /tmp/user-nf.csv -- /bin/no-such-command" \
+    2>/tmp/user-nf.err
+code=$?
+check delegated-not-found-restored "$([ $code -eq 127 ] &&
+    [ "$(cat $leaf/cgroup.subtree_control)" = "$leaf_before" ] && no_memsample_cgroup &&
+    echo ok || echo "exit $code; left: $(memsample_cgroups); $(cat /tmp/user-nf.err)")"
+# A descendant left running: its cgroup (memsample-PID/job) is kept and
+# named, memsample still gives its scope back as it was.
+sh -c "echo \$\$ >$leaf/cgroup.procs &&
+    exec as_user 1000 /bin/memsample --cgroup require -i 100ms -o /tmp/user-kept.csv \
+        -- sh -c '/bin/fixture hold 10 sleep 60000 & sleep 0.5'" 2>/tmp/user-kept.err
+kept=$(ls -d $leaf/memsample-*/job 2>/dev/null)
+check delegated-kept-named "$([ -n "$kept" ] && [ -n "$(cat $kept/cgroup.procs)" ] &&
+    grep -q "cgroup $kept kept: processes of the tree still run in it" /tmp/user-kept.err &&
+    [ "$(cat $leaf/cgroup.subtree_control)" = "$leaf_before" ] &&
+    [ -z "$(ls -d $leaf/memsample-*/sampler 2>/dev/null)" ] &&
+    echo ok || echo "kept: ${kept:-none}, subtree_control '$(cat $leaf/cgroup.subtree_control)'; $(cat /tmp/user-kept.err)")"
+if [ -n "$kept" ]; then
+    for pid in $(cat $kept/cgroup.procs); do kill -KILL $pid; done
+    i=0
+    while ! rmdir $kept 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    rmdir ${kept%/job}
+fi
 rmdir $leaf $cg/user-1000
 
 # Outside it, the same user gets the reason, exit 125, and nothing runs.
