@@ -101,7 +101,10 @@ impl Made {
     pub(super) fn undo(&mut self) -> Left {
         let mut left = Left::default();
         let job = self.job.clone();
-        if job.exists() && !remove_empty(&job, &mut left.errors) {
+        let job_stays = job.exists() && !remove_empty(&job, &mut left.errors);
+        // Said to be kept only while processes run in it; a failure to
+        // remove it otherwise is among the errors.
+        if job_stays && is_populated(&job) {
             left.kept = Some(job.clone());
         }
         if let Some(sampler) = self.sampler.take() {
@@ -109,7 +112,7 @@ impl Made {
             // only through its parents: give it up in `job` and
             // `memsample-PID` (both memsample's), so that memsample's own
             // cgroup can be restored.
-            if left.kept.is_some() {
+            if job_stays {
                 disable_memory(&job, &mut left.errors);
             }
             if self.top.exists() {
@@ -130,7 +133,7 @@ impl Made {
         } else {
             self.restore_own(&mut left.errors);
         }
-        if left.kept.is_none() && self.top.exists() {
+        if !job_stays && self.top.exists() {
             remove_empty(&self.top, &mut left.errors);
         }
         left
@@ -218,10 +221,7 @@ fn remove_settled(dir: &Path, errors: &mut Vec<String>) -> bool {
             Err(err) if err.kind() == io::ErrorKind::NotFound => return true,
             Err(err) => err,
         };
-        let populated = fs::read_to_string(dir.join("cgroup.events"))
-            .ok()
-            .and_then(|text| parse_populated(&text));
-        if populated == Some(true) {
+        if is_populated(dir) {
             return false;
         }
         tries += 1;
@@ -237,11 +237,79 @@ fn remove_settled(dir: &Path, errors: &mut Vec<String>) -> bool {
     }
 }
 
+/// `populated` of `cgroup.events`: processes in the cgroup or in a cgroup
+/// inside it.
+fn is_populated(dir: &Path) -> bool {
+    fs::read_to_string(dir.join("cgroup.events"))
+        .ok()
+        .and_then(|text| parse_populated(&text))
+        == Some(true)
+}
+
 /// A cgroup memsample only opened: removed if empty, with what is in it.
 pub(super) fn remove_opened(path: &Path) -> Left {
     let mut left = Left::default();
-    if !remove_empty(path, &mut left.errors) && left.errors.is_empty() {
+    if !remove_empty(path, &mut left.errors) && is_populated(path) {
         left.kept = Some(path.to_path_buf());
     }
     left
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Directories stand for cgroups; a `cgroup.events` file says whether
+    /// one is populated (a real one is checked in the VMs, `tests/vm/`).
+    fn cgroup(path: &Path, populated: Option<bool>) {
+        fs::create_dir_all(path).expect("dir");
+        if let Some(populated) = populated {
+            let events = format!("populated {}\nfrozen 0\n", u8::from(populated));
+            fs::write(path.join("cgroup.events"), events).expect("events");
+        }
+    }
+
+    #[test]
+    fn what_the_tree_made_inside_is_removed_deepest_first() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let job = dir.path().join("job");
+        cgroup(&job.join("inner/deeper"), None);
+        cgroup(&job.join("other"), None);
+        assert_eq!(remove_opened(&job), Left::default());
+        assert!(!job.exists());
+    }
+
+    #[test]
+    fn a_populated_cgroup_is_kept_and_the_empty_ones_beside_it_go() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let job = dir.path().join("job");
+        cgroup(&job, Some(true));
+        cgroup(&job.join("running"), Some(true));
+        cgroup(&job.join("done/deeper"), None);
+        let left = remove_opened(&job);
+        assert_eq!(
+            left,
+            Left {
+                kept: Some(job.clone()),
+                errors: Vec::new(),
+            }
+        );
+        assert!(job.join("running").exists());
+        assert!(!job.join("done").exists());
+    }
+
+    #[test]
+    fn an_empty_cgroup_that_cannot_be_removed_is_said_not_kept() {
+        // Not populated, yet not removable: no "still run" claim, an error.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let job = dir.path().join("job");
+        cgroup(&job, Some(false));
+        let left = remove_opened(&job);
+        assert_eq!(left.kept, None);
+        assert_eq!(left.errors.len(), 1, "{left:?}");
+        assert!(
+            left.errors[0].starts_with(&format!("cannot remove cgroup {}: ", job.display())),
+            "{left:?}"
+        );
+    }
 }
