@@ -57,8 +57,8 @@ fn probes(c: &mut Criterion) {
 /// Formatting and writing one default row to a file, in each format: the
 /// other half of a sample's cost.
 fn row_writes(c: &mut Criterion) {
-    use memsample::output::Destination;
     use memsample::schema::{Layout, Row, Trigger};
+    use memsample::sink::output::Destination;
     use memsample::sink::{self, Format};
     let mut target = steady_process();
     let mut probe = ProcProbe::new(config(target.id(), true)).expect("probe");

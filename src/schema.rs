@@ -16,7 +16,7 @@ use crate::stats;
 
 /// How a column's values are written and checked when read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Wall clock, RFC 3339 UTC with milliseconds (a string in JSON Lines).
     Timestamp,
     /// Seconds, written with 6 decimals.
@@ -37,14 +37,14 @@ pub enum Kind {
 
 impl Kind {
     /// Whether JSON Lines holds this kind as a string (else as a number).
-    pub fn is_text(self) -> bool {
+    pub(crate) fn is_text(self) -> bool {
         matches!(self, Kind::Timestamp | Kind::Trigger | Kind::Text)
     }
 }
 
 /// Which rows a column belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rows {
+pub(crate) enum Rows {
     /// Both layouts.
     All,
     /// Only the default layout (one row per sample, summed over the tree).
@@ -55,7 +55,7 @@ pub enum Rows {
 
 /// An option that adds columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Opt {
+pub(crate) enum Opt {
     /// `--pss`.
     Pss,
     /// `--breakdown`.
@@ -65,12 +65,12 @@ pub enum Opt {
 }
 
 /// One column of the registry.
-pub struct Column {
-    pub name: &'static str,
-    pub kind: Kind,
-    pub rows: Rows,
+pub(crate) struct Column {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    pub(crate) rows: Rows,
     /// The option that adds it; `None` for the columns always present.
-    pub option: Option<Opt>,
+    pub(crate) option: Option<Opt>,
     /// Its value in one row: a process's row with `Some(process)`, the
     /// tree's row otherwise.
     pub(crate) value: for<'a> fn(&'a Row<'a>, Option<&'a ProcessSample>) -> Value<'a>,
@@ -90,7 +90,7 @@ impl PartialEq for Column {
 
 /// One value, before a format writes it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value<'a> {
+pub(crate) enum Value<'a> {
     Time(SystemTime),
     Text(&'a str),
     Int(u64),
@@ -129,12 +129,12 @@ pub struct Row<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CgroupFigures {
     /// `memory.current`.
-    pub current_bytes: Option<u64>,
+    pub(crate) current_bytes: Option<u64>,
     /// `memory.peak`, since the cgroup was made.
-    pub peak_bytes: Option<u64>,
+    pub(crate) peak_bytes: Option<u64>,
     /// The highest since the previous row; `None` where the kernel cannot
     /// reset the mark.
-    pub interval_peak_bytes: Option<u64>,
+    pub(crate) interval_peak_bytes: Option<u64>,
 }
 
 fn bytes<'a>(value: Option<u64>) -> Value<'a> {
@@ -152,56 +152,56 @@ fn part<'a>(
     bytes(breakdown.as_ref().map(figure))
 }
 
-pub const TIMESTAMP: Column = Column {
+pub(crate) const TIMESTAMP: Column = Column {
     name: "timestamp",
     kind: Kind::Timestamp,
     rows: Rows::All,
     option: None,
     value: |row, _| Value::Time(row.wall_clock),
 };
-pub const ELAPSED_S: Column = Column {
+pub(crate) const ELAPSED_S: Column = Column {
     name: "elapsed_s",
     kind: Kind::Seconds,
     rows: Rows::All,
     option: None,
     value: |row, _| Value::Fixed(row.elapsed_s, 6),
 };
-pub const TRIGGER: Column = Column {
+pub(crate) const TRIGGER: Column = Column {
     name: "trigger",
     kind: Kind::Trigger,
     rows: Rows::All,
     option: None,
     value: |row, _| Value::Text(row.trigger.as_str()),
 };
-pub const PROCS: Column = Column {
+pub(crate) const PROCS: Column = Column {
     name: "procs",
     kind: Kind::Count,
     rows: Rows::Tree,
     option: None,
     value: |row, _| Value::Int(row.sample.procs() as u64),
 };
-pub const PID: Column = Column {
+pub(crate) const PID: Column = Column {
     name: "pid",
     kind: Kind::Pid,
     rows: Rows::Process,
     option: None,
     value: |_, process| process.map_or(Value::Empty, |p| Value::Int(p.pid.into())),
 };
-pub const PPID: Column = Column {
+pub(crate) const PPID: Column = Column {
     name: "ppid",
     kind: Kind::Pid,
     rows: Rows::Process,
     option: None,
     value: |_, process| process.map_or(Value::Empty, |p| Value::Int(p.ppid.into())),
 };
-pub const COMMAND: Column = Column {
+pub(crate) const COMMAND: Column = Column {
     name: "command",
     kind: Kind::Text,
     rows: Rows::Process,
     option: None,
     value: |_, process| process.map_or(Value::Empty, |p| Value::Text(&p.command)),
 };
-pub const RSS_BYTES: Column = Column {
+pub(crate) const RSS_BYTES: Column = Column {
     name: "rss_bytes",
     kind: Kind::Bytes,
     rows: Rows::All,
@@ -210,56 +210,56 @@ pub const RSS_BYTES: Column = Column {
         Value::Int(process.map_or_else(|| row.sample.rss_bytes(), |p| p.rss_bytes))
     },
 };
-pub const PSS_BYTES: Column = Column {
+pub(crate) const PSS_BYTES: Column = Column {
     name: "pss_bytes",
     kind: Kind::Bytes,
     rows: Rows::All,
     option: Some(Opt::Pss),
     value: |row, process| bytes(process.map_or_else(|| row.sample.pss_bytes(), |p| p.pss_bytes)),
 };
-pub const USS_BYTES: Column = Column {
+pub(crate) const USS_BYTES: Column = Column {
     name: "uss_bytes",
     kind: Kind::Bytes,
     rows: Rows::All,
     option: Some(Opt::Pss),
     value: |row, process| bytes(process.map_or_else(|| row.sample.uss_bytes(), |p| p.uss_bytes)),
 };
-pub const ANON_BYTES: Column = Column {
+pub(crate) const ANON_BYTES: Column = Column {
     name: "anon_bytes",
     kind: Kind::Bytes,
     rows: Rows::All,
     option: Some(Opt::Breakdown),
     value: |row, process| part(row, process, |b| b.anon_bytes),
 };
-pub const FILE_BYTES: Column = Column {
+pub(crate) const FILE_BYTES: Column = Column {
     name: "file_bytes",
     kind: Kind::Bytes,
     rows: Rows::All,
     option: Some(Opt::Breakdown),
     value: |row, process| part(row, process, |b| b.file_bytes),
 };
-pub const SHMEM_BYTES: Column = Column {
+pub(crate) const SHMEM_BYTES: Column = Column {
     name: "shmem_bytes",
     kind: Kind::Bytes,
     rows: Rows::All,
     option: Some(Opt::Breakdown),
     value: |row, process| part(row, process, |b| b.shmem_bytes),
 };
-pub const SWAP_BYTES: Column = Column {
+pub(crate) const SWAP_BYTES: Column = Column {
     name: "swap_bytes",
     kind: Kind::Bytes,
     rows: Rows::All,
     option: Some(Opt::Breakdown),
     value: |row, process| part(row, process, |b| b.swap_bytes),
 };
-pub const THREADS: Column = Column {
+pub(crate) const THREADS: Column = Column {
     name: "threads",
     kind: Kind::Count,
     rows: Rows::All,
     option: Some(Opt::Breakdown),
     value: |row, process| part(row, process, |b| b.threads),
 };
-pub const VSZ_BYTES: Column = Column {
+pub(crate) const VSZ_BYTES: Column = Column {
     name: "vsz_bytes",
     kind: Kind::Bytes,
     rows: Rows::All,
@@ -268,7 +268,7 @@ pub const VSZ_BYTES: Column = Column {
         Value::Int(process.map_or_else(|| row.sample.vsz_bytes(), |p| p.vsz_bytes))
     },
 };
-pub const CPU_PERCENT: Column = Column {
+pub(crate) const CPU_PERCENT: Column = Column {
     name: "cpu_percent",
     kind: Kind::Percent,
     rows: Rows::All,
@@ -278,7 +278,7 @@ pub const CPU_PERCENT: Column = Column {
         Value::Fixed(cpu, 1)
     },
 };
-pub const PEAK_RSS_BYTES: Column = Column {
+pub(crate) const PEAK_RSS_BYTES: Column = Column {
     name: "peak_rss_bytes",
     kind: Kind::Bytes,
     rows: Rows::All,
@@ -290,21 +290,21 @@ pub const PEAK_RSS_BYTES: Column = Column {
     },
 };
 
-pub const CGROUP_BYTES: Column = Column {
+pub(crate) const CGROUP_BYTES: Column = Column {
     name: "cgroup_bytes",
     kind: Kind::Bytes,
     rows: Rows::Tree,
     option: Some(Opt::Cgroup),
     value: |row, _| bytes(row.cgroup.current_bytes),
 };
-pub const CGROUP_PEAK_BYTES: Column = Column {
+pub(crate) const CGROUP_PEAK_BYTES: Column = Column {
     name: "cgroup_peak_bytes",
     kind: Kind::Bytes,
     rows: Rows::Tree,
     option: Some(Opt::Cgroup),
     value: |row, _| bytes(row.cgroup.peak_bytes),
 };
-pub const CGROUP_INTERVAL_PEAK_BYTES: Column = Column {
+pub(crate) const CGROUP_INTERVAL_PEAK_BYTES: Column = Column {
     name: "cgroup_interval_peak_bytes",
     kind: Kind::Bytes,
     rows: Rows::Tree,
@@ -319,7 +319,7 @@ pub const CGROUP_INTERVAL_PEAK_BYTES: Column = Column {
 /// `cgroup_file_bytes`, `cgroup_kernel_bytes`, `cgroup_shmem_bytes`, with
 /// `--breakdown` and a cgroup) goes after `threads`, in tree rows only, once
 /// the cgroup probe fills a figure for it.
-pub const COLUMNS: [&Column; 21] = [
+pub(crate) const COLUMNS: [&Column; 21] = [
     &TIMESTAMP,
     &ELAPSED_S,
     &TRIGGER,
@@ -356,7 +356,7 @@ pub struct Layout {
 
 impl Layout {
     /// The layout's name in `report`: `default` or `per-process`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         if self.per_process {
             "per-process"
         } else {
@@ -376,7 +376,7 @@ impl Layout {
         }
     }
 
-    pub fn has(self, option: Opt) -> bool {
+    pub(crate) fn has(self, option: Opt) -> bool {
         match option {
             Opt::Pss => self.pss,
             Opt::Breakdown => self.breakdown,
@@ -393,14 +393,14 @@ impl Layout {
     }
 
     /// This layout's columns, in order.
-    pub fn columns(self) -> Vec<&'static Column> {
+    pub(crate) fn columns(self) -> Vec<&'static Column> {
         COLUMNS.into_iter().filter(|c| self.fits(c)).collect()
     }
 
     /// The columns of a header recognized as this layout, in order: an
     /// option's column that an earlier version did not write yet
     /// (`uss_bytes` beside `pss_bytes`) is not among them.
-    pub fn columns_in(self, names: &[&str]) -> Vec<&'static Column> {
+    pub(crate) fn columns_in(self, names: &[&str]) -> Vec<&'static Column> {
         self.columns()
             .into_iter()
             .filter(|column| names.contains(&column.name))
@@ -415,7 +415,7 @@ impl Layout {
     /// Recognizes one of memsample's headers exactly: an unknown column
     /// means a file from something else, or from a newer memsample whose
     /// figures this one cannot vouch for.
-    pub fn from_header(names: &[&str]) -> Option<Layout> {
+    pub(crate) fn from_header(names: &[&str]) -> Option<Layout> {
         [false, true].into_iter().find_map(|per_process| {
             let mut layout = Layout {
                 per_process,
@@ -442,7 +442,7 @@ impl Layout {
     /// What is wrong with a header that is not one of memsample's: the
     /// first column that differs from the closest layout, or the whole
     /// header when it is not memsample's at all.
-    pub fn header_problem(names: &[&str]) -> String {
+    pub(crate) fn header_problem(names: &[&str]) -> String {
         if names.first() != Some(&TIMESTAMP.name) {
             return format!("unexpected header {}", quoted(&names.join(",")));
         }
@@ -507,7 +507,7 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 5] = [
+    pub(crate) const ALL: [Trigger; 5] = [
         Trigger::Start,
         Trigger::Interval,
         Trigger::Manual,
@@ -515,7 +515,7 @@ impl Trigger {
         Trigger::Exit,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Trigger::Start => "start",
             Trigger::Interval => "interval",
@@ -526,7 +526,7 @@ impl Trigger {
     }
 
     /// `start, interval, manual, stop or exit`, for error messages.
-    pub fn choices() -> String {
+    pub(crate) fn choices() -> String {
         let names: Vec<&str> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
         match names.split_last() {
             Some((last, rest)) => format!("{} or {last}", rest.join(", ")),

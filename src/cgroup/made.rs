@@ -25,9 +25,9 @@ pub struct Left {
     /// The command's cgroup, kept because processes of the tree still run in
     /// it (or in a cgroup the tree made inside it): so that they stay inside
     /// memsample's cgroup, and the summary names it.
-    pub kept: Option<PathBuf>,
+    pub(crate) kept: Option<PathBuf>,
     /// What could not be undone, one line each (`cannot … : reason`).
-    pub errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
 }
 
 /// What memsample made and changed, to be undone when it leaves.
@@ -127,7 +127,7 @@ impl Made {
                 Err(err) => left.errors.push(format!(
                     "cannot move memsample back into {}: {}",
                     self.own.display(),
-                    crate::error::reason(&err)
+                    crate::console::reason::reason(&err)
                 )),
             }
         } else {
@@ -188,7 +188,7 @@ fn disable_memory(dir: &Path, errors: &mut Vec<String>) {
         errors.push(format!(
             "cannot restore {}: {}",
             control.display(),
-            crate::error::reason(&err)
+            crate::console::reason::reason(&err)
         ));
     }
 }
@@ -229,7 +229,7 @@ fn remove_settled(dir: &Path, errors: &mut Vec<String>) -> bool {
             errors.push(format!(
                 "cannot remove cgroup {}: {}",
                 dir.display(),
-                crate::error::reason(&err)
+                crate::console::reason::reason(&err)
             ));
             return false;
         }

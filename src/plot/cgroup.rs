@@ -7,7 +7,7 @@ use anyhow::Result;
 use plotters::prelude::*;
 
 use super::{Axes, Chart, LegendEntry};
-use crate::recording::Recording;
+use crate::read::Recording;
 use crate::units::format_bytes;
 
 /// The cgroup's colour: apart from RSS (blue), the peak (red) and the

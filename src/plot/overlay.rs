@@ -11,7 +11,7 @@ use super::{
     Axes, LegendEntry, PROCESS_COLORS, cgroup, cpu_chart, cpu_highest, display_name, draw_legend,
     memory_chart, panels,
 };
-use crate::recording::Recording;
+use crate::read::Recording;
 use crate::units::format_bytes;
 
 /// The colour of the `index`th recording (the palette repeats past 8).

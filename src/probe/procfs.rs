@@ -24,62 +24,62 @@ use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 use super::{AttachError, Breakdown, Probe, ProbeConfig, ProcessSample, Sample, pss_warning};
-use crate::tree::{self, NewPids, PidWatch};
+use crate::probe::tree::{self, NewPids, PidWatch};
 
 /// `PF_KTHREAD` in the flags field of `/proc/PID/stat`.
 const PF_KTHREAD: u64 = 0x0020_0000;
 
 /// The fields of `/proc/PID/stat` that memsample uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat<'a> {
-    pub command: &'a [u8],
-    pub state: u8,
-    pub ppid: u32,
-    pub flags: u64,
+pub(crate) struct Stat<'a> {
+    pub(crate) command: &'a [u8],
+    pub(crate) state: u8,
+    pub(crate) ppid: u32,
+    pub(crate) flags: u64,
     /// Minor plus major page faults of all threads.
-    pub faults: u64,
+    pub(crate) faults: u64,
     /// User plus system time of all threads, in clock ticks.
-    pub cpu_ticks: u64,
+    pub(crate) cpu_ticks: u64,
     /// When the process started, in clock ticks since boot: with the pid,
     /// its identity (a pid is reused, a pid and a start time are not).
-    pub start_time: u64,
-    pub vsize_bytes: u64,
+    pub(crate) start_time: u64,
+    pub(crate) vsize_bytes: u64,
     /// Approximate (per-CPU counters not summed): memsample takes RSS from
     /// `statm` instead.
-    pub rss_pages: u64,
+    pub(crate) rss_pages: u64,
     /// Where the program's code starts: 0 while there is no program in the
     /// address space (an `exec` half-way, or memory already released by an
     /// exiting process), when every other figure would be a meaningless 0.
     /// (1 for another user's process that memsample may not inspect.)
-    pub start_code: u64,
+    pub(crate) start_code: u64,
     /// -1 for a thread that is not its group's leader: a thread id handed out
     /// by the kernel looks like a process in `/proc/TID`, and this tells them
     /// apart without reading `status` for its Tgid.
-    pub exit_signal: i64,
+    pub(crate) exit_signal: i64,
 }
 
 impl Stat<'_> {
-    pub fn is_gone(&self) -> bool {
+    pub(crate) fn is_gone(&self) -> bool {
         matches!(self.state, b'Z' | b'X' | b'x')
     }
 
-    pub fn is_kernel_thread(&self) -> bool {
+    pub(crate) fn is_kernel_thread(&self) -> bool {
         self.flags & PF_KTHREAD != 0
     }
 
-    pub fn is_thread(&self) -> bool {
+    pub(crate) fn is_thread(&self) -> bool {
         self.exit_signal == -1
     }
 
     /// A program is loaded: the figures describe it.
-    pub fn has_program(&self) -> bool {
+    pub(crate) fn has_program(&self) -> bool {
         self.start_code != 0
     }
 }
 
 /// Parses `/proc/PID/stat`. The command sits in parentheses and may itself
 /// contain spaces and parentheses, so fields are counted after the last `)`.
-pub fn parse_stat(text: &[u8]) -> Option<Stat<'_>> {
+pub(crate) fn parse_stat(text: &[u8]) -> Option<Stat<'_>> {
     let open = text.iter().position(|&b| b == b'(')?;
     let close = text.iter().rposition(|&b| b == b')')?;
     let command = text.get(open + 1..close)?;
@@ -131,7 +131,7 @@ fn parse_i64(field: &[u8]) -> Option<i64> {
 }
 
 /// Parses `/proc/PID/statm`: total program size and resident set, in pages.
-pub fn parse_statm(text: &[u8]) -> Option<(u64, u64)> {
+pub(crate) fn parse_statm(text: &[u8]) -> Option<(u64, u64)> {
     let mut fields = text.split(|&b| b == b' ');
     let size = parse_u64(fields.next()?)?;
     let resident = parse_u64(fields.next()?)?;
@@ -140,7 +140,7 @@ pub fn parse_statm(text: &[u8]) -> Option<(u64, u64)> {
 
 /// Finds `key` (e.g. `VmHWM:`) in a `status`/`smaps_rollup` text and returns
 /// its value in bytes (the kernel prints kB).
-pub fn parse_kb_line(text: &[u8], key: &[u8]) -> Option<u64> {
+pub(crate) fn parse_kb_line(text: &[u8], key: &[u8]) -> Option<u64> {
     let start = text.windows(key.len()).position(|w| w == key)? + key.len();
     let rest = &text[start..];
     let digits: Vec<u8> = rest
@@ -155,20 +155,20 @@ pub fn parse_kb_line(text: &[u8], key: &[u8]) -> Option<u64> {
 /// The figures of `/proc/PID/status` that memsample uses, found in one
 /// pass over its lines (sizes in bytes; the kernel prints kB).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Status {
-    pub vm_size: Option<u64>,
-    pub vm_hwm: Option<u64>,
-    pub rss_anon: Option<u64>,
-    pub rss_file: Option<u64>,
-    pub rss_shmem: Option<u64>,
-    pub vm_swap: Option<u64>,
-    pub threads: Option<u64>,
+pub(crate) struct Status {
+    pub(crate) vm_size: Option<u64>,
+    pub(crate) vm_hwm: Option<u64>,
+    pub(crate) rss_anon: Option<u64>,
+    pub(crate) rss_file: Option<u64>,
+    pub(crate) rss_shmem: Option<u64>,
+    pub(crate) vm_swap: Option<u64>,
+    pub(crate) threads: Option<u64>,
 }
 
 impl Status {
     /// The split of RSS; `None` without the three `Rss` lines (the kernel
     /// prints no memory lines for a process whose memory is gone).
-    pub fn breakdown(&self) -> Option<Breakdown> {
+    pub(crate) fn breakdown(&self) -> Option<Breakdown> {
         Some(Breakdown {
             anon_bytes: self.rss_anon?,
             file_bytes: self.rss_file?,
@@ -181,7 +181,7 @@ impl Status {
 
 /// Parses `/proc/PID/status` in one pass: each line is `Key:<blanks>value`,
 /// sizes followed by ` kB`.
-pub fn parse_status(text: &[u8]) -> Status {
+pub(crate) fn parse_status(text: &[u8]) -> Status {
     let mut status = Status::default();
     for line in text.split(|&b| b == b'\n') {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
@@ -221,7 +221,7 @@ fn leading_number(text: &[u8]) -> Option<u64> {
 
 /// Pss and USS (`Private_Clean` + `Private_Dirty`) from `smaps_rollup`, in
 /// one pass; `None` when the text has no `Pss` (memory already released).
-pub fn parse_rollup(text: &[u8]) -> Option<(u64, u64)> {
+pub(crate) fn parse_rollup(text: &[u8]) -> Option<(u64, u64)> {
     let (mut pss, mut private) = (None, 0u64);
     for line in text.split(|&b| b == b'\n') {
         let Some(colon) = line.iter().position(|&b| b == b':') else {

@@ -15,8 +15,8 @@ use super::{AttachError, Probe, ProbeConfig, ProcessSample, Sample};
 /// Refuses, before anything starts, what this backend cannot give:
 /// `sysinfo` reads a process's RSS and virtual size only, not the split of
 /// RSS nor the thread count.
-pub(crate) fn check_options(backend: crate::cli::Backend, breakdown: bool) -> Result<(), String> {
-    if backend == crate::cli::Backend::Sysinfo && breakdown {
+pub(crate) fn check_options(backend: super::Backend, breakdown: bool) -> Result<(), String> {
+    if backend == super::Backend::Sysinfo && breakdown {
         return Err(
             "--breakdown is not available with --backend sysinfo: it reads RSS and \
              virtual size only (use the default --backend proc)"

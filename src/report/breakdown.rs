@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::probe::Breakdown;
-use crate::recording::Recording;
+use crate::read::Recording;
 use crate::stats;
 use crate::units::{format_bytes, format_rate};
 
@@ -57,24 +57,24 @@ impl Part {
 /// The growth of each part in MiB/hour (least squares after the first
 /// 20 % of the run, as RSS's); null with too few samples.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PartsGrowth {
-    pub anon: Option<f64>,
-    pub file: Option<f64>,
-    pub shmem: Option<f64>,
-    pub swap: Option<f64>,
+pub(crate) struct PartsGrowth {
+    pub(crate) anon: Option<f64>,
+    pub(crate) file: Option<f64>,
+    pub(crate) shmem: Option<f64>,
+    pub(crate) swap: Option<f64>,
 }
 
 /// The `breakdown` object of the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BreakdownReport {
+pub(crate) struct BreakdownReport {
     /// The parts at the peak sample (the first at the highest RSS); null
     /// when that sample lacks them.
-    pub at_peak: Option<Breakdown>,
-    pub growth_mib_per_hour: PartsGrowth,
+    pub(crate) at_peak: Option<Breakdown>,
+    pub(crate) growth_mib_per_hour: PartsGrowth,
     /// The parts that grow steadily (`anon`, `file`, `shmem`, `swap`).
-    pub growing: Vec<&'static str>,
+    pub(crate) growing: Vec<&'static str>,
     /// The same in words: "anonymous memory grows 12 MiB/h; file pages are flat; …".
-    pub summary: String,
+    pub(crate) summary: String,
 }
 
 /// One part's verdict.

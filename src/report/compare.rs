@@ -12,7 +12,7 @@ use crate::units::{self, format_bytes, format_seconds};
 
 /// How much the peak may grow over the baseline's before `report` exits 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum MaxIncrease {
+pub(crate) enum MaxIncrease {
     /// Percent of the baseline's peak.
     Percent(f64),
     Bytes(u64),
@@ -39,7 +39,7 @@ impl MaxIncrease {
     /// `10%`, `2.5%`, or a size (`50MiB`, `1GiB`, bytes). A percentage is
     /// plain decimal (no exponent), at most [`MAX_PERCENT`] with at most
     /// four decimals, so that it prints as it was typed.
-    pub fn parse(text: &str) -> Result<MaxIncrease, String> {
+    pub(crate) fn parse(text: &str) -> Result<MaxIncrease, String> {
         let trimmed = text.trim();
         match trimmed.strip_suffix('%') {
             Some(number) => parse_percent(number.trim()).map(MaxIncrease::Percent).ok_or_else(|| {
@@ -52,7 +52,7 @@ impl MaxIncrease {
     }
 
     /// The growth allowed over a baseline's peak, in bytes.
-    pub fn allowed(self, baseline_peak: u64) -> u64 {
+    pub(crate) fn allowed(self, baseline_peak: u64) -> u64 {
         match self {
             MaxIncrease::Percent(percent) => (baseline_peak as f64 * percent / 100.0) as u64,
             MaxIncrease::Bytes(bytes) => bytes,
@@ -62,7 +62,7 @@ impl MaxIncrease {
 
 /// The largest `--max-increase` percentage: a peak 10,000 times the
 /// baseline's. More is no gate at all, and is refused as a typo.
-pub const MAX_PERCENT: u32 = 1_000_000;
+pub(crate) const MAX_PERCENT: u32 = 1_000_000;
 
 /// `12`, `2.5`, `0.0001`: digits, an optional fraction of at most 4 digits,
 /// up to [`MAX_PERCENT`].
@@ -81,12 +81,12 @@ fn parse_percent(number: &str) -> Option<f64> {
 
 /// One figure now and in the baseline, and the signed change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change<T, D> {
-    pub baseline: T,
-    pub value: T,
-    pub change: D,
+pub(crate) struct Change<T, D> {
+    pub(crate) baseline: T,
+    pub(crate) value: T,
+    pub(crate) change: D,
     /// The change in % of the baseline; null when the baseline is 0.
-    pub percent: Option<f64>,
+    pub(crate) percent: Option<f64>,
 }
 
 fn percent(change: f64, baseline: f64) -> Option<f64> {
@@ -105,24 +105,24 @@ fn bytes_change(value: u64, baseline: u64) -> Change<u64, i64> {
 
 /// A recording against its baseline; also `--json`'s `baseline` object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     /// The baseline's file.
-    pub file: String,
+    pub(crate) file: String,
     /// The larger of the sampled peak and the kernel's, as `--fail-above`.
-    pub peak_rss_bytes: Change<u64, i64>,
-    pub mean_rss_bytes: Change<u64, i64>,
-    pub p95_rss_bytes: Change<u64, i64>,
-    pub duration_s: Change<f64, f64>,
+    pub(crate) peak_rss_bytes: Change<u64, i64>,
+    pub(crate) mean_rss_bytes: Change<u64, i64>,
+    pub(crate) p95_rss_bytes: Change<u64, i64>,
+    pub(crate) duration_s: Change<f64, f64>,
     /// `--max-increase` as given (default 10%).
-    pub max_increase: String,
+    pub(crate) max_increase: String,
     /// The growth of the peak it allows, in bytes.
-    pub max_increase_bytes: u64,
+    pub(crate) max_increase_bytes: u64,
     /// The peak grew by more than that: `report` exits 1.
-    pub above_limit: bool,
+    pub(crate) above_limit: bool,
 }
 
 impl Comparison {
-    pub fn new(report: &Report, baseline: &Report, limit: MaxIncrease) -> Comparison {
+    pub(crate) fn new(report: &Report, baseline: &Report, limit: MaxIncrease) -> Comparison {
         let peak = bytes_change(report.gate_peak_bytes(), baseline.gate_peak_bytes());
         let allowed = limit.allowed(peak.baseline);
         let duration = report.duration_s - baseline.duration_s;
@@ -144,7 +144,7 @@ impl Comparison {
     }
 
     /// The limit for people: `10% (4.0 MiB)`, or `50.0 MiB`.
-    pub fn limit_text(&self) -> String {
+    pub(crate) fn limit_text(&self) -> String {
         let bytes = format_bytes(self.max_increase_bytes);
         if self.max_increase == bytes {
             bytes
@@ -154,7 +154,7 @@ impl Comparison {
     }
 
     /// The gate's one line, for stderr when it fails.
-    pub fn verdict(&self, file: &str) -> String {
+    pub(crate) fn verdict(&self, file: &str) -> String {
         format!(
             "{file}: peak RSS {} over the baseline {}, above the limit of {}",
             signed_bytes_with_percent(&self.peak_rss_bytes),

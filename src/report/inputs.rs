@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 
-use crate::recording::Recording;
+use crate::read::Recording;
 use crate::sink::Format;
 
 /// What the first recording was: its name (`the baseline old.csv` for a
@@ -34,7 +34,7 @@ fn layout_name(per_process: bool) -> &'static str {
 impl Inputs {
     /// Admits the baseline, read first: the others are compared with it,
     /// and a message about a difference names it as the baseline.
-    pub fn admit_baseline(&mut self, recording: &Recording) -> Result<()> {
+    pub(crate) fn admit_baseline(&mut self, recording: &Recording) -> Result<()> {
         self.admit(recording)?;
         if let Some((name, _, _)) = &mut self.first {
             *name = format!("the baseline {name}");
@@ -43,7 +43,7 @@ impl Inputs {
     }
 
     /// Accepts a recording like the first one, or says how it differs.
-    pub fn admit(&mut self, recording: &Recording) -> Result<()> {
+    pub(crate) fn admit(&mut self, recording: &Recording) -> Result<()> {
         let name = recording.path().display().to_string();
         let (format, per_process) = (recording.format(), recording.layout().per_process);
         let Some((first, first_format, first_per_process)) = &self.first else {

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use super::Report;
 use super::compare::{signed_bytes_with_percent, signed_percent, signed_seconds};
 use super::growth::Verdict;
-use crate::recording::printable;
+use crate::read::printable;
 use crate::units::{format_bytes, format_seconds};
 
 pub(crate) fn render(reports: &[Report], baseline: Option<&Report>) -> String {

@@ -1,27 +1,27 @@
 //! `memsample report`: the figures of a recording ([`Report`]), computed by
 //! the one statistics engine (`crate::stats`) from the recording reader
-//! ([`crate::recording`]), printed as text (`text`), JSON (`json`) or
+//! ([`crate::read`]), printed as text (`text`), JSON (`json`) or
 //! Markdown (`markdown`); many recordings, and a comparison with a
 //! baseline ([`compare`]), checked for being alike first (`inputs`).
 
 mod breakdown;
-pub mod compare;
+pub(crate) mod compare;
 mod growth;
 pub(crate) mod inputs;
 mod json;
 mod markdown;
 mod text;
 
-pub use breakdown::{BreakdownReport, PartsGrowth};
+pub(crate) use breakdown::BreakdownReport;
 
 use std::io::{self, Write as _};
+use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 use serde::Serialize;
 
-use crate::cli::ReportArgs;
-use crate::reason::reason;
-use crate::recording::Recording;
+use crate::console::reason::reason;
+use crate::read::Recording;
 use crate::stats::{self, Running};
 use crate::units::format_bytes;
 
@@ -32,10 +32,10 @@ const MIB: f64 = (1u64 << 20) as f64;
 
 /// One of the top processes, as `--json` prints it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TopProcess {
-    pub pid: u32,
-    pub command: String,
-    pub peak_rss_bytes: u64,
+pub(crate) struct TopProcess {
+    pub(crate) pid: u32,
+    pub(crate) command: String,
+    pub(crate) peak_rss_bytes: u64,
 }
 
 /// The figures of a recording; also the `--json` object, field for field.
@@ -43,69 +43,69 @@ pub struct TopProcess {
 /// computed from this recording.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
-    pub file: String,
+    pub(crate) file: String,
     /// The layout: `default` or `per-process`.
-    pub format: &'static str,
-    pub samples: usize,
+    pub(crate) format: &'static str,
+    pub(crate) samples: usize,
     /// Last elapsed_s minus the first.
-    pub duration_s: f64,
+    pub(crate) duration_s: f64,
     /// Median time between samples; null with one sample.
-    pub interval_s: Option<f64>,
+    pub(crate) interval_s: Option<f64>,
     /// Highest sampled RSS (summed over the tree).
-    pub peak_rss_bytes: u64,
+    pub(crate) peak_rss_bytes: u64,
     /// elapsed_s of the first sample at the peak.
-    pub peak_elapsed_s: f64,
+    pub(crate) peak_elapsed_s: f64,
     /// Wall clock of that sample, RFC 3339 UTC with milliseconds.
-    pub peak_timestamp: String,
+    pub(crate) peak_timestamp: String,
     /// Highest `peak_rss_bytes` of the recording (the kernel's high-water
     /// mark; can be above every sample when a spike fell between two).
-    pub kernel_peak_rss_bytes: u64,
+    pub(crate) kernel_peak_rss_bytes: u64,
     /// kernel_peak_rss_bytes > peak_rss_bytes.
-    pub peak_between_samples: bool,
+    pub(crate) peak_between_samples: bool,
     /// Rounded to the nearest byte, as the end-of-recording summary's.
-    pub mean_rss_bytes: u64,
-    pub median_rss_bytes: u64,
-    pub p95_rss_bytes: u64,
-    pub first_rss_bytes: u64,
-    pub last_rss_bytes: u64,
+    pub(crate) mean_rss_bytes: u64,
+    pub(crate) median_rss_bytes: u64,
+    pub(crate) p95_rss_bytes: u64,
+    pub(crate) first_rss_bytes: u64,
+    pub(crate) last_rss_bytes: u64,
     /// Highest PSS over the samples that have one; null without `--pss`.
-    pub peak_pss_bytes: Option<u64>,
+    pub(crate) peak_pss_bytes: Option<u64>,
     /// Highest USS over the samples that have one; null without `--pss`.
-    pub peak_uss_bytes: Option<u64>,
+    pub(crate) peak_uss_bytes: Option<u64>,
     /// The whole tree's exact peak from its cgroup (`memory.peak`: all that
     /// was charged to it, page cache and kernel memory included); null when
     /// recorded without a cgroup.
-    pub cgroup_peak_bytes: Option<u64>,
+    pub(crate) cgroup_peak_bytes: Option<u64>,
     /// elapsed_s of the first row that shows it.
-    pub cgroup_peak_elapsed_s: Option<f64>,
+    pub(crate) cgroup_peak_elapsed_s: Option<f64>,
     /// Most processes in one sample.
-    pub max_procs: u64,
+    pub(crate) max_procs: u64,
     /// Least-squares slope of RSS after the first 20 % of the run, MiB/hour.
-    pub growth_mib_per_hour: Option<f64>,
+    pub(crate) growth_mib_per_hour: Option<f64>,
     /// Its coefficient of determination, 0 to 1; null when RSS is flat.
-    pub growth_r2: Option<f64>,
+    pub(crate) growth_r2: Option<f64>,
     /// Whether the report states the growth as a rate: R² of at least 0.8
     /// and a slope that is not zero (one rule for text, Markdown and JSON).
-    pub growth_steady: bool,
+    pub(crate) growth_steady: bool,
     /// Per-process recordings: the processes with the highest peaks; null
     /// for the default layout, which does not record processes.
-    pub top_processes: Option<Vec<TopProcess>>,
+    pub(crate) top_processes: Option<Vec<TopProcess>>,
     /// What the memory is, with `--breakdown`: the parts at the peak and
     /// the growth of each; null without.
-    pub breakdown: Option<BreakdownReport>,
+    pub(crate) breakdown: Option<BreakdownReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fail_above_bytes: Option<u64>,
+    pub(crate) fail_above_bytes: Option<u64>,
     /// max(peak_rss_bytes, kernel_peak_rss_bytes) > fail_above_bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub above_limit: Option<bool>,
+    pub(crate) above_limit: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fail_above_cgroup_bytes: Option<u64>,
+    pub(crate) fail_above_cgroup_bytes: Option<u64>,
     /// cgroup_peak_bytes > fail_above_cgroup_bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub above_cgroup_limit: Option<bool>,
+    pub(crate) above_cgroup_limit: Option<bool>,
     /// With `--baseline`: the changes from the baseline and the gate.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<compare::Comparison>,
+    pub(crate) baseline: Option<compare::Comparison>,
     /// RSS over time as a line of bars, its lowest and highest values.
     #[serde(skip)]
     pub(crate) sparkline: (String, u64, u64),
@@ -178,7 +178,7 @@ impl Report {
 
     /// Sets the `--fail-above-cgroup` gate; a recording without the
     /// cgroup's column cannot be gated (an error, not a pass).
-    pub fn gate_cgroup(&mut self, limit: u64) -> Result<()> {
+    pub(crate) fn gate_cgroup(&mut self, limit: u64) -> Result<()> {
         let Some(peak) = self.cgroup_peak_bytes else {
             return Err(anyhow!(
                 "{}: --fail-above-cgroup: no cgroup_peak_bytes in this recording (recorded without a cgroup)",
@@ -191,18 +191,13 @@ impl Report {
     }
 
     /// The peak the `--fail-above` gate compares: sampled or kernel's.
-    pub fn gate_peak_bytes(&self) -> u64 {
+    pub(crate) fn gate_peak_bytes(&self) -> u64 {
         self.peak_rss_bytes.max(self.kernel_peak_rss_bytes)
     }
 
     /// The report for people, with a sparkline of the recording's RSS.
     pub fn text(&self) -> String {
         text::render(self)
-    }
-
-    /// The report as one pretty-printed JSON object, newline-terminated.
-    pub fn json(&self) -> Result<String> {
-        json::render(std::slice::from_ref(self))
     }
 }
 
@@ -221,9 +216,26 @@ fn top_processes(recording: &Recording) -> Option<Vec<TopProcess>> {
     })
 }
 
+/// What `memsample report` is asked (the command line's `report`
+/// arguments).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReportOptions {
+    /// The recordings to report on.
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) json: bool,
+    pub(crate) markdown: bool,
+    /// `--fail-above`: the gate on the peak RSS, in bytes.
+    pub(crate) fail_above: Option<u64>,
+    /// `--fail-above-cgroup`: the gate on the cgroup's peak, in bytes.
+    pub(crate) fail_above_cgroup: Option<u64>,
+    pub(crate) baseline: Option<PathBuf>,
+    /// `--max-increase`; 10% when not given.
+    pub(crate) max_increase: Option<compare::MaxIncrease>,
+}
+
 /// Runs `memsample report`; returns the exit code (0, or 1 when a gate
 /// fails: the peak above `--fail-above`, or grown beyond `--max-increase`).
-pub(crate) fn run(args: &ReportArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: &ReportOptions) -> anyhow::Result<u8> {
     let mut checked = inputs::Inputs::default();
     let baseline = match &args.baseline {
         Some(path) => {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::Report;
 use super::compare::{Comparison, signed_bytes_with_percent, signed_percent, signed_seconds};
 use super::growth::Verdict;
-use crate::recording::printable;
+use crate::read::printable;
 use crate::units::{format_bytes, format_rate, format_seconds};
 
 /// The longest sparkline, in characters: it fits an 80-column terminal

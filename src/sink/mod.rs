@@ -6,18 +6,25 @@
 //! nothing that was sampled. If a write fails half-way (disk full, file size
 //! limit), the file is cut back to the end of the last complete row.
 //!
+//! [`output`] is where the bytes go (`-o`: a file, stdout, an inherited
+//! descriptor); `stdfds` remembers which standard descriptors were closed
+//! when memsample started.
+//!
 //! [`open`], [`Sink`] and [`Format`] are `pub`: the benchmarks and the
 //! property tests write rows through them.
 
 mod csv;
 mod jsonl;
+pub mod output;
+#[doc(hidden)]
+pub mod stdfds;
 
 use std::io;
 use std::path::Path;
 
-use crate::output::{Destination, OutputError, Target};
 use crate::probe::ProcessSample;
 use crate::schema::{Column, Layout, Row, Value};
+use crate::sink::output::{Destination, OutputError, Target};
 
 use self::csv::Csv;
 use self::jsonl::JsonLines;

@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use memsample::output::Destination;
 use memsample::probe::{Breakdown, ProcessSample, Sample};
-use memsample::recording::{self, Recording};
+use memsample::read::{self, Recording};
 use memsample::report::Report;
 use memsample::schema::{Layout, Row, Trigger};
+use memsample::sink::output::Destination;
 use memsample::sink::{self, Format};
 use memsample::units::{MIN_DURATION, format_duration, parse_duration, parse_size};
 use proptest::prelude::*;
@@ -455,10 +455,10 @@ proptest! {
             let Ok(recording) = recording else { return Ok(()) };
             prop_assert_eq!(recording.layout(), layout);
             prop_assert_eq!(recording.format(), format);
-            let (_, _, read) = recording::samples(&scratch.path).expect("read twice");
-            prop_assert_eq!(read.len(), expected.len(), "{}", text);
+            let (_, _, samples) = read::samples(&scratch.path).expect("read twice");
+            prop_assert_eq!(samples.len(), expected.len(), "{}", text);
             for (sample, (wall_clock, elapsed_s, procs, rss, pss_sum, peak, uss_sum, parts)) in
-                read.iter().zip(&expected)
+                samples.iter().zip(&expected)
             {
                 prop_assert_eq!(sample.timestamp, *wall_clock);
                 prop_assert_eq!(format!("{:.6}", sample.elapsed_s), format!("{elapsed_s:.6}"));

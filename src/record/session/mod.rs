@@ -1,0 +1,249 @@
+//! A recording: spawn or attach, sample at start and on every tick, react to
+//! signals and to the target's end, print the summary, and say how memsample
+//! should exit (README, "How it works").
+//!
+//! Threads: the interval thread takes the samples under the session's lock;
+//! a signal thread, a waiter thread (spawn mode) or a pidfd watcher (attach
+//! mode) turn what happens into [`Event`]s; the main thread hands them to
+//! the [`Session`] one at a time, so every decision about the end of a
+//! recording is taken in one place, and [`exit_policy`] says how memsample
+//! exits.
+
+mod exit;
+mod exit_row;
+mod publishing;
+mod setup;
+mod state;
+#[cfg(test)]
+mod tests;
+mod turns;
+mod whole_tree;
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crate::record::config::RecordConfig;
+use crate::record::error::RecordError;
+use crate::record::interval::Interval;
+use crate::record::target::Job;
+
+pub(crate) use exit::Exit;
+use exit::{End, exit_policy};
+use state::{Action, Event, Finished, Kind, Parts, Session};
+use turns::Turns;
+
+/// Below this interval `--pss` gets a warning: reading `smaps_rollup` walks
+/// the page tables under the target's mmap lock, which slows it down.
+const PSS_WARN_BELOW: Duration = Duration::from_millis(100);
+
+/// The recording mode of memsample.
+pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
+    let (events, received) = mpsc::channel::<Event>();
+    let pinned = setup::pin(&config)?;
+    let (cgroup, start_note) = setup::cgroup(&config)?;
+    config.layout.cgroup = cgroup.is_some();
+    let sink = setup::open_sink(&config)?;
+    let (inherited, adopted_parent) = setup::listen(&config, events.clone())?;
+    let joiner = cgroup.as_ref().map(crate::cgroup::Cgroup::joiner);
+    let started = match pinned {
+        Some(pinned) => pinned,
+        None => setup::spawn(&config, inherited, adopted_parent, joiner)
+            .inspect_err(|err| not_started(&config, sink.name(), err))?,
+    };
+    let tree = cgroup.map(whole_tree::WholeTree::new);
+    let parts = assemble(
+        &config,
+        started.target,
+        started.probe,
+        sink,
+        events.clone(),
+        tree,
+    );
+    let feed = config
+        .publish
+        .as_ref()
+        .map(|_| crate::record::publish::Feed::default());
+    let parts = Parts {
+        start_note,
+        feed: feed.clone(),
+        ..parts
+    };
+    let opening = config.json_summary.as_deref().map(|path| {
+        crate::record::summary_json::Opening::new(path, &config, Some(parts.target.pid))
+    });
+    let origin = Instant::now();
+    let session = Arc::new(Turns::new(Session::new(parts, origin)));
+    session.lock().start(config.interval);
+    if config.probe.pss && config.interval < PSS_WARN_BELOW {
+        session.lock().console().pss_cost(config.interval);
+    }
+    let publisher = publishing::start(&config, &session, feed.as_ref());
+    let job = setup::watch(started.watch, events.clone())?;
+    // The parser caps durations, so this always fits; were it not to, no limit.
+    let deadline = config.limits.duration.and_then(|d| origin.checked_add(d));
+    let mut interval = setup::start_interval(&session, origin, &config, deadline)?;
+    drop(events);
+    react(&session, &received, job.as_ref(), &mut interval, deadline);
+    if let Some(interval) = &mut interval {
+        interval.cancel();
+    }
+    let finished = session.lock().finish();
+    session.lock().console().summary(&finished.summary);
+    // Before the chart, which reads the whole recording back.
+    let summary_failed = opening
+        .as_ref()
+        .is_some_and(|opening| write_json_summary(opening, &session, &finished));
+    publishing::finish(publisher, feed.as_ref(), &session, &finished);
+    let chart_failed = write_chart(&config, &session);
+    Ok(exit_policy(
+        finished.end,
+        finished.failed || summary_failed || chart_failed,
+    ))
+}
+
+/// The session's parts, from the resolved options and what setup made.
+fn assemble(
+    config: &RecordConfig,
+    target: state::Target,
+    probe: Box<dyn crate::probe::Probe>,
+    sink: Box<dyn crate::sink::Sink>,
+    notify: mpsc::Sender<Event>,
+    tree: Option<whole_tree::WholeTree>,
+) -> Parts {
+    let kind = if config.is_spawn() {
+        Kind::Spawn
+    } else {
+        Kind::Attach
+    };
+    Parts {
+        kind,
+        target,
+        probe,
+        sink,
+        console: crate::console::Console::new(config.quiet, kind == Kind::Attach),
+        max_samples: config.limits.samples,
+        children: config.probe.children,
+        notify,
+        per_process: config.layout.per_process,
+        tree,
+        start_note: None,
+        feed: None,
+    }
+}
+
+/// The main thread: events to the session until it ends, its actions done
+/// outside its lock (cancelling the interval joins a thread that may be
+/// waiting for the lock).
+fn react(
+    session: &Turns<Session>,
+    received: &Receiver<Event>,
+    job: Option<&Job>,
+    interval: &mut Option<Interval>,
+    deadline: Option<Instant>,
+) {
+    loop {
+        let sampling = session.lock().is_sampling();
+        let event = match deadline.filter(|_| sampling) {
+            Some(deadline) => {
+                match received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(event) => event,
+                    Err(RecvTimeoutError::Timeout) => Event::Deadline,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+            None => match received.recv() {
+                Ok(event) => event,
+                Err(_) => return,
+            },
+        };
+        // One turn of the lock per event: the interval thread may be waiting.
+        let (actions, ended) = {
+            let mut session = session.lock();
+            let actions = session.handle(event);
+            (
+                actions,
+                matches!(session.phase(), state::Phase::Ended { .. }),
+            )
+        };
+        for action in actions {
+            act(action, job, interval);
+        }
+        if ended {
+            return;
+        }
+    }
+}
+
+fn act(action: Action, job: Option<&Job>, interval: &mut Option<Interval>) {
+    match (action, job) {
+        (Action::TriggerSample, _) => {
+            if let Some(interval) = interval {
+                interval.trigger();
+            }
+        }
+        (Action::StopSampling, _) => {
+            if let Some(interval) = interval {
+                interval.cancel();
+            }
+        }
+        (Action::Relay(signal), Some(job)) => job.relay(signal),
+        (Action::Continue, Some(job)) => job.continued(),
+        (Action::FollowStop(signal), Some(job)) => job.stopped(signal),
+        (Action::CommandEnded, Some(job)) => job.ended(),
+        (_, None) => {}
+    }
+}
+
+/// `--json-summary`: written whatever the ending, the output's failure
+/// included (README, "JSON summary"). Whether it failed.
+fn write_json_summary(
+    opening: &crate::record::summary_json::Opening,
+    session: &Turns<Session>,
+    finished: &Finished,
+) -> bool {
+    let session = session.lock();
+    let status = match finished.end {
+        End::TargetExited { status, .. } => status,
+        End::Signalled(_) | End::LeftRunning => None,
+    };
+    let written = opening.write(&crate::record::summary_json::Closing {
+        summary: session.summary(),
+        status,
+        kernel_peak_bytes: finished.kernel_peak_bytes,
+        cgroup_peak_bytes: finished
+            .tree
+            .as_ref()
+            .and_then(|tree| tree.peak.map(|peak| peak.bytes)),
+        oom_kills: finished.tree.as_ref().and_then(|tree| tree.oom_kills),
+        output: session.file(),
+    });
+    if let Err(message) = &written {
+        session.console().error(message);
+    }
+    written.is_err()
+}
+
+/// `--json-summary` of a command that could not be started: the job system
+/// that collects one from every run gets one from this run too.
+fn not_started(config: &RecordConfig, output: &str, err: &RecordError) {
+    if let (Some(path), RecordError::Spawn { .. }) = (&config.json_summary, err)
+        && let Err(message) =
+            crate::record::summary_json::not_started(path, config, err.exit_code(), output)
+    {
+        crate::console::say!("{message}");
+    }
+}
+
+/// `--plot`: the chart of the recording, read back from its file. Whether
+/// it failed.
+fn write_chart(config: &RecordConfig, session: &Turns<Session>) -> bool {
+    let Some(svg) = &config.plot else {
+        return false;
+    };
+    let session = session.lock();
+    let recording = std::path::PathBuf::from(session.file());
+    let written = crate::plot::write_chart(&recording, svg);
+    session.console().chart(svg, &written);
+    written.is_err()
+}
