@@ -13,6 +13,7 @@ mod formats;
 mod identity;
 mod jobs;
 mod json_summary;
+mod layout;
 mod parents;
 mod plot;
 mod properties;
