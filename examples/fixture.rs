@@ -38,6 +38,8 @@
 //! - `touch PATH`: create PATH (the test waits for it instead of sleeping);
 //! - `wait-file PATH`: wait until PATH exists (at most 60 s);
 //! - `print-hwm`: print `VmHWM BYTES` on stdout;
+//! - `no-death-signal`: clear its parent-death signal, as the exec of a
+//!   set-uid program (`su`, `sudo`) does;
 //! - `kill SIG`: die of SIG;
 //! - `exit K`: exit with code K (default 0 after the last step).
 
@@ -394,6 +396,10 @@ fn main() {
             }
             "wait-file" => wait_for_file(steps.next().expect("fixture: path")),
             "print-hwm" => println!("VmHWM {}", vm_hwm_bytes()),
+            // SAFETY: prctl on this process's own attribute.
+            "no-death-signal" => unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, 0);
+            },
             "kill" => {
                 let signal = signal_number(steps.next().expect("fixture: signal"));
                 // SAFETY: restoring the default action, then raising.

@@ -19,23 +19,64 @@ use rexpect::session::{PtySession, spawn_with_options};
 const LIMIT: Duration = Duration::from_secs(20);
 
 /// An interactive bash without start-up files, the session leader of a new
-/// pseudo-terminal, reporting job changes at once (`set -b`).
-fn interactive_bash() -> PtySession {
-    let mut command = Command::new("bash");
-    command
-        .args(["--norc", "--noprofile", "-i"])
-        .env("PS1", "$ ")
-        .env("HISTFILE", "/dev/null")
-        .env("TERM", "dumb");
-    let options = Options::new()
-        .timeout_ms(Some(LIMIT.as_millis() as u64))
-        .strip_ansi_escape_codes(true);
-    let mut bash = spawn_with_options(command, options).expect("bash starts under a pty");
-    // An interactive bash ignores the SIGTERM that ends the session on drop.
-    bash.process_mut().set_kill_timeout(Some(500));
-    bash.send_line("set -b; echo shell-rea''dy").expect("typed");
-    bash.exp_string("shell-ready").expect("bash runs commands");
-    bash
+/// pseudo-terminal, reporting job changes at once (`set -b`). Dropped, it
+/// kills every process of its session: a failed test leaves nothing behind.
+struct Shell {
+    session: PtySession,
+    pid: u32,
+}
+
+impl Shell {
+    fn start() -> Shell {
+        let mut command = Command::new("bash");
+        command
+            .args(["--norc", "--noprofile", "-i"])
+            .env("PS1", "$ ")
+            .env("HISTFILE", "/dev/null")
+            .env("TERM", "dumb");
+        let options = Options::new()
+            .timeout_ms(Some(LIMIT.as_millis() as u64))
+            .strip_ansi_escape_codes(true);
+        let mut session = spawn_with_options(command, options).expect("bash starts under a pty");
+        // An interactive bash ignores the SIGTERM that ends the session on drop.
+        session.process_mut().set_kill_timeout(Some(500));
+        session
+            .send_line("set -b; echo \"shell-$$-\"ready")
+            .expect("typed");
+        let (_, ready) = session
+            .exp_regex("shell-[0-9]+-ready")
+            .expect("bash runs commands");
+        let pid = ready
+            .trim_start_matches("shell-")
+            .trim_end_matches("-ready")
+            .parse()
+            .expect("bash's pid");
+        Shell { session, pid }
+    }
+}
+
+impl std::ops::Deref for Shell {
+    type Target = PtySession;
+    fn deref(&self) -> &PtySession {
+        &self.session
+    }
+}
+
+impl std::ops::DerefMut for Shell {
+    fn deref_mut(&mut self) -> &mut PtySession {
+        &mut self.session
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        for (pid, _, _) in processes() {
+            if stat_of(pid).get(3).and_then(|sid| sid.parse().ok()) == Some(self.pid) {
+                // SAFETY: kill(2) of a process of the session this test made.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+        }
+    }
 }
 
 /// Fields of `/proc/PID/stat` after the command name.
@@ -141,7 +182,7 @@ fn nested_memsample_stops_with_one_ctrl_z_and_fg_continues_it() {
     let dir = dir.path();
     let command = script(dir, "job.sh", &until_go(dir, 3));
     let inner = recording(&dir.join("inner.csv"), &format!("sh '{command}'"));
-    let mut bash = interactive_bash();
+    let mut bash = Shell::start();
     let outer_csv = dir.join("outer.csv");
     bash.send_line(&recording(&outer_csv, &inner))
         .expect("typed");
@@ -199,7 +240,7 @@ fn a_script_running_memsample_stops_with_one_ctrl_z() {
         ),
     )
     .expect("script");
-    let mut bash = interactive_bash();
+    let mut bash = Shell::start();
     bash.send_line(&format!("bash '{}'", outer.display()))
         .expect("typed");
     let command = pid_in(&dir.join("pid"));
@@ -235,7 +276,7 @@ fn a_background_read_stops_the_job_for_tty_input_and_fg_lets_it_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dir = dir.path();
     let command = script(dir, "job.sh", "read x; echo \"got $x\"");
-    let mut bash = interactive_bash();
+    let mut bash = Shell::start();
     bash.send_line(&format!(
         "{} &",
         recording(&dir.join("mem.csv"), &format!("sh '{command}'"))
@@ -272,7 +313,7 @@ fn fg_of_a_running_job_hands_the_terminal_to_the_command_when_it_reads() {
         dir.join("go").display()
     );
     let command = script(dir, "job.sh", &body);
-    let mut bash = interactive_bash();
+    let mut bash = Shell::start();
     bash.send_line(&format!(
         "{} &",
         recording(&dir.join("mem.csv"), &format!("sh '{command}'"))

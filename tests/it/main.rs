@@ -8,6 +8,7 @@ mod common;
 mod breakdown;
 mod cli;
 mod compare;
+mod deaths;
 mod faults;
 mod formats;
 mod identity;

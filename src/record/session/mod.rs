@@ -44,11 +44,11 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let (cgroup, start_note) = setup::cgroup(&config)?;
     config.layout.cgroup = cgroup.is_some();
     let sink = setup::open_sink(&config)?;
-    let (inherited, adopted_parent) = setup::listen(&config, events.clone())?;
+    let (inherited, guard, adopted_parent) = setup::listen(&config, events.clone())?;
     let joiner = cgroup.as_ref().map(crate::cgroup::Cgroup::joiner);
     let started = match pinned {
         Some(pinned) => pinned,
-        None => setup::spawn(&config, inherited, adopted_parent, joiner)
+        None => setup::spawn(&config, inherited, adopted_parent, joiner, guard)
             .inspect_err(|err| not_started(&config, sink.name(), err))?,
     };
     let tree = cgroup.map(whole_tree::WholeTree::new);

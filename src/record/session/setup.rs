@@ -16,7 +16,7 @@ use crate::record::config::{Mode, RecordConfig};
 use crate::record::error::RecordError;
 use crate::record::interval::{Interval, TickKind};
 use crate::record::signals::{self, Inherited};
-use crate::record::target::{self, Change, Handle, Job, Spawned};
+use crate::record::target::{self, Change, Guard, Handle, Job, Spawned};
 use crate::schema::Trigger;
 use crate::sink::{self, Sink};
 
@@ -123,18 +123,30 @@ fn check_plot_destination(svg: &std::path::Path, config: &RecordConfig) -> Resul
     crate::plot::chart_file::check_writable(svg).map_err(RecordError::Usage)
 }
 
-/// Signals become events; in spawn mode with descendants, memsample becomes
-/// their subreaper. Returns what the command must inherit, and memsample's
-/// pid when it adopts orphans.
+/// Signals become events; in spawn mode memsample starts the guard, and
+/// with descendants becomes their subreaper (after the guard is forked, so
+/// that the guard is not adopted). Returns what the command must inherit,
+/// the guard, and memsample's pid when it adopts orphans.
 pub(super) fn listen(
     config: &RecordConfig,
     events: Sender<Event>,
-) -> Result<(Inherited, Option<u32>), RecordError> {
+) -> Result<(Inherited, Option<Guard>, Option<u32>), RecordError> {
     let spawn_mode = config.is_spawn();
     let inherited = signals::listen(spawn_mode, move |received| {
         let _ = events.send(Event::Signal(received));
     })
     .map_err(|err| RecordError::system("cannot install signal handlers", err))?;
+    // As the init of a pid namespace (a container's entry point) memsample
+    // needs none: its death kills every process of the namespace; and the
+    // guard, orphaned, would be re-parented to memsample itself.
+    let guard = if spawn_mode && std::process::id() != 1 {
+        Some(
+            Guard::start()
+                .map_err(|err| RecordError::system("cannot start the guard process", err))?,
+        )
+    } else {
+        None
+    };
     let adopted_parent = if spawn_mode && config.probe.children {
         // Orphaned descendants are re-parented to memsample instead of init,
         // so they stay in the tree; the waiter thread reaps them.
@@ -145,7 +157,7 @@ pub(super) fn listen(
     } else {
         None
     };
-    Ok((inherited, adopted_parent))
+    Ok((inherited, guard, adopted_parent))
 }
 
 /// Spawns the command and only then creates its probe: the `/proc` probe
@@ -156,6 +168,7 @@ pub(super) fn spawn(
     inherited: Inherited,
     adopted_parent: Option<u32>,
     cgroup: Option<Joiner>,
+    guard: Option<Guard>,
 ) -> Result<Started, RecordError> {
     let command = match &config.mode {
         Mode::Spawn { command } => command.as_slice(),
@@ -164,7 +177,7 @@ pub(super) fn spawn(
     };
     // Just before the fork: what the child's own peak starts from.
     let own_peak_at_fork = target::own_peak();
-    let child = Spawned::start(command, inherited, cgroup)?;
+    let child = Spawned::start(command, inherited, cgroup, guard)?;
     let pid = child.handle.pid;
     // A command that is already gone cannot be sampled, but its status
     // still comes through.

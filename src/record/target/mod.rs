@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::ffi::OsString;
 use std::fmt;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::thread;
@@ -16,9 +16,11 @@ use crate::cgroup::Joiner;
 use crate::record::error::RecordError;
 use crate::record::signals::Inherited;
 
+mod guard;
 mod terminal;
 mod waiter;
 
+pub(crate) use guard::Guard;
 use terminal::Terminal;
 pub(crate) use waiter::Change;
 
@@ -116,6 +118,7 @@ pub(crate) struct Spawned {
     /// Dropped without waiting: [`waiter`] does all the waiting.
     _child: Child,
     terminal: Option<Terminal>,
+    guard: Option<Guard>,
 }
 
 impl Spawned {
@@ -124,11 +127,13 @@ impl Spawned {
     /// own, given the terminal when memsample holds it. Returns once the
     /// program has been exec'd.
     /// With `cgroup`, the child joins the command's cgroup before exec, so
-    /// that the command is in it from its first instruction.
+    /// that the command is in it from its first instruction; with `guard`,
+    /// it tells the guard its process group.
     pub(crate) fn start(
         command: &[OsString],
         inherited: Inherited,
         cgroup: Option<Joiner>,
+        guard: Option<Guard>,
     ) -> Result<Spawned, RecordError> {
         let Some((program, args)) = command.split_first() else {
             return Err(RecordError::Usage(
@@ -143,14 +148,20 @@ impl Spawned {
         let mut builder = Command::new(program);
         builder.args(args).process_group(0);
         let parent = std::process::id() as i32;
+        let guard_fd = guard.as_ref().map(Guard::raw_fd);
         // SAFETY: the closure runs in the forked child before exec and only
         // makes async-signal-safe calls (signal, prctl, getppid, getpid,
         // _exit, sigmask changes, tcsetpgrp, one write to the cgroup's
-        // `cgroup.procs`); it allocates nothing.
+        // `cgroup.procs`, one to the guard); it allocates nothing.
         unsafe {
-            builder.pre_exec(move || prepare_child(parent, inherited, foreground, cgroup));
+            builder
+                .pre_exec(move || prepare_child(parent, inherited, foreground, cgroup, guard_fd));
         }
         let child = builder.spawn().map_err(|source| {
+            // Nothing to guard.
+            if let Some(guard) = &guard {
+                guard.stand_down();
+            }
             // A child that took the terminal and then failed to exec leaves
             // it to a group that is gone.
             if let Some(fd) = foreground {
@@ -174,6 +185,7 @@ impl Spawned {
             handle,
             _child: child,
             terminal,
+            guard,
         })
     }
 
@@ -191,6 +203,7 @@ impl Spawned {
             pgid,
             terminal: self.terminal,
             relayed_stop: Cell::new(None),
+            guard: self.guard,
         })
     }
 }
@@ -203,6 +216,7 @@ fn prepare_child(
     inherited: Inherited,
     foreground: Option<i32>,
     cgroup: Option<Joiner>,
+    guard: Option<RawFd>,
 ) -> std::io::Result<()> {
     if let Some(joiner) = cgroup {
         joiner.join()?;
@@ -224,6 +238,10 @@ fn prepare_child(
         if libc::getppid() != parent {
             libc::_exit(crate::record::error::EXIT_FAILURE.into());
         }
+        // From here on, memsample's death kills the whole group.
+        if let Some(fd) = guard {
+            guard::announce(fd, libc::getpid());
+        }
         if let Some(fd) = foreground {
             terminal::set_foreground(fd, libc::getpid());
         }
@@ -243,6 +261,7 @@ pub(crate) struct Job {
     /// A stop signal memsample relayed (a `kill -TSTP` of memsample alone)
     /// and has not yet seen the command stop with.
     relayed_stop: Cell<Option<i32>>,
+    guard: Option<Guard>,
 }
 
 impl Job {
@@ -299,8 +318,12 @@ impl Job {
         self.relay(libc::SIGCONT);
     }
 
-    /// The command ended: the terminal is memsample's again for the summary.
+    /// The command ended: what it left in its group lives on as it would
+    /// have alone, and the terminal is memsample's again for the summary.
     pub(crate) fn ended(&self) {
+        if let Some(guard) = &self.guard {
+            guard.stand_down();
+        }
         if let Some(terminal) = &self.terminal {
             terminal.take_back_from(self.pgid);
         }
