@@ -2,7 +2,7 @@
 //!
 //! `cargo bench --bench probe`. The target is a child process holding 64 MiB
 //! and sleeping, so the figures are those of a steady process: the case the
-//! goal in the README's Performance table (probe ≤ 5 µs for one process) is about.
+//! goal in docs/performance.md (probe ≤ 5 µs for one process) is about.
 
 use std::process::{Child, Command};
 

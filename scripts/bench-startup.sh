@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start-up and exit cost of memsample: N runs of a command that exits at
 # once (the fixture, sleeping 1 ms), alone and under memsample; the difference
-# per run is memsample's own start and end (goal, README "Performance": <= 5 ms).
+# per run is memsample's own start and end (goal, docs/performance.md: <= 5 ms).
 #
 # Usage: scripts/bench-startup.sh [RUNS]   (default 300)
 set -euo pipefail

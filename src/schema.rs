@@ -124,8 +124,8 @@ pub struct Row<'a> {
     pub cgroup: CgroupFigures,
 }
 
-/// One reading of the command's cgroup (README, "Exact peaks for the whole
-/// tree"); a figure that could not be read is `None`, an empty field.
+/// One reading of the command's cgroup (docs/cgroups.md); a figure that could
+/// not be read is `None`, an empty field.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CgroupFigures {
     /// `memory.current`.

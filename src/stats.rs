@@ -6,7 +6,7 @@
 /// (loading, warming caches) does not pass for a leak.
 pub(crate) const GROWTH_SKIP: f64 = 0.2;
 
-/// The peak rule (README, "The CSV": `peak_rss_bytes`): the highest memory
+/// The peak rule (docs/format.md, "The peak rule"): the highest memory
 /// known so far is the largest of the peak before, the RSS sampled now and
 /// the kernel's high-water mark, when one was read. It never decreases.
 pub(crate) fn raise_peak(so_far: u64, rss_bytes: u64, hwm_bytes: Option<u64>) -> u64 {

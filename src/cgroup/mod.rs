@@ -563,8 +563,7 @@ fn malformed(name: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("unexpected {name}"))
 }
 
-/// Whether the command gets a cgroup of its own (README, "Exact peaks for
-/// the whole tree").
+/// Whether the command gets a cgroup of its own (docs/cgroups.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum CgroupMode {
     /// a cgroup where cgroup v2 allows one, else sampled figures only (the start line says why)

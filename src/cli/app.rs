@@ -1,5 +1,5 @@
 //! The dispatcher: parse the command line, route to a mode, and map every
-//! error to its one line and exit code (README, "Exit status and signals").
+//! error to its one line and exit code (docs/exit-status.md).
 
 use std::ffi::OsString;
 
@@ -114,7 +114,7 @@ fn man() -> Exit {
 }
 
 /// clap's messages span several lines (usage, tips); every error is one
-/// line (README, "Exit status and signals").
+/// line (docs/exit-status.md).
 fn one_line(message: &str) -> String {
     let mut parts = Vec::new();
     let mut tips = Vec::new();
@@ -136,8 +136,7 @@ fn one_line(message: &str) -> String {
     text
 }
 
-/// memsample's whole life: parse, run, and exit as the README says ("Exit
-/// status and signals").
+/// memsample's whole life: parse, run, and exit as docs/exit-status.md says.
 pub fn main_entry() -> ! {
     // Where the load-time constructor did not run; then a no-op.
     crate::sink::stdfds::guard_standard_fds();

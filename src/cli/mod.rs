@@ -1,4 +1,4 @@
-//! The command line, as the README states it: recording
+//! The command line, as docs/usage.md states it: recording
 //! options, then either `-- CMD [ARGS...]` or `--pid PID`; or one of the
 //! subcommands that read a recording back.
 //!

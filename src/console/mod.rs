@@ -5,7 +5,7 @@
 //! A write to stderr can fail (`2>/dev/full`, a closed pipe, a hung-up
 //! terminal); `eprintln!` would panic and memsample would leave the command
 //! orphaned and its status lost. Here failures are ignored: a message nobody
-//! can read must not change how memsample ends (README, "Usage").
+//! can read must not change how memsample ends (docs/usage.md).
 
 pub(crate) mod quote;
 pub(crate) mod reason;

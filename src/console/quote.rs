@@ -1,6 +1,6 @@
 //! Commands shown in memsample's one-line messages, quoted as a POSIX shell
 //! (bash, zsh, ksh) reads them back: each message stays on one line and the
-//! command can be copied and pasted (README, "Usage").
+//! command can be copied and pasted (docs/usage.md).
 //!
 //! A word of plain characters is shown as is; one with spaces or shell
 //! syntax in single quotes; one with control characters, line separators,

@@ -1,8 +1,8 @@
-//! The stacked areas of a chart (README, "What memory is it"): the parts of
-//! RSS of a `--breakdown` recording (anonymous, file, shared), or the
-//! processes of a `--per-process` one (the largest ones, the rest as
-//! "others"). Stacked, the bands add up to the RSS line drawn over them,
-//! and no band hides another as overlapping lines do.
+//! The stacked areas of a chart (docs/format.md, "What memory is it"): the
+//! parts of RSS of a `--breakdown` recording (anonymous, file, shared), or the
+//! processes of a `--per-process` one (the largest ones, the rest as "others").
+//! Stacked, the bands add up to the RSS line drawn over them, and no band hides
+//! another as overlapping lines do.
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;

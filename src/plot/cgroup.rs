@@ -1,7 +1,7 @@
-//! The command's cgroup in a chart of one recording (README, "Exact peaks
-//! for the whole tree"): `cgroup_bytes` as a line, and where the kernel
-//! could reset its mark, each interval's peak as a shaded envelope over the
-//! interval it covers, above the samples.
+//! The command's cgroup in a chart of one recording (docs/cgroups.md):
+//! `cgroup_bytes` as a line, and where the kernel could reset its mark, each
+//! interval's peak as a shaded envelope over the interval it covers, above the
+//! samples.
 
 use anyhow::Result;
 use plotters::prelude::*;

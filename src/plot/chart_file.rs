@@ -1,7 +1,7 @@
 //! How a chart file is written: checked before a recording starts, then
 //! written whole to a temporary file beside it and renamed over the final
 //! name, so a symlink planted at that name is replaced, never followed, and
-//! a reader never sees half a chart (README, "Reading a recording back").
+//! a reader never sees half a chart (docs/reading-back.md).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

@@ -34,7 +34,7 @@ pub struct ProbeConfig {
     /// walks page tables).
     pub pss: bool,
     /// Read the split of RSS and the thread count from `status` every
-    /// sample (README, "What memory is it"): one more read per process.
+    /// sample (docs/format.md, "What memory is it"): one more read per process.
     pub breakdown: bool,
     /// In spawn mode memsample is a child subreaper: a process re-parented to
     /// it is an orphaned descendant and belongs to the tree.

@@ -1,8 +1,7 @@
 //! Checked rows into samples, and per-process rows summed into the samples
 //! of the tree (rows of one sample share its `elapsed_s` and are
 //! consecutive). Samples are handed to a [`Visitor`] as soon as they are
-//! whole, so that nothing the size of the file is kept (README, "Reading a
-//! recording back").
+//! whole, so that nothing the size of the file is kept (docs/reading-back.md).
 
 use anyhow::Result;
 

@@ -356,7 +356,7 @@ impl Recording {
     /// A process is its pid for as long as it is in every sample: one
     /// entry however often it renames itself (`prctl(PR_SET_NAME)`) or
     /// `exec`s, named by its last name; a pid that was missing from a sample
-    /// and comes back is another process (README, "Reading a recording back").
+    /// and comes back is another process (docs/reading-back.md).
     fn keep_process(&mut self, row: &ProcessRow<'_>) {
         let next = self.processes.len();
         let index = match self.process_index.get_mut(&row.pid) {

@@ -1,5 +1,5 @@
 //! The parts of every sample of a `--breakdown` recording, packed for the
-//! growth fits of `report` (README, "Reading a recording back"): each sample
+//! growth fits of `report` (docs/reading-back.md): each sample
 //! is its gap since the one before (microseconds) and the change of each
 //! part since the one before, as variable-length integers. Parts move by a
 //! few pages between samples, so a sample takes about 5 to 12 bytes, where

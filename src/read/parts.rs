@@ -1,8 +1,8 @@
-//! What a `--breakdown` recording keeps beyond RSS (README, "What memory is
-//! it"): the parts over time, in two shapes: every sample's parts
+//! What a `--breakdown` recording keeps beyond RSS (docs/format.md, "What
+//! memory is it"): the parts over time, in two shapes: every sample's parts
 //! [`Packed`] (a few bytes a sample) for the growth fit of each part, and a
-//! [`Stack`] of decimated samples for the stacked chart. Nothing is kept for
-//! a recording without the columns.
+//! [`Stack`] of decimated samples for the stacked chart. Nothing is kept for a
+//! recording without the columns.
 
 use super::decimate::{Decimated, Point as DecimatedPoint};
 use super::packed::Packed;

@@ -1,7 +1,7 @@
-//! RSS and time of every sample, in 12 bytes a sample: what percentiles
-//! (all values), the growth rate (every point, in order) and the median
-//! interval need, without keeping rows (README, "Reading a recording
-//! back": a long recording is read in a fraction of its size).
+//! RSS and time of every sample, in 12 bytes a sample: what percentiles (all
+//! values), the growth rate (every point, in order) and the median interval
+//! need, without keeping rows (docs/reading-back.md: a long recording is read
+//! in a fraction of its size).
 //!
 //! Times are kept as gaps in microseconds (the 6 decimals of `elapsed_s`),
 //! in a `u32` each; the rare gap above 71 minutes is kept whole beside.

@@ -1,6 +1,6 @@
-//! A recording's settings, resolved once from the command line (README,
-//! "Usage") by `cli::resolve`: the clap types stop there, and nothing below
-//! the dispatcher sees them.
+//! A recording's settings, resolved once from the command line (docs/usage.md)
+//! by `cli::resolve`: the clap types stop there, and nothing below the
+//! dispatcher sees them.
 
 use std::ffi::OsString;
 use std::path::PathBuf;

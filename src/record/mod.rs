@@ -1,4 +1,4 @@
-//! A recording (README, "How it works"): its settings (`config`), the state
+//! A recording (docs/how-it-works.md): its settings (`config`), the state
 //! machine that runs it (`session`), the timer (`interval`), the process
 //! (`target`), the signals (`signals`), the end figures (`summary`,
 //! `summary_json`), the figures published while it runs (`publish`), and

@@ -1,7 +1,7 @@
 //! Signals, with where they came from.
 //!
 //! In spawn mode the command runs in a process group of its own (see
-//! README, "Exit status and signals"), so nothing sent to memsample's group
+//! docs/exit-status.md), so nothing sent to memsample's group
 //! reaches it: every SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGTSTP memsample
 //! receives is relayed once to the command's group. A sender that signals
 //! memsample and then its own group (which holds memsample), as `timeout`

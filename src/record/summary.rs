@@ -80,9 +80,9 @@ impl Summary {
         }
     }
 
-    /// `peak_rss_bytes` by the peak rule (README, "The CSV"): the larger of
-    /// the highest summed RSS sampled and the main process's high-water mark,
-    /// and the `exit` row's peak.
+    /// `peak_rss_bytes` by the peak rule (docs/format.md, "The peak rule"):
+    /// the larger of the highest summed RSS sampled and the main process's
+    /// high-water mark, and the `exit` row's peak.
     pub(crate) fn peak_rss_bytes(&self) -> u64 {
         raise_peak(
             self.rss.peak,

@@ -1,7 +1,7 @@
 //! `--json-summary FILE`: the end summary of a recording as one JSON object
-//! (README, "JSON summary"), for job systems that collect one from every
-//! run. Field names are stable and numbers are JSON numbers; a figure that
-//! is not known is `null`, never left out.
+//! (docs/reading-back.md, "JSON summary"), for job systems that collect one
+//! from every run. Field names are stable and numbers are JSON numbers; a
+//! figure that is not known is `null`, never left out.
 //!
 //! What is known at start (the command, the host, the start time) is taken
 //! then, in an [`Opening`]: an attached process may be gone at the end. The
@@ -18,7 +18,7 @@ use crate::record::error::RecordError;
 use crate::record::summary::Summary;
 use crate::record::target::ExitStatus;
 
-/// The file, field for field (README, "JSON summary").
+/// The file, field for field (docs/reading-back.md, "JSON summary").
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct JsonSummary {
     pub(crate) command: Vec<String>,
@@ -169,7 +169,7 @@ impl Opening {
 
 /// The summary of a command that could not be started (exit 126 or 127):
 /// no pid, no samples, and the exit code memsample exits with, as the
-/// command's (README, "JSON summary"). The error is the message.
+/// command's (docs/reading-back.md, "JSON summary"). The error is the message.
 pub(crate) fn not_started(
     path: &Path,
     config: &RecordConfig,

@@ -1,5 +1,5 @@
 //! `report` on a `--breakdown` recording: what the memory was at the peak
-//! and which part of it grows (README, "What memory is it"). A leak in
+//! and which part of it grows (docs/format.md, "What memory is it"). A leak in
 //! anonymous memory and a growing page cache are different stories, so each
 //! part gets its own growth fit from the one statistics engine.
 

@@ -1,7 +1,7 @@
 //! `report NEW --baseline OLD`: the signed changes in peak, mean, p95 and
-//! duration, and the regression gate on the peak (README, "Comparing
-//! recordings"). The peak compared is the one `--fail-above` gates: the
-//! larger of the sampled peak and the kernel's high-water mark.
+//! duration, and the regression gate on the peak (docs/reading-back.md). The
+//! peak compared is the one `--fail-above` gates: the larger of the sampled
+//! peak and the kernel's high-water mark.
 
 use std::fmt;
 

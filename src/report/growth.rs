@@ -1,4 +1,4 @@
-//! When a growth rate is stated, and in what unit (README, "growth"): one
+//! When a growth rate is stated, and in what unit (docs/reading-back.md): one
 //! rule for the text, Markdown and JSON reports, and for the parts of a
 //! `--breakdown` recording, so that no form states a rate another rejects.
 

@@ -1,5 +1,5 @@
 //! Where the rows of a recording are written: the [`Sink`] seam, and the
-//! guarantee both formats inherit (README, "The CSV"; docs/format.md).
+//! guarantee both formats inherit (docs/format.md).
 //!
 //! Each sample's row(s) are encoded into a buffer, then handed to the OS with
 //! one `write` and no user-space buffering, so a SIGKILL right after loses

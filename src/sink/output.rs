@@ -163,9 +163,9 @@ fn resolved(path: &Path) -> Option<PathBuf> {
 }
 
 /// `-o`, `--plot` and `--json-summary` each need a file of their own: one
-/// written over another at the end would lose it silently (README, "Safety
-/// with your process and your data"). Checked before anything is created or
-/// started; the error is the message.
+/// written over another at the end would lose it silently
+/// (docs/how-it-works.md, "Safety with your process and your data"). Checked
+/// before anything is created or started; the error is the message.
 pub(crate) fn check_distinct(
     output: Option<&Path>,
     plot: Option<&Path>,

@@ -8,13 +8,13 @@
 //! where, run alone, it would find the descriptor closed; and memsample
 //! could no longer tell that `-o -` writes nowhere. So this runs first, from
 //! the binary's load-time constructor: it notes which ones are closed and
-//! fills them with `/dev/null` opened `O_CLOEXEC` (README, "Usage").
+//! fills them with `/dev/null` opened `O_CLOEXEC` (docs/usage.md).
 //!
 //! SIGPIPE is the other thing the runtime changes before `main`: it sets it
 //! ignored, and `std::process::Command` sets it back to the default in the
 //! child. A command whose caller ignored SIGPIPE (a CI runner, a Python
 //! `subprocess` without `restore_signals`) must find it ignored under
-//! memsample too, as it would alone (README, "Exit status and signals"):
+//! memsample too, as it would alone (docs/exit-status.md):
 //! so the disposition is noted here, before the runtime, by a second
 //! constructor.
 //!

@@ -20,7 +20,7 @@ pub fn memsample() -> Command {
 /// so in everything it starts. A shell without job control starts a job in
 /// the background (`cargo test &` in a script) with both ignored, and an
 /// ignored signal stays ignored for memsample and its command, as it should
-/// (README, "Exit status and signals"): the tests of Ctrl-C would then test
+/// (docs/exit-status.md): the tests of Ctrl-C would then test
 /// their runner. Tests of an ignored signal ignore it in their own child.
 fn default_signals() {
     static ONCE: std::sync::Once = std::sync::Once::new();

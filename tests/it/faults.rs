@@ -1,9 +1,10 @@
-//! Faults and bad input, each with the outcome the README promises: output
-//! trouble mid-run (a file size limit, a reader of `-o -` that goes away),
-//! targets that exit or turn into zombies between two reads, descendants that
-//! vanish mid-read, a command that ignores SIGTERM, a stop while ticks are
-//! slow, another user's process, and an output directory memsample may not
-//! write to. (memsample SIGKILLed mid-run is in the `record` module.)
+//! Faults and bad input, each with the outcome the docs promise
+//! (docs/exit-status.md): output trouble mid-run (a file size limit, a reader
+//! of `-o -` that goes away), targets that exit or turn into zombies between
+//! two reads, descendants that vanish mid-read, a command that ignores SIGTERM,
+//! a stop while ticks are slow, another user's process, and an output directory
+//! memsample may not write to. (memsample SIGKILLed mid-run is in the `record`
+//! module.)
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;

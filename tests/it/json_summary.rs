@@ -1,6 +1,6 @@
 //! `--json-summary FILE`: the end summary as JSON, written whatever the
-//! ending (README, "JSON summary"). The real binary records the fixture;
-//! the figures are checked against the recording and the kernel.
+//! ending (docs/reading-back.md, "JSON summary"). The real binary records the
+//! fixture; the figures are checked against the recording and the kernel.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Every field, in this order (README, "JSON summary").
+/// Every field, in this order (docs/reading-back.md, "JSON summary").
 const FIELDS: [&str; 22] = [
     "command",
     "pid",

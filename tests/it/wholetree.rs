@@ -1,8 +1,8 @@
-//! The whole tree's peaks: `--cgroup` where the machine gives no cgroup
-//! (this project's machines are cgroup v1: `auto` falls back, `require`
-//! refuses; nothing is ever created here), and the `exit` row with the
-//! command's kernel peak from `wait4` (README, "Exact peaks for the whole
-//! tree"). The cgroup itself is tested on real kernels: tests/vm.
+//! The whole tree's peaks: `--cgroup` where the machine gives no cgroup (this
+//! project's machines are cgroup v1: `auto` falls back, `require` refuses;
+//! nothing is ever created here), and the `exit` row with the command's kernel
+//! peak from `wait4` (docs/cgroups.md). The cgroup itself is tested on real
+//! kernels: tests/vm.
 
 use std::process::Command;
 use std::time::Duration;

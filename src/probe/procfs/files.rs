@@ -92,10 +92,11 @@ pub(super) fn kept_limit(open_files: u64, every_hwm: bool) -> usize {
     usize::try_from(open_files.saturating_sub(FILES_SPARED) / per_member).unwrap_or(usize::MAX)
 }
 
-/// Raises the soft limit on open files to the hard limit, so that a large
-/// tree can be read through kept-open files; returns the soft limit now in
-/// force. The command inherits rlimits, so this runs only once it is
-/// started: [`super::ProcProbe::new`] is called after the spawn (README, "Safety").
+/// Raises the soft limit on open files to the hard limit, so that a large tree
+/// can be read through kept-open files; returns the soft limit now in force.
+/// The command inherits rlimits, so this runs only once it is started:
+/// [`super::ProcProbe::new`] is called after the spawn (docs/how-it-works.md,
+/// "Safety with your process and your data").
 pub(super) fn raise_open_file_limit() -> u64 {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let limit = getrlimit(Resource::Nofile);

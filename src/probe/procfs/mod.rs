@@ -10,12 +10,12 @@
 //! high-water mark (VmHWM) is only in `/proc/PID/status`, which costs twice as
 //! much, so it is read only when the process has taken a page fault since it
 //! was last read: without a fault no page was mapped, so RSS cannot have risen
-//! and the high-water mark cannot have moved. With `--breakdown`, `status`
-//! is read every sample in place of `statm` (README, "What memory is it"):
+//! and the high-water mark cannot have moved. With `--breakdown`, `status` is
+//! read every sample in place of `statm` (docs/format.md, "What memory is it"):
 //! the split of RSS, the sizes and the high-water mark all come from that one
-//! read, so the parts add up to the row's RSS exactly. A kept-open `/proc` file fails
-//! with ESRCH once its process is gone, so a recycled pid is never read by
-//! mistake.
+//! read, so the parts add up to the row's RSS exactly. A kept-open `/proc` file
+//! fails with ESRCH once its process is gone, so a recycled pid is never read
+//! by mistake.
 //!
 //! `parse` reads the texts; `files` keeps the files open within the limit
 //! on open files; this module is the tracker: which processes are counted,

@@ -1,5 +1,5 @@
-//! How memsample ends after a recording: the exit rules of the README
-//! ("Exit status and signals"), in one pure function.
+//! How memsample ends after a recording: the exit rules of docs/exit-status.md,
+//! in one pure function.
 
 use crate::record::error::EXIT_FAILURE;
 use crate::record::target::ExitStatus;

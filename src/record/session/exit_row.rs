@@ -1,6 +1,6 @@
-//! The `exit` row (README, "The CSV"): right after the target ends, one
-//! last row with what is left of the tree, the final cgroup figures and, in
-//! spawn mode, the kernel's peak for the command from `wait4`.
+//! The `exit` row (docs/format.md, "The exit row"): right after the target
+//! ends, one last row with what is left of the tree, the final cgroup figures
+//! and, in spawn mode, the kernel's peak for the command from `wait4`.
 
 use std::time::{Instant, SystemTime};
 

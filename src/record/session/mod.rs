@@ -1,6 +1,6 @@
 //! A recording: spawn or attach, sample at start and on every tick, react to
 //! signals and to the target's end, print the summary, and say how memsample
-//! should exit (README, "How it works").
+//! should exit (docs/how-it-works.md).
 //!
 //! Threads: the interval thread takes the samples under the session's lock;
 //! a signal thread, a waiter thread (spawn mode) or a pidfd watcher (attach
@@ -196,7 +196,7 @@ fn act(action: Action, job: Option<&Job>, interval: &mut Option<Interval>) {
 }
 
 /// `--json-summary`: written whatever the ending, the output's failure
-/// included (README, "JSON summary"). Whether it failed.
+/// included (docs/reading-back.md, "JSON summary"). Whether it failed.
 fn write_json_summary(
     opening: &crate::record::summary_json::Opening,
     session: &Turns<Session>,

@@ -1,7 +1,7 @@
 //! Setting a recording up: the target, the probe, the sink, the threads.
-//! Each helper keeps the order the README promises ("Safety with your
-//! process and your data"): nothing is created before the target is known
-//! good, nothing is started before the output is open.
+//! Each helper keeps the order docs/how-it-works.md promises ("Safety with
+//! your process and your data"): nothing is created before the target is
+//! known good, nothing is started before the output is open.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The recording session as a state machine: samples go in through
 //! [`Session::tick`] (on the interval thread, under the session's lock),
 //! everything else through [`Session::handle`] (on the main thread), and the
-//! phase says what is still to happen (README, "How it works").
+//! phase says what is still to happen (docs/how-it-works.md).
 
 use std::ops::ControlFlow;
 use std::sync::mpsc::Sender;

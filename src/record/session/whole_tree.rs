@@ -1,6 +1,6 @@
-//! The command's cgroup during a recording (README, "Exact peaks for the
-//! whole tree"): its figures in each row, its peak and the OOM kills for the
-//! summary, and its removal once the tree is empty.
+//! The command's cgroup during a recording (docs/cgroups.md): its figures in
+//! each row, its peak and the OOM kills for the summary, and its removal once
+//! the tree is empty.
 
 use std::path::PathBuf;
 

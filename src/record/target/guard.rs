@@ -1,6 +1,5 @@
 //! The guard: a tiny process that kills the command's process group if
-//! memsample dies before the command has ended (README, "Exit status and
-//! signals").
+//! memsample dies before the command has ended (docs/exit-status.md).
 //!
 //! The command runs in a process group of its own, so a group kill of
 //! memsample's job (`timeout -s KILL`, `kill -9 -- -PGID`) does not reach it,

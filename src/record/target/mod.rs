@@ -278,13 +278,12 @@ impl Job {
         }
     }
 
-    /// The command was stopped by `signal`. A job-control stop (Ctrl-Z, a
-    /// read or write of the terminal in the background) stops memsample too,
-    /// with the same signal, after taking the terminal back, so that the
-    /// shell sees the job stopped as it would have alone (README, "Exit
-    /// status and signals"). A SIGSTOP (a debugger) is not mirrored: nothing
-    /// would continue memsample. Without a terminal there is no job control
-    /// to mirror.
+    /// The command was stopped by `signal`. A job-control stop (Ctrl-Z, a read
+    /// or write of the terminal in the background) stops memsample too, with
+    /// the same signal, after taking the terminal back, so that the shell sees
+    /// the job stopped as it would have alone (docs/exit-status.md). A SIGSTOP
+    /// (a debugger) is not mirrored: nothing would continue memsample. Without
+    /// a terminal there is no job control to mirror.
     pub(crate) fn stopped(&self, signal: i32) {
         let Some(terminal) = &self.terminal else {
             return;

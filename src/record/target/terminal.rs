@@ -1,7 +1,7 @@
 //! The controlling terminal, handed to the command's process group while it
 //! runs in the foreground, as a job-control shell does: Ctrl-C, Ctrl-\ and
 //! Ctrl-Z then reach the command's group once, from the kernel, and never
-//! memsample (README, "Exit status and signals").
+//! memsample (docs/exit-status.md).
 
 use std::fs::OpenOptions;
 use std::os::fd::{AsRawFd, OwnedFd};
