@@ -11,6 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::SystemTime;
 
+use crate::cgroup::attach::Parts;
 use crate::probe::{Breakdown, ProcessSample, Sample};
 use crate::stats;
 
@@ -60,8 +61,13 @@ pub(crate) enum Opt {
     Pss,
     /// `--breakdown`.
     Breakdown,
-    /// A cgroup of the command's own (`--cgroup`, where one could be made).
+    /// A cgroup of the command's own (`--cgroup`, where one could be made),
+    /// or one attached to.
     Cgroup,
+    /// A cgroup attached to (`--cgroup-path`, `--unit`, `--cgroup-of`).
+    Attached,
+    /// `--breakdown` of a cgroup attached to: what its charge is made of.
+    AttachedParts,
 }
 
 /// One column of the registry.
@@ -135,6 +141,12 @@ pub struct CgroupFigures {
     /// The highest since the previous row; `None` where the kernel cannot
     /// reset the mark.
     pub(crate) interval_peak_bytes: Option<u64>,
+    /// `memory.max` of an attached cgroup; `None` for no limit.
+    pub(crate) limit_bytes: Option<u64>,
+    /// Processes of an attached cgroup killed by the OOM killer since attach.
+    pub(crate) oom_kills: Option<u64>,
+    /// What an attached cgroup's charge is made of (`--breakdown`).
+    pub(crate) parts: Option<Parts>,
 }
 
 fn bytes<'a>(value: Option<u64>) -> Value<'a> {
@@ -311,15 +323,72 @@ pub(crate) const CGROUP_INTERVAL_PEAK_BYTES: Column = Column {
     option: Some(Opt::Cgroup),
     value: |row, _| bytes(row.cgroup.interval_peak_bytes),
 };
+pub(crate) const CGROUP_LIMIT_BYTES: Column = Column {
+    name: "cgroup_limit_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::Attached),
+    value: |row, _| bytes(row.cgroup.limit_bytes),
+};
+pub(crate) const CGROUP_OOM_KILLS: Column = Column {
+    name: "cgroup_oom_kills",
+    kind: Kind::Count,
+    rows: Rows::Tree,
+    option: Some(Opt::Attached),
+    value: |row, _| bytes(row.cgroup.oom_kills),
+};
+
+pub(crate) const CGROUP_ANON_BYTES: Column = Column {
+    name: "cgroup_anon_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::AttachedParts),
+    value: |row, _| bytes(row.cgroup.parts.and_then(|parts| parts.anon)),
+};
+pub(crate) const CGROUP_FILE_BYTES: Column = Column {
+    name: "cgroup_file_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::AttachedParts),
+    value: |row, _| bytes(row.cgroup.parts.and_then(|parts| parts.file)),
+};
+pub(crate) const CGROUP_KERNEL_BYTES: Column = Column {
+    name: "cgroup_kernel_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::AttachedParts),
+    value: |row, _| bytes(row.cgroup.parts.and_then(|parts| parts.kernel)),
+};
+pub(crate) const CGROUP_SHMEM_BYTES: Column = Column {
+    name: "cgroup_shmem_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::AttachedParts),
+    value: |row, _| bytes(row.cgroup.parts.and_then(|parts| parts.shmem)),
+};
+pub(crate) const CGROUP_SWAP_BYTES: Column = Column {
+    name: "cgroup_swap_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::AttachedParts),
+    value: |row, _| bytes(row.cgroup.parts.and_then(|parts| parts.swap)),
+};
+pub(crate) const CGROUP_WORKING_SET_BYTES: Column = Column {
+    name: "cgroup_working_set_bytes",
+    kind: Kind::Bytes,
+    rows: Rows::Tree,
+    option: Some(Opt::AttachedParts),
+    value: |row, _| bytes(row.cgroup.parts.and_then(|parts| parts.working_set)),
+};
 
 /// Every column, in the order of the header. The cgroup's figures come
 /// after the columns of every recording: they are the tree's as a whole.
 ///
-/// The tree's split from a cgroup's `memory.stat` (`cgroup_anon_bytes`,
-/// `cgroup_file_bytes`, `cgroup_kernel_bytes`, `cgroup_shmem_bytes`, with
-/// `--breakdown` and a cgroup) goes after `threads`, in tree rows only, once
-/// the cgroup probe fills a figure for it.
-pub(crate) const COLUMNS: [&Column; 21] = [
+/// A cgroup attached to adds its limit and OOM kills, and with
+/// `--breakdown` its split from `memory.stat` (`cgroup_anon_bytes` …
+/// `cgroup_working_set_bytes`), last: all of them are the cgroup's figures,
+/// kept together. (A command's own cgroup in spawn mode has no split yet.)
+pub(crate) const COLUMNS: [&Column; 29] = [
     &TIMESTAMP,
     &ELAPSED_S,
     &TRIGGER,
@@ -341,6 +410,14 @@ pub(crate) const COLUMNS: [&Column; 21] = [
     &CGROUP_BYTES,
     &CGROUP_PEAK_BYTES,
     &CGROUP_INTERVAL_PEAK_BYTES,
+    &CGROUP_LIMIT_BYTES,
+    &CGROUP_OOM_KILLS,
+    &CGROUP_ANON_BYTES,
+    &CGROUP_FILE_BYTES,
+    &CGROUP_KERNEL_BYTES,
+    &CGROUP_SHMEM_BYTES,
+    &CGROUP_SWAP_BYTES,
+    &CGROUP_WORKING_SET_BYTES,
 ];
 
 /// Which columns a recording has: its layout and its options.
@@ -352,6 +429,8 @@ pub struct Layout {
     pub breakdown: bool,
     /// The command's cgroup figures (default layout only).
     pub cgroup: bool,
+    /// An attached cgroup's limit and OOM kills, besides its figures.
+    pub attached: bool,
 }
 
 impl Layout {
@@ -381,6 +460,8 @@ impl Layout {
             Opt::Pss => self.pss,
             Opt::Breakdown => self.breakdown,
             Opt::Cgroup => self.cgroup,
+            Opt::Attached => self.attached,
+            Opt::AttachedParts => self.attached && self.breakdown,
         }
     }
 
@@ -389,6 +470,11 @@ impl Layout {
             Opt::Pss => self.pss = true,
             Opt::Breakdown => self.breakdown = true,
             Opt::Cgroup => self.cgroup = true,
+            Opt::Attached => self.attached = true,
+            Opt::AttachedParts => {
+                self.attached = true;
+                self.breakdown = true;
+            }
         }
     }
 
@@ -579,6 +665,7 @@ mod tests {
                 pss: per_process,
                 breakdown: per_process,
                 cgroup: true,
+                attached: per_process,
             });
         }
         layouts
@@ -616,6 +703,7 @@ mod tests {
             pss: true,
             breakdown: true,
             cgroup: false,
+            attached: false,
         };
         assert_eq!(
             all.header().join(","),
@@ -657,6 +745,16 @@ mod tests {
             ..cgroup
         };
         assert!(!per_process.header().contains(&"cgroup_bytes"));
+        let attached = Layout {
+            attached: true,
+            ..cgroup
+        };
+        assert_eq!(
+            attached.header().join(","),
+            "timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes,\
+             cgroup_bytes,cgroup_peak_bytes,cgroup_interval_peak_bytes,cgroup_limit_bytes,\
+             cgroup_oom_kills"
+        );
     }
 
     #[test]

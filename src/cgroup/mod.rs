@@ -22,6 +22,7 @@
 //! The root paths are injectable ([`Host`]) so that the decision is tested
 //! against a fake cgroupfs in a temporary directory; the parsers are pure.
 
+pub(crate) mod attach;
 mod made;
 
 use std::fs::{self, File, OpenOptions};

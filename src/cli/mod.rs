@@ -26,6 +26,7 @@ Examples:
   memsample -i 5 -o mem.csv -- ./myprog --its-flags   spawn, sample every 5 s
   memsample -o mem.jsonl -- ./myprog                  JSON Lines instead of CSV
   memsample --pid 1234                                attach until it exits or Ctrl-C
+  memsample --unit nginx.service -i 5 -o nginx.csv    a service's cgroup: its limit sees this
   memsample report mem.csv                            peak, mean, growth rate
   memsample plot mem.csv                              mem.svg, no Python needed
   memsample report new.csv --baseline old.csv         exit 1 if the peak grew over 10%
@@ -40,13 +41,14 @@ In attach mode the target is never signalled. `kill -USR1 <memsample's pid>` sam
 
 Exit status (recording): the command's own status (or death by the same signal);
 125 memsample failed or was misused, 126 the command cannot be executed, 127 not found.
-Attach mode exits 0 when the target exits, or dies of the signal that stopped it.
+Attach mode exits 0 when the target exits (a cgroup: is removed), or dies of the signal that stopped it.
 report/plot: 0, 1 when report finds the peak above --fail-above (or --fail-above-cgroup) or grown
 beyond --max-increase over --baseline, 2 on errors.";
 
 const USAGE: &str = "\
 memsample [OPTIONS] -- CMD [ARGS...]
        memsample [OPTIONS] --pid PID
+       memsample [OPTIONS] --cgroup-path PATH | --unit NAME | --cgroup-of PID
        memsample report FILE... [--json|--markdown] [--fail-above SIZE] [--fail-above-cgroup SIZE]
        memsample report NEW... --baseline OLD [--max-increase 10%|SIZE]
        memsample plot FILE... [-o FILE.svg]";
@@ -93,8 +95,27 @@ pub(crate) struct RecordArgs {
     #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "command", allow_hyphen_values = true)]
     pub(crate) pid: Option<u32>,
 
+    /// Attach to a cgroup (a service, a container, a CI job): its directory, absolute or relative to
+    /// the cgroup mount (system.slice/nginx.service); recorded until it is removed or you stop it
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["command", "pid", "unit", "cgroup_of"])]
+    pub(crate) cgroup_path: Option<PathBuf>,
+
+    /// Attach to the cgroup of a systemd unit, scope or slice, found by name under the cgroup mount
+    /// (nginx.service)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["command", "pid", "cgroup_of"])]
+    pub(crate) unit: Option<String>,
+
+    /// Attach to the cgroup a process is in (a container's: docker inspect -f '{{.State.Pid}}' web)
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(u32).range(1..), conflicts_with_all = ["command", "pid"], allow_hyphen_values = true)]
+    pub(crate) cgroup_of: Option<u32>,
+
+    /// With --cgroup-path, --unit or --cgroup-of: the cgroup's figures alone, no process read (the
+    /// same cost however many processes it has; procs and the process columns are 0)
+    #[arg(long, conflicts_with_all = ["per_process", "pss"])]
+    pub(crate) no_procs: bool,
+
     /// Only the main process, not its descendants
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["cgroup_path", "unit", "cgroup_of"])]
     pub(crate) no_children: bool,
 
     /// Long format: one row per process per sample (pid, ppid, command, its own peak)

@@ -3,6 +3,7 @@
 //! types stop here; nothing below sees them.
 
 use crate::cgroup::CgroupMode;
+use crate::cgroup::attach::Which;
 use crate::plot::PlotOptions;
 use crate::record::config::{Limits, Mode, ProbeSettings, RecordConfig};
 use crate::record::error::RecordError;
@@ -17,18 +18,31 @@ use super::{PlotArgs, PublishArgs, RecordArgs, ReportArgs};
 impl RecordArgs {
     /// Resolves the arguments; fails when there is nothing to record.
     pub(crate) fn into_config(self) -> Result<RecordConfig, RecordError> {
-        let mode = match self.pid {
-            Some(pid) => Mode::Attach { pid },
-            None if self.command.is_empty() => {
+        let mode = match (self.pid, self.attached_cgroup()) {
+            (Some(pid), _) => Mode::Attach { pid },
+            (None, Some(which)) => Mode::Cgroup { which },
+            (None, None) if self.command.is_empty() => {
                 return Err(RecordError::Usage(
-                    "nothing to record: give a command after -- (memsample -- ./myprog) or --pid PID"
+                    "nothing to record: give a command after -- (memsample -- ./myprog), --pid PID or --cgroup-path PATH"
                         .into(),
                 ));
             }
-            None => Mode::Spawn {
+            (None, None) => Mode::Spawn {
                 command: self.command,
             },
         };
+        let attached = matches!(mode, Mode::Cgroup { .. });
+        if self.no_procs && !attached {
+            return Err(RecordError::Usage(
+                "--no-procs is for a cgroup attached to (--cgroup-path, --unit or --cgroup-of)"
+                    .into(),
+            ));
+        }
+        if attached && self.backend == crate::probe::Backend::Sysinfo {
+            return Err(RecordError::Usage(
+                "--backend sysinfo cannot follow a cgroup's processes: leave the default --backend proc".into(),
+            ));
+        }
         // Before anything is created or started.
         crate::probe::sysinfo::check_options(self.backend, self.breakdown)
             .map_err(RecordError::Usage)?;
@@ -45,14 +59,17 @@ impl RecordArgs {
                 per_process: self.per_process,
                 pss: self.pss,
                 breakdown: self.breakdown,
-                // Set once a cgroup is made (session setup).
-                cgroup: false,
+                // Set once a cgroup is made (session setup); known now for one
+                // attached to.
+                cgroup: attached,
+                attached,
             },
             probe: ProbeSettings {
                 backend: self.backend,
                 children: !self.no_children,
                 pss: self.pss,
                 breakdown: self.breakdown,
+                no_procs: self.no_procs,
                 every_hwm: self.per_process,
             },
             limits: Limits {
@@ -79,6 +96,16 @@ impl PublishArgs {
             push_every: self.push_every,
             push_timeout: self.push_timeout,
         }
+    }
+}
+
+impl RecordArgs {
+    /// The cgroup named by `--cgroup-path`, `--unit` or `--cgroup-of` (clap
+    /// lets at most one through).
+    fn attached_cgroup(&self) -> Option<Which> {
+        let path = self.cgroup_path.clone().map(Which::Path);
+        let unit = self.unit.clone().map(Which::Unit);
+        path.or(unit).or(self.cgroup_of.map(Which::Of))
     }
 }
 
@@ -113,7 +140,11 @@ fn cgroup_mode(given: Option<CgroupMode>, mode: &Mode) -> Result<CgroupMode, Rec
             "--cgroup require: only a command memsample starts can be given a cgroup, not --pid"
                 .into(),
         )),
-        (_, Mode::Attach { .. }) => Ok(CgroupMode::Off),
+        (Some(CgroupMode::Require), Mode::Cgroup { .. }) => Err(RecordError::Usage(
+            "--cgroup require: only a command memsample starts can be given a cgroup; an attached cgroup is read as it is"
+                .into(),
+        )),
+        (_, Mode::Attach { .. } | Mode::Cgroup { .. }) => Ok(CgroupMode::Off),
         (given, Mode::Spawn { .. }) => Ok(given.unwrap_or(CgroupMode::Auto)),
     }
 }

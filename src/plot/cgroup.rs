@@ -14,8 +14,24 @@ use crate::units::format_bytes;
 /// processes' palette.
 const CGROUP: RGBColor = RGBColor(0, 140, 70);
 
-/// The highest memory the cgroup's figures reach, for the axis.
+/// The limit's colour and the OOM kills': alarm red, apart from the peak's.
+const LIMIT: RGBColor = RGBColor(200, 30, 30);
+
+/// A limit more than this many times the highest figure stays off the
+/// axis (its line would flatten everything else); the legend still gives it.
+const LIMIT_REACH: u64 = 2;
+
+/// The highest memory the cgroup's figures reach, for the axis: its limit
+/// too when it is near.
 pub(super) fn highest(recording: &Recording) -> u64 {
+    let figures = figures_highest(recording);
+    match recording.cgroup_limit {
+        Some(limit) if limit <= figures.saturating_mul(LIMIT_REACH) => figures.max(limit),
+        _ => figures,
+    }
+}
+
+fn figures_highest(recording: &Recording) -> u64 {
     let envelope = recording
         .cgroup_interval_peak
         .points()
@@ -64,6 +80,54 @@ pub(super) fn draw(
         color: CGROUP,
         width: 2,
     });
+    legend.extend(draw_limit(chart, recording, axes)?);
+    Ok(legend)
+}
+
+/// An attached cgroup's limit as a dashed line across the chart (when it
+/// is on the axis), and each OOM kill as a dashed line up the chart at the
+/// row that counted it; their legend entries.
+fn draw_limit(
+    chart: &mut Chart<'_, '_>,
+    recording: &Recording,
+    axes: &Axes,
+) -> Result<Vec<LegendEntry>> {
+    let mut legend = Vec::new();
+    let (start, end) = (recording.first_elapsed_s, recording.last_elapsed_s);
+    if let Some(limit) = recording.cgroup_limit {
+        let on_axis = limit <= figures_highest(recording).saturating_mul(LIMIT_REACH);
+        if on_axis {
+            let line = [(start, limit as f64), (end, limit as f64)];
+            chart.draw_series(DashedLineSeries::new(
+                axes.scaled(&line, 0.0),
+                10,
+                6,
+                LIMIT.stroke_width(2),
+            ))?;
+        }
+        let off = if on_axis { "" } else { ", off the chart" };
+        legend.push(LegendEntry {
+            label: format!("limit {}{off}", format_bytes(limit)),
+            color: LIMIT,
+            width: 2,
+        });
+    }
+    let top = highest(recording) as f64;
+    for &at in &recording.oom_marks {
+        chart.draw_series(DashedLineSeries::new(
+            axes.scaled(&[(at, 0.0), (at, top)], 0.0),
+            4,
+            4,
+            LIMIT.mix(0.8).stroke_width(1),
+        ))?;
+    }
+    if let Some(kills) = recording.oom_kills.filter(|&kills| kills > 0) {
+        legend.push(LegendEntry {
+            label: format!("OOM kills since attach: {kills}"),
+            color: LIMIT,
+            width: 1,
+        });
+    }
     Ok(legend)
 }
 

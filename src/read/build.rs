@@ -7,9 +7,12 @@ use anyhow::Result;
 
 use super::fields::Fields;
 use super::{ProcessRow, Sample, Visitor};
+use crate::cgroup::attach::Parts;
 use crate::probe::Breakdown;
 use crate::schema::{
-    ANON_BYTES, CGROUP_BYTES, CGROUP_INTERVAL_PEAK_BYTES, CGROUP_PEAK_BYTES, COMMAND, CPU_PERCENT,
+    ANON_BYTES, CGROUP_ANON_BYTES, CGROUP_BYTES, CGROUP_FILE_BYTES, CGROUP_INTERVAL_PEAK_BYTES,
+    CGROUP_KERNEL_BYTES, CGROUP_LIMIT_BYTES, CGROUP_OOM_KILLS, CGROUP_PEAK_BYTES,
+    CGROUP_SHMEM_BYTES, CGROUP_SWAP_BYTES, CGROUP_WORKING_SET_BYTES, COMMAND, CPU_PERCENT,
     CgroupFigures, ELAPSED_S, FILE_BYTES, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES,
     RSS_BYTES, SHMEM_BYTES, SWAP_BYTES, THREADS, TIMESTAMP, TRIGGER, Trigger, USS_BYTES,
 };
@@ -57,6 +60,9 @@ impl<'v, V: Visitor + ?Sized> Builder<'v, V> {
                 current_bytes: fields.optional_bytes(&CGROUP_BYTES)?,
                 peak_bytes: fields.optional_bytes(&CGROUP_PEAK_BYTES)?,
                 interval_peak_bytes: fields.optional_bytes(&CGROUP_INTERVAL_PEAK_BYTES)?,
+                limit_bytes: fields.optional_bytes(&CGROUP_LIMIT_BYTES)?,
+                oom_kills: fields.optional_integer(&CGROUP_OOM_KILLS)?,
+                parts: cgroup_parts(fields)?,
             },
         };
         if let Some(previous) = self.last_elapsed
@@ -158,4 +164,17 @@ fn breakdown(fields: &Fields<'_>) -> Result<Option<Breakdown>> {
         swap_bytes: fields.optional_bytes(&SWAP_BYTES)?.unwrap_or(0),
         threads: fields.optional_integer(&THREADS)?.unwrap_or(0),
     }))
+}
+
+/// An attached cgroup's parts (`--breakdown`), when the row has any.
+fn cgroup_parts(fields: &Fields<'_>) -> Result<Option<Parts>> {
+    let parts = Parts {
+        anon: fields.optional_bytes(&CGROUP_ANON_BYTES)?,
+        file: fields.optional_bytes(&CGROUP_FILE_BYTES)?,
+        kernel: fields.optional_bytes(&CGROUP_KERNEL_BYTES)?,
+        shmem: fields.optional_bytes(&CGROUP_SHMEM_BYTES)?,
+        swap: fields.optional_bytes(&CGROUP_SWAP_BYTES)?,
+        working_set: fields.optional_bytes(&CGROUP_WORKING_SET_BYTES)?,
+    };
+    Ok((parts != Parts::default()).then_some(parts))
 }

@@ -117,6 +117,11 @@ fn fields_problem(keys: &[&str]) -> String {
             Some(Opt::Pss) => layout.pss = true,
             Some(Opt::Breakdown) => layout.breakdown = true,
             Some(Opt::Cgroup) => layout.cgroup = true,
+            Some(Opt::Attached) => layout.attached = true,
+            Some(Opt::AttachedParts) => {
+                layout.attached = true;
+                layout.breakdown = true;
+            }
             None => {}
         }
     }

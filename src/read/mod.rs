@@ -169,6 +169,14 @@ pub struct Recording {
     /// The cgroup's peak (`cgroup_peak_bytes`, the highest) and the
     /// `elapsed_s` of the first row that holds it; `None` without the column.
     pub(crate) cgroup_peak: Option<(u64, f64)>,
+    /// An attached cgroup's limit (`cgroup_limit_bytes`) as last recorded;
+    /// `None` without a limit or the column.
+    pub(crate) cgroup_limit: Option<u64>,
+    /// An attached cgroup's OOM kills since attach (`cgroup_oom_kills`, the
+    /// highest), and the `elapsed_s` of each row where it rose (the first
+    /// [`MAX_OOM_MARKS`]).
+    pub(crate) oom_kills: Option<u64>,
+    pub(crate) oom_marks: Vec<f64>,
     pub(crate) timeline: Timeline,
     /// RSS, the peak so far and CPU over time, decimated.
     pub(crate) rss: Series,
@@ -235,6 +243,9 @@ impl Recording {
             parts: None,
             max_procs: 0,
             cgroup_peak: None,
+            cgroup_limit: None,
+            oom_kills: None,
+            oom_marks: Vec::new(),
             timeline: Timeline::default(),
             rss: Series::default(),
             peak_so_far: Series::default(),
@@ -406,8 +417,21 @@ impl Recording {
         {
             self.cgroup_peak = Some((bytes, x));
         }
+        if figures.current_bytes.is_some() {
+            // An exit row after the cgroup's removal has no figures at all.
+            self.cgroup_limit = figures.limit_bytes;
+        }
+        if let Some(kills) = figures.oom_kills {
+            if kills > self.oom_kills.unwrap_or(0) && self.oom_marks.len() < MAX_OOM_MARKS {
+                self.oom_marks.push(x);
+            }
+            self.oom_kills = Some(kills.max(self.oom_kills.unwrap_or(0)));
+        }
     }
 }
+
+/// OOM kills marked on a chart, at most (the count is kept whatever it is).
+pub(crate) const MAX_OOM_MARKS: usize = 100;
 
 /// JSON Lines when the first non-blank byte is `{`, else CSV.
 fn detect(reader: &mut impl BufRead) -> io::Result<Format> {
@@ -449,6 +473,7 @@ mod tests {
             pss: false,
             breakdown,
             cgroup: false,
+            attached: false,
         };
         let header = layout.header();
         let mut text = header.join(",");

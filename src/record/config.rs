@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cgroup::CgroupMode;
+use crate::cgroup::attach::Which;
 use crate::probe::Backend;
 use crate::schema::Layout;
 use crate::sink::Format;
@@ -19,6 +20,9 @@ pub(crate) enum Mode {
     Spawn { command: Vec<OsString> },
     /// Record a running process, which is never signalled.
     Attach { pid: u32 },
+    /// Record a cgroup memsample did not make, and its processes; nothing
+    /// in it is written to, no process is moved.
+    Cgroup { which: Which },
 }
 
 /// How processes are read.
@@ -31,6 +35,8 @@ pub(crate) struct ProbeSettings {
     pub(crate) pss: bool,
     /// `--breakdown`.
     pub(crate) breakdown: bool,
+    /// `--no-procs`: an attached cgroup's figures alone, no process read.
+    pub(crate) no_procs: bool,
     /// Every process's own high-water mark is read (`--per-process`).
     pub(crate) every_hwm: bool,
 }

@@ -62,7 +62,8 @@ impl Summary {
         }
         self.max_procs = self.max_procs.max(sample.procs());
         self.last_procs = sample.procs();
-        if let Some(pss) = sample.pss_bytes()
+        // No process, no PSS read (a sum over none would say 0).
+        if let Some(pss) = sample.pss_bytes().filter(|_| sample.procs() > 0)
             && self.peak_pss.is_none_or(|(peak, _)| pss > peak)
         {
             self.peak_pss = Some((pss, elapsed_s));

@@ -45,6 +45,10 @@ pub(crate) struct JsonSummary {
     pub(crate) kernel_peak_bytes: Option<u64>,
     pub(crate) cgroup_peak_bytes: Option<u64>,
     pub(crate) oom_kills: Option<u64>,
+    /// The cgroup attached to (`--cgroup-path`, `--unit`, `--cgroup-of`).
+    pub(crate) cgroup_path: Option<String>,
+    /// Its `memory.max` as last read; `None` for no limit.
+    pub(crate) cgroup_limit_bytes: Option<u64>,
     pub(crate) output: String,
 }
 
@@ -60,6 +64,8 @@ pub(crate) struct Opening {
     kernel: Option<String>,
     interval_s: f64,
     started: SystemTime,
+    /// The recording is of an attached cgroup.
+    cgroup: bool,
 }
 
 /// What the summary takes at the end of the recording.
@@ -73,6 +79,9 @@ pub(crate) struct Closing<'a> {
     /// it had one.
     pub(crate) cgroup_peak_bytes: Option<u64>,
     pub(crate) oom_kills: Option<u64>,
+    /// The cgroup attached to and its limit.
+    pub(crate) cgroup_path: Option<&'a Path>,
+    pub(crate) cgroup_limit_bytes: Option<u64>,
     /// The recording's name: its path, or `-` for stdout.
     pub(crate) output: &'a str,
 }
@@ -94,8 +103,10 @@ impl Opening {
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect(),
             (Mode::Attach { .. }, Some(pid)) => command_line_of(pid),
-            (Mode::Attach { .. }, None) => Vec::new(),
+            (Mode::Attach { .. }, None) | (Mode::Cgroup { .. }, _) => Vec::new(),
         };
+        // A cgroup has no pid of its own.
+        let pid = pid.filter(|_| !matches!(config.mode, Mode::Cgroup { .. }));
         let (hostname, kernel) = host();
         Opening {
             path: path.to_path_buf(),
@@ -105,6 +116,7 @@ impl Opening {
             kernel,
             interval_s: config.interval.as_secs_f64(),
             started: SystemTime::now(),
+            cgroup: matches!(config.mode, Mode::Cgroup { .. }),
         }
     }
 
@@ -135,6 +147,8 @@ impl Opening {
             None => (None, None),
         };
         let command = match (&summary.main_command, self.command.is_empty()) {
+            // A cgroup has no command of its own.
+            _ if self.cgroup => Vec::new(),
             // No command line to read: the process's name, as the probe saw it.
             (Some(name), true) => vec![name.clone()],
             _ => self.command.clone(),
@@ -162,6 +176,8 @@ impl Opening {
             kernel_peak_bytes: closing.kernel_peak_bytes,
             cgroup_peak_bytes: closing.cgroup_peak_bytes,
             oom_kills: closing.oom_kills,
+            cgroup_path: closing.cgroup_path.map(|path| path.display().to_string()),
+            cgroup_limit_bytes: closing.cgroup_limit_bytes,
             output: closing.output.to_string(),
         }
     }
@@ -182,6 +198,8 @@ pub(crate) fn not_started(
         kernel_peak_bytes: None,
         cgroup_peak_bytes: None,
         oom_kills: None,
+        cgroup_path: None,
+        cgroup_limit_bytes: None,
         output,
     })
 }
@@ -227,6 +245,7 @@ mod tests {
             kernel: Some("6.1.0".into()),
             interval_s: 0.5,
             started: SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_065_700_123),
+            cgroup: false,
         }
     }
 
@@ -256,6 +275,8 @@ mod tests {
             kernel_peak_bytes: None,
             cgroup_peak_bytes: None,
             oom_kills: None,
+            cgroup_path: None,
+            cgroup_limit_bytes: None,
             output: "mem.csv",
         }
     }
@@ -297,13 +318,15 @@ mod tests {
         let json = opening(&[]).document(&closing(&summary, None), SystemTime::UNIX_EPOCH);
         let value = serde_json::to_value(&json).expect("serializes");
         let object = value.as_object().expect("an object");
-        assert_eq!(object.len(), 22);
+        assert_eq!(object.len(), 24);
         for null in [
             "peak_rss_bytes",
             "peak_elapsed_s",
             "peak_pss_bytes",
             "exit_code",
             "signal",
+            "cgroup_path",
+            "cgroup_limit_bytes",
         ] {
             assert!(object[null].is_null(), "{null}: {value}");
         }

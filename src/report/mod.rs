@@ -78,6 +78,14 @@ pub struct Report {
     pub(crate) cgroup_peak_bytes: Option<u64>,
     /// elapsed_s of the first row that shows it.
     pub(crate) cgroup_peak_elapsed_s: Option<f64>,
+    /// An attached cgroup's limit (`memory.max`) as last recorded; null
+    /// without one.
+    pub(crate) cgroup_limit_bytes: Option<u64>,
+    /// The cgroup's peak in % of that limit.
+    pub(crate) cgroup_peak_percent_of_limit: Option<f64>,
+    /// An attached cgroup's processes killed by the OOM killer since
+    /// attach; null when not recorded.
+    pub(crate) oom_kills: Option<u64>,
     /// Most processes in one sample.
     pub(crate) max_procs: u64,
     /// Least-squares slope of RSS after the first 20 % of the run, MiB/hour.
@@ -140,6 +148,7 @@ impl Report {
         );
         let breakdown = breakdown::compute(&recording);
         let cgroup_peak = recording.cgroup_peak;
+        let (cgroup_limit, oom_kills) = (recording.cgroup_limit, recording.oom_kills);
         let (interval_s, sorted) = recording.timeline.into_sorted();
         Report {
             file,
@@ -161,6 +170,12 @@ impl Report {
             peak_uss_bytes,
             cgroup_peak_bytes: cgroup_peak.map(|(bytes, _)| bytes),
             cgroup_peak_elapsed_s: cgroup_peak.map(|(_, at)| at),
+            cgroup_limit_bytes: cgroup_limit,
+            cgroup_peak_percent_of_limit: percent_of(
+                cgroup_peak.map(|(bytes, _)| bytes),
+                cgroup_limit,
+            ),
+            oom_kills,
             max_procs,
             growth_mib_per_hour: growth.map(|fit| fit.slope * 3600.0 / MIB),
             growth_r2: growth.and_then(|fit| fit.r2),
@@ -291,6 +306,12 @@ pub(crate) fn run(args: &ReportOptions) -> anyhow::Result<u8> {
         }
     }
     Ok(u8::from(failed))
+}
+
+/// `peak` in % of `limit`, one decimal.
+fn percent_of(peak: Option<u64>, limit: Option<u64>) -> Option<f64> {
+    let (peak, limit) = (peak?, limit.filter(|&limit| limit > 0)?);
+    Some((peak as f64 * 1000.0 / limit as f64).round() / 10.0)
 }
 
 /// Says so on stderr and returns true when the cgroup's peak is above

@@ -25,6 +25,36 @@ pub(crate) fn render(report: &Report) -> String {
     out
 }
 
+/// The cgroup's lines: its peak; a cgroup attached to, its limit and the
+/// headroom the peak left, and the OOM kills since attach.
+fn write_cgroup(report: &Report, out: &mut String) -> std::fmt::Result {
+    if let (Some(peak), Some(at)) = (report.cgroup_peak_bytes, report.cgroup_peak_elapsed_s) {
+        writeln!(
+            out,
+            "cgroup peak   {} by {}: the whole tree, exact, incl. page cache and kernel memory",
+            format_bytes(peak),
+            format_seconds(at)
+        )?;
+    }
+    if let (Some(limit), Some(percent)) = (
+        report.cgroup_limit_bytes,
+        report.cgroup_peak_percent_of_limit,
+    ) {
+        writeln!(
+            out,
+            "cgroup limit  {}: peak {percent:.0} % of memory.max",
+            format_bytes(limit)
+        )?;
+    }
+    if let Some(kills) = report.oom_kills.filter(|&kills| kills > 0) {
+        writeln!(
+            out,
+            "OOM kills     {kills} since attach (the kernel's OOM killer, in the cgroup)"
+        )?;
+    }
+    Ok(())
+}
+
 fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
     let plural = if report.samples == 1 { "" } else { "s" };
     write!(out, "{}: {} sample{plural}", report.file, report.samples)?;
@@ -76,14 +106,7 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
     if let Some(uss) = report.peak_uss_bytes {
         writeln!(out, "peak USS      {}", format_bytes(uss))?;
     }
-    if let (Some(peak), Some(at)) = (report.cgroup_peak_bytes, report.cgroup_peak_elapsed_s) {
-        writeln!(
-            out,
-            "cgroup peak   {} by {}: the whole tree, exact, incl. page cache and kernel memory",
-            format_bytes(peak),
-            format_seconds(at)
-        )?;
-    }
+    write_cgroup(report, out)?;
     writeln!(out, "most procs    {}", report.max_procs)?;
     writeln!(
         out,

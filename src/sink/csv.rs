@@ -105,6 +105,7 @@ mod tests {
             pss: false,
             breakdown: true,
             cgroup: false,
+            attached: false,
         };
         let text = written_layout(Format::Csv, layout(true));
         let lines: Vec<&str> = text.lines().collect();

@@ -262,6 +262,7 @@ pub(crate) mod tests {
             pss,
             breakdown: false,
             cgroup: false,
+            attached: false,
         };
         written_layout(format, layout)
     }

@@ -367,6 +367,7 @@ fn long_recording(path: &Path, rows: u64, spike: u64) {
         pss: false,
         breakdown: true,
         cgroup: false,
+        attached: false,
     };
     let header = layout.header();
     let mut text = format!("{}\n", header.join(","));

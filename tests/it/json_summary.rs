@@ -12,7 +12,7 @@ use serde_json::Value;
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// Every field, in this order (docs/reading-back.md, "JSON summary").
-const FIELDS: [&str; 22] = [
+const FIELDS: [&str; 24] = [
     "command",
     "pid",
     "hostname",
@@ -34,6 +34,8 @@ const FIELDS: [&str; 22] = [
     "kernel_peak_bytes",
     "cgroup_peak_bytes",
     "oom_kills",
+    "cgroup_path",
+    "cgroup_limit_bytes",
     "output",
 ];
 

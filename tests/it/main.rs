@@ -5,6 +5,7 @@
 
 mod common;
 
+mod attach;
 mod breakdown;
 mod cli;
 mod compare;

@@ -50,6 +50,11 @@ fi
 # cgroup v1 one: no placement, and the reason the start line will show.
 cgroup_check unavailable no-cgroup-v2 "no cgroup v2 memory controller"
 
+# Attaching to a cgroup memsample did not make: cgroup v1 on 6.1, before
+# cgroup2 is mounted (tests/vm/attach.sh).
+. /attach.sh
+[ $reset = no-reset ] && attach_v1_checks
+
 mount -t cgroup2 none /sys/fs/cgroup
 cg=/sys/fs/cgroup
 
@@ -330,6 +335,9 @@ check non-root-memsample-require "$([ $code -eq 125 ] && grep -q 'no permission 
 
 # The same user outside any delegated subtree may not create a cgroup.
 as_user 1000 /bin/cgroup_check unavailable non-root "no permission to write /sys/fs/cgroup"
+
+# Attaching to a cgroup memsample did not make (cgroup v2).
+attach_v2_checks
 
 left=$(memsample_cgroups)
 if [ -z "$left" ]; then pass no-cgroup-left; else fail no-cgroup-left "$left"; fi

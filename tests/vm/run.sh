@@ -112,6 +112,7 @@ build_initramfs() {
     cp "$bin/memsample" "$bin/examples/fixture" "$bin/examples/cgroup_check" \
         "$cache/as_user" "$root/bin/"
     install -m 755 "${VM_INIT:-tests/vm/init.sh}" "$root/init"
+    install -m 644 tests/vm/attach.sh "$root/attach.sh"
     (cd "$root" && find . -print0 | cpio --null -o -H newc --owner 0:0 --quiet) \
         >"$cache/initramfs.cpio"
 }

@@ -40,6 +40,10 @@ use self::files::{
 use self::parse::{Stat, parse_number_line, parse_rollup, parse_status};
 pub(crate) use self::parse::{parse_kb_line, parse_stat};
 
+mod members;
+
+pub use members::MemberList;
+
 /// The process whose thread `tid` is, with its name, when `tid` is a thread
 /// id rather than a process id: `/proc/TID` exists for every thread (hidden
 /// from listings only), so a thread id given as `--pid` would otherwise be
@@ -161,6 +165,9 @@ pub struct ProcProbe {
     /// Warnings for the recording to print (see [`Probe::take_warnings`]).
     warnings: Vec<String>,
     buf: Box<[u8; 4096]>,
+    /// Where the members come from when they are not a tree (an attached
+    /// cgroup's processes): read again at each sample.
+    list: Option<MemberList>,
 }
 
 impl ProcProbe {
@@ -189,6 +196,7 @@ impl ProcProbe {
             previous_sample: None,
             warnings: Vec::new(),
             buf,
+            list: None,
         };
         probe.members.push(main);
         if config.children && config.just_started {
@@ -396,7 +404,7 @@ impl ProcProbe {
     }
 
     fn read_member(&mut self, index: usize, seconds: Option<f64>) -> ReadOutcome {
-        let want_hwm = index == 0 || self.config.every_hwm;
+        let want_hwm = (index == 0 && self.has_main()) || self.config.every_hwm;
         let config = self.config;
         let page_size = self.page_size;
         let ticks_per_second = self.ticks_per_second;
@@ -680,7 +688,9 @@ impl Probe for ProcProbe {
         let seconds = self
             .previous_sample
             .map(|previous| now.duration_since(previous).as_secs_f64());
-        if self.config.children {
+        if self.list.is_some() {
+            self.sync_members();
+        } else if self.config.children {
             self.discover();
         }
         let mut processes = Vec::with_capacity(self.members.len());
@@ -691,7 +701,7 @@ impl Probe for ProcProbe {
                     processes.push(process);
                     index += 1;
                 }
-                ReadOutcome::Gone | ReadOutcome::NoProgram if index == 0 => {
+                ReadOutcome::Gone | ReadOutcome::NoProgram if index == 0 && self.has_main() => {
                     // The main process stays first in the list even once it
                     // is gone, so that index 0 always means "main".
                     index += 1;

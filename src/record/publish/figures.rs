@@ -134,6 +134,7 @@ mod tests {
                 current_bytes: Some(7),
                 peak_bytes: cgroup_peak,
                 interval_peak_bytes: None,
+                ..CgroupFigures::default()
             },
         };
         feed.row(&row(Some(&big), 1, 300, Some(900)));

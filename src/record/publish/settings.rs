@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cgroup::attach::Which;
 use crate::record::config::Mode;
 
 use super::http::Endpoint;
@@ -122,6 +123,14 @@ fn default_job(mode: &Mode) -> String {
         Mode::Attach { pid } => std::fs::read_to_string(format!("/proc/{pid}/comm"))
             .ok()
             .map(|name| name.trim_end_matches('\n').to_string()),
+        // A cgroup's own name (nginx.service); none for --cgroup-of.
+        Mode::Cgroup { which } => match which {
+            Which::Unit(name) => Some(name.clone()),
+            Which::Path(path) => path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned()),
+            Which::Of(_) => None,
+        },
     };
     name.filter(|name| !name.is_empty())
         .unwrap_or_else(|| "memsample".into())

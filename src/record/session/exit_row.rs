@@ -24,7 +24,12 @@ impl Session {
         let mut sample = self.parts_mut().probe.sample();
         let kernel_peak = self.command_peak(max_rss);
         let pid = self.parts().target.pid;
-        if self.parts().per_process && !sample.has_pid(pid) {
+        let attached = self
+            .parts()
+            .tree
+            .as_ref()
+            .is_some_and(|tree| tree.attached_path().is_some());
+        if self.parts().per_process && !attached && !sample.has_pid(pid) {
             // Per-process rows need a process to carry the command's peak.
             let gone = self.gone_command(kernel_peak);
             sample.processes.insert(0, gone);

@@ -9,6 +9,7 @@
 //! recording is taken in one place, and [`exit_policy`] says how memsample
 //! exits.
 
+mod attached;
 mod exit;
 mod exit_row;
 mod publishing;
@@ -40,9 +41,14 @@ const PSS_WARN_BELOW: Duration = Duration::from_millis(100);
 /// The recording mode of memsample.
 pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let (events, received) = mpsc::channel::<Event>();
-    let pinned = setup::pin(&config)?;
+    // A cgroup attached to, or a process attached to: pinned before
+    // anything is created.
+    let (pinned, attached) = match attached::pin(&config)? {
+        Some(attached) => (Some(attached.started), Some(attached.tree)),
+        None => (setup::pin(&config)?, None),
+    };
     let (cgroup, start_note) = setup::cgroup(&config)?;
-    config.layout.cgroup = cgroup.is_some();
+    config.layout.cgroup = cgroup.is_some() || attached.is_some();
     let sink = setup::open_sink(&config)?;
     let (inherited, guard, adopted_parent) = setup::listen(&config, events.clone())?;
     let joiner = cgroup.as_ref().map(crate::cgroup::Cgroup::joiner);
@@ -51,7 +57,7 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
         None => setup::spawn(&config, inherited, adopted_parent, joiner, guard)
             .inspect_err(|err| not_started(&config, sink.name(), err))?,
     };
-    let tree = cgroup.map(whole_tree::WholeTree::new);
+    let tree = attached.or_else(|| cgroup.map(whole_tree::WholeTree::new));
     let parts = assemble(
         &config,
         started.target,
@@ -207,6 +213,10 @@ fn write_json_summary(
         End::TargetExited { status, .. } => status,
         End::Signalled(_) | End::LeftRunning => None,
     };
+    let attached = finished
+        .tree
+        .as_ref()
+        .and_then(|tree| tree.attached.as_ref());
     let written = opening.write(&crate::record::summary_json::Closing {
         summary: session.summary(),
         status,
@@ -216,6 +226,8 @@ fn write_json_summary(
             .as_ref()
             .and_then(|tree| tree.peak.map(|peak| peak.bytes)),
         oom_kills: finished.tree.as_ref().and_then(|tree| tree.oom_kills),
+        cgroup_path: attached.map(|end| end.path.as_path()),
+        cgroup_limit_bytes: attached.and_then(|end| end.limit_bytes),
         output: session.file(),
     });
     if let Err(message) = &written {

@@ -27,6 +27,7 @@ pub(super) fn start(
             .map(|arg| arg.to_string_lossy().into_owned())
             .collect(),
         Mode::Attach { .. } => crate::record::summary_json::command_line_of(pid),
+        Mode::Cgroup { .. } => Vec::new(),
     };
     let context = Context {
         job: settings.job.clone(),

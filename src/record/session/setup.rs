@@ -36,6 +36,8 @@ pub(super) enum Watch {
     Spawned(Spawned),
     /// A process memsample did not start: its pidfd.
     Attached(Handle),
+    /// A cgroup attached to: its removal.
+    Cgroup(Option<crate::cgroup::attach::Removal>),
 }
 
 /// Attach mode checks the pid before anything is created, so that a typo
@@ -173,7 +175,7 @@ pub(super) fn spawn(
     let command = match &config.mode {
         Mode::Spawn { command } => command.as_slice(),
         // Not reached (attach targets are pinned); refused as an empty command.
-        Mode::Attach { .. } => &[],
+        Mode::Attach { .. } | Mode::Cgroup { .. } => &[],
     };
     // Just before the fork: what the child's own peak starts from.
     let own_peak_at_fork = target::own_peak();
@@ -226,6 +228,7 @@ pub(super) fn watch(watch: Watch, events: Sender<Event>) -> Result<Option<Job>, 
             })
             .map(|()| None)
             .map_err(|err| RecordError::system("cannot watch the process", err)),
+        Watch::Cgroup(removal) => super::attached::watch_removal(removal, events).map(|()| None),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::sink::output::OutputError;
 use crate::stats::raise_peak;
 
 use super::exit::End;
-use super::whole_tree::{TreeEnd, WholeTree};
+use super::whole_tree::{Attached, TreeEnd, WholeTree};
 
 /// What happens to a recording, besides ticks.
 #[derive(Debug)]
@@ -174,13 +174,19 @@ impl Session {
     pub(crate) fn start(&mut self, interval: std::time::Duration) {
         let _ = self.take(Trigger::Start);
         let pid = self.parts.target.pid;
-        let what = match (&self.parts.target.command, &self.summary.main_command) {
-            (Some(command), _) => format!("{command} (pid {pid})"),
-            (None, Some(name)) => format!(
+        let cgroup = self.parts.tree.as_ref().and_then(WholeTree::attached_label);
+        let what = match (
+            cgroup,
+            &self.parts.target.command,
+            &self.summary.main_command,
+        ) {
+            (Some(cgroup), _, _) => cgroup,
+            (None, Some(command), _) => format!("{command} (pid {pid})"),
+            (None, None, Some(name)) => format!(
                 "pid {pid} ({})",
                 crate::console::quote::word(name.as_bytes())
             ),
-            (None, None) => format!("pid {pid}"),
+            (None, None, None) => format!("pid {pid}"),
         };
         self.parts.console.start(
             &what,
@@ -254,7 +260,22 @@ impl Session {
         let wall_clock = SystemTime::now();
         let sample = self.parts.probe.sample();
         self.say_warnings();
-        if sample.processes.is_empty() {
+        let cgroup = self.parts.tree.as_mut().map(WholeTree::attached_state);
+        let gone = match cgroup {
+            // An attached cgroup lives on without processes.
+            Some(Attached::Live) => false,
+            Some(Attached::JustRemoved) => {
+                // Where no watch told it first (cgroup v1).
+                let _ = self.parts.notify.send(Event::Exited {
+                    status: None,
+                    max_rss: None,
+                });
+                true
+            }
+            Some(Attached::Removed) => true,
+            Some(Attached::No) | None => sample.processes.is_empty(),
+        };
+        if gone {
             // The target is gone; its exit event is on its way.
             return ControlFlow::Continue(());
         }
@@ -487,8 +508,12 @@ impl Session {
 
     fn ending(&self, end: End, left_running: usize) -> Ending {
         let pid = self.parts.target.pid;
-        let outcome = match (&self.parts.target.command, end) {
+        let cgroup = self.parts.tree.as_ref().and_then(WholeTree::attached_path);
+        let outcome = match (cgroup, &self.parts.target.command, end) {
+            (Some(path), _, End::TargetExited { .. }) => format!("cgroup {path} was removed"),
+            (Some(path), _, _) => format!("cgroup {path} left as it was"),
             (
+                None,
                 Some(command),
                 End::TargetExited {
                     status: Some(status),
@@ -497,9 +522,9 @@ impl Session {
             ) => {
                 format!("{command} {status}")
             }
-            (Some(command), _) => format!("{command} is still running"),
-            (None, End::TargetExited { .. }) => format!("pid {pid} exited"),
-            (None, _) => format!("pid {pid} left running, untouched"),
+            (None, Some(command), _) => format!("{command} is still running"),
+            (None, None, End::TargetExited { .. }) => format!("pid {pid} exited"),
+            (None, None, _) => format!("pid {pid} left running, untouched"),
         };
         let max_rss = match end {
             End::TargetExited { max_rss, .. } => max_rss,

@@ -5,13 +5,15 @@
 use std::path::PathBuf;
 
 use crate::cgroup::Cgroup;
+
+use super::attached::{AttachedEnd, AttachedTree};
 use crate::schema::CgroupFigures;
 use crate::units::{format_bytes, format_seconds};
 
 /// The cgroup and what its rows have shown so far.
 #[derive(Debug)]
 pub(crate) struct WholeTree {
-    cgroup: Cgroup,
+    source: Source,
     /// The highest `memory.peak` read, and between which rows it rose.
     peak: Option<Reached>,
     /// `elapsed_s` of the previous reading.
@@ -43,6 +45,25 @@ pub(crate) struct TreeEnd {
     /// above the whole tree's: part of the tree was not counted in the
     /// cgroup.
     pub(crate) above: Option<u64>,
+    /// A cgroup attached to, not made.
+    pub(crate) attached: Option<AttachedEnd>,
+}
+
+/// Where the figures come from: the command's own cgroup, which memsample
+/// made and removes, or a cgroup attached to, which it only reads.
+#[derive(Debug)]
+enum Source {
+    Made(Cgroup),
+    Attached(AttachedTree),
+}
+
+/// Whether the recording is of an attached cgroup, and whether it is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attached {
+    No,
+    Live,
+    JustRemoved,
+    Removed,
 }
 
 /// A single process's peak this much above the whole tree's (and at least
@@ -54,21 +75,78 @@ const UNCOUNTED_MIN: u64 = 8 << 20;
 
 impl WholeTree {
     pub(crate) fn new(cgroup: Cgroup) -> WholeTree {
+        WholeTree::of(Source::Made(cgroup))
+    }
+
+    pub(crate) fn attached(cgroup: AttachedTree) -> WholeTree {
+        WholeTree::of(Source::Attached(cgroup))
+    }
+
+    fn of(source: Source) -> WholeTree {
         WholeTree {
-            cgroup,
+            source,
             peak: None,
             previous_s: None,
+        }
+    }
+
+    /// The start line's name of an attached cgroup.
+    pub(crate) fn attached_label(&self) -> Option<String> {
+        match &self.source {
+            Source::Made(_) => None,
+            Source::Attached(cgroup) => Some(cgroup.label()),
+        }
+    }
+
+    /// The path of an attached cgroup.
+    pub(crate) fn attached_path(&self) -> Option<String> {
+        match &self.source {
+            Source::Made(_) => None,
+            Source::Attached(cgroup) => Some(cgroup.path().display().to_string()),
+        }
+    }
+
+    /// `Removed` once an attached cgroup is gone, `JustRemoved` the first
+    /// time it is seen gone.
+    pub(crate) fn attached_state(&mut self) -> Attached {
+        match &mut self.source {
+            Source::Made(_) => Attached::No,
+            Source::Attached(cgroup) => {
+                if cgroup.newly_removed() {
+                    Attached::JustRemoved
+                } else if cgroup.is_removed() {
+                    Attached::Removed
+                } else {
+                    Attached::Live
+                }
+            }
+        }
+    }
+
+    fn figures(&mut self) -> CgroupFigures {
+        match &mut self.source {
+            Source::Made(cgroup) => CgroupFigures {
+                current_bytes: cgroup.current_bytes().ok(),
+                peak_bytes: cgroup.peak_bytes().ok().flatten(),
+                interval_peak_bytes: cgroup.interval_peak_bytes().ok().flatten(),
+                ..CgroupFigures::default()
+            },
+            Source::Attached(cgroup) => cgroup.read(),
+        }
+    }
+
+    /// The peak as the cgroup gives it now.
+    fn peak_now(&mut self) -> Option<u64> {
+        match &mut self.source {
+            Source::Made(cgroup) => cgroup.peak_bytes().ok().flatten(),
+            Source::Attached(cgroup) => cgroup.peak_bytes(),
         }
     }
 
     /// The cgroup's figures for the row at `elapsed_s`. A figure that cannot
     /// be read is left empty rather than stopping the recording.
     pub(crate) fn read(&mut self, elapsed_s: f64) -> CgroupFigures {
-        let figures = CgroupFigures {
-            current_bytes: self.cgroup.current_bytes().ok(),
-            peak_bytes: self.cgroup.peak_bytes().ok().flatten(),
-            interval_peak_bytes: self.cgroup.interval_peak_bytes().ok().flatten(),
-        };
+        let figures = self.figures();
         if let Some(bytes) = figures.peak_bytes
             && self.peak.is_none_or(|peak| bytes > peak.bytes)
         {
@@ -90,7 +168,7 @@ impl WholeTree {
     /// when the cgroup did not hold all of the tree.
     pub(crate) fn end(&mut self, largest_process: Option<u64>) -> TreeEnd {
         let mut peak = self.peak;
-        if let Ok(Some(bytes)) = self.cgroup.peak_bytes()
+        if let Some(bytes) = self.peak_now()
             && peak.is_none_or(|peak| bytes > peak.bytes)
         {
             peak = Some(Reached {
@@ -102,13 +180,22 @@ impl WholeTree {
         let above = largest_process.filter(|&largest| uncounted(largest, peak));
         let mut end = TreeEnd {
             peak,
-            oom_kills: self.cgroup.oom_kills().ok(),
             above,
             ..TreeEnd::default()
         };
-        let left = self.cgroup.remove();
-        end.kept = left.kept;
-        end.errors = left.errors;
+        match &mut self.source {
+            Source::Made(cgroup) => {
+                end.oom_kills = cgroup.oom_kills().ok();
+                let left = cgroup.remove();
+                end.kept = left.kept;
+                end.errors = left.errors;
+            }
+            Source::Attached(cgroup) => {
+                let (oom_kills, attached) = cgroup.end();
+                end.oom_kills = oom_kills;
+                end.attached = Some(attached);
+            }
+        }
         end
     }
 }
@@ -122,21 +209,15 @@ fn uncounted(largest: u64, peak: Option<Reached>) -> bool {
 impl TreeEnd {
     /// The summary's lines about the whole tree, without the prefix.
     pub(crate) fn lines(&self) -> Vec<String> {
+        if let Some(attached) = &self.attached {
+            return self.attached_lines(attached);
+        }
         let mut lines = Vec::new();
         if let Some(peak) = self.peak {
-            let when = match (peak.after_s, peak.by_s) {
-                (Some(after), Some(by)) => format!(
-                    "between {} and {}",
-                    format_seconds(after),
-                    format_seconds(by)
-                ),
-                (None, Some(by)) => format!("by {}", format_seconds(by)),
-                (Some(after), None) => format!("after {}, the last row", format_seconds(after)),
-                (None, None) => "with no row".into(),
-            };
             lines.push(format!(
-                "whole-tree peak {} (cgroup, incl. page cache) {when}",
-                format_bytes(peak.bytes)
+                "whole-tree peak {} (cgroup, incl. page cache) {}",
+                format_bytes(peak.bytes),
+                peak.when()
             ));
         }
         if let Some(largest) = self.above {
@@ -164,6 +245,53 @@ impl TreeEnd {
     }
 }
 
+impl TreeEnd {
+    /// The summary's lines about an attached cgroup: its peak, from when it
+    /// counts and against its limit, and the OOM kills since attach.
+    fn attached_lines(&self, attached: &AttachedEnd) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(peak) = self.peak {
+            // A peak since the cgroup was made may predate the recording:
+            // no row to place it by.
+            let since = if attached.since_attach {
+                format!("since attach, {}", peak.when())
+            } else {
+                "since the cgroup was made".into()
+            };
+            lines.push(format!(
+                "cgroup peak {} (incl. page cache) {since}{}",
+                format_bytes(peak.bytes),
+                attached.headroom(peak.bytes)
+            ));
+        }
+        match self.oom_kills {
+            Some(0) | None => {}
+            Some(1) => lines
+                .push("the kernel's OOM killer killed 1 process of the cgroup since attach".into()),
+            Some(n) => lines.push(format!(
+                "the kernel's OOM killer killed {n} processes of the cgroup since attach"
+            )),
+        }
+        lines
+    }
+}
+
+impl Reached {
+    /// Between which rows the peak was reached.
+    fn when(&self) -> String {
+        match (self.after_s, self.by_s) {
+            (Some(after), Some(by)) => format!(
+                "between {} and {}",
+                format_seconds(after),
+                format_seconds(by)
+            ),
+            (None, Some(by)) => format!("by {}", format_seconds(by)),
+            (Some(after), None) => format!("after {}, the last row", format_seconds(after)),
+            (None, None) => "with no row".into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +308,7 @@ mod tests {
             kept: Some("/sys/fs/cgroup/memsample-7".into()),
             errors: Vec::new(),
             above: None,
+            attached: None,
         };
         assert_eq!(
             end.lines(),
