@@ -119,8 +119,7 @@ impl Made {
                 disable_memory(&self.top, &mut left.errors);
             }
             self.restore_own(&mut left.errors);
-            let back = self.own.join("cgroup.procs");
-            match fs::write(&back, std::process::id().to_string()) {
+            match self.move_back(&sampler) {
                 Ok(()) => {
                     remove_settled(&sampler, &mut left.errors);
                 }
@@ -137,6 +136,24 @@ impl Made {
             remove_empty(&self.top, &mut left.errors);
         }
         left
+    }
+
+    /// memsample goes back into its own cgroup, and so does what it forked
+    /// in its leaf (its guard, which may outlive it briefly), so that the
+    /// leaf can be removed: nothing of the tree is ever there.
+    fn move_back(&self, sampler: &Path) -> io::Result<()> {
+        let back = self.own.join("cgroup.procs");
+        let own = std::process::id();
+        fs::write(&back, own.to_string())?;
+        let forked = fs::read_to_string(sampler.join("cgroup.procs")).unwrap_or_default();
+        for pid in forked
+            .split_whitespace()
+            .filter(|pid| *pid != own.to_string())
+        {
+            // One that has just exited is gone from the leaf anyway.
+            let _ = fs::write(&back, pid);
+        }
+        Ok(())
     }
 
     /// memsample's own `cgroup.subtree_control` as it was read: the memory
