@@ -569,3 +569,151 @@ pub fn limit_file_size(command: &mut Command, bytes: u64) {
         });
     }
 }
+
+/// One step of the fixture's script (`examples/fixture.rs` lists what each
+/// does); sizes in MiB, times in ms.
+#[derive(Debug, Clone, Copy)]
+#[allow(dead_code, reason = "the fixture's whole script; each test uses a few")]
+pub enum Step<'a> {
+    Hold(u64),
+    Free,
+    MapFile(&'a Path, u64),
+    Shm(u64),
+    Threads(u32),
+    Spike(u64, u64),
+    Sleep(u64),
+    /// `children N MIB MS`.
+    Children(u32, u64, u64),
+    Daemonize(u64, u64),
+    Orphans(u32),
+    /// `fork-share MIB N MS`.
+    ForkShare(u64, u32, u64),
+    Forks(u32),
+    ReleaseForks,
+    Thread,
+    Wait,
+    Ignore(&'a str),
+    Count(&'a str),
+    UntilSignal(u64),
+    Rename(&'a str),
+    Touch(&'a Path),
+    WaitFile(&'a Path),
+    PrintHwm,
+    NoDeathSignal,
+    Kill(&'a str),
+    Exit(i32),
+}
+
+impl Step<'_> {
+    /// The step as the fixture's arguments.
+    pub fn args(self) -> Vec<std::ffi::OsString> {
+        let words: Vec<String> = match self {
+            Step::Hold(mib) => vec!["hold".into(), mib.to_string()],
+            Step::Free => vec!["free".into()],
+            Step::MapFile(path, mib) => {
+                return vec!["map-file".into(), path.into(), mib.to_string().into()];
+            }
+            Step::Shm(mib) => vec!["shm".into(), mib.to_string()],
+            Step::Threads(n) => vec!["threads".into(), n.to_string()],
+            Step::Spike(mib, ms) => vec!["spike".into(), mib.to_string(), ms.to_string()],
+            Step::Sleep(ms) => vec!["sleep".into(), ms.to_string()],
+            Step::Children(n, mib, ms) => {
+                vec![
+                    "children".into(),
+                    n.to_string(),
+                    mib.to_string(),
+                    ms.to_string(),
+                ]
+            }
+            Step::Daemonize(mib, ms) => vec!["daemonize".into(), mib.to_string(), ms.to_string()],
+            Step::Orphans(n) => vec!["orphans".into(), n.to_string()],
+            Step::ForkShare(mib, n, ms) => {
+                vec![
+                    "fork-share".into(),
+                    mib.to_string(),
+                    n.to_string(),
+                    ms.to_string(),
+                ]
+            }
+            Step::Forks(n) => vec!["forks".into(), n.to_string()],
+            Step::ReleaseForks => vec!["release-forks".into()],
+            Step::Thread => vec!["thread".into()],
+            Step::Wait => vec!["wait".into()],
+            Step::Ignore(signal) => vec!["ignore".into(), signal.into()],
+            Step::Count(signal) => vec!["count".into(), signal.into()],
+            Step::UntilSignal(ms) => vec!["until-signal".into(), ms.to_string()],
+            Step::Rename(name) => vec!["rename".into(), name.into()],
+            Step::Touch(path) => return vec!["touch".into(), path.into()],
+            Step::WaitFile(path) => return vec!["wait-file".into(), path.into()],
+            Step::PrintHwm => vec!["print-hwm".into()],
+            Step::NoDeathSignal => vec!["no-death-signal".into()],
+            Step::Kill(signal) => vec!["kill".into(), signal.into()],
+            Step::Exit(code) => vec!["exit".into(), code.to_string()],
+        };
+        words.into_iter().map(Into::into).collect()
+    }
+}
+
+/// `fixture STEPS...` as arguments, for a command line of one's own.
+pub fn script(steps: &[Step]) -> Vec<std::ffi::OsString> {
+    steps.iter().flat_map(|step| step.args()).collect()
+}
+
+/// A recording of the fixture, run to its end: `memsample FLAGS -o OUT --
+/// fixture STEPS`, in a temporary directory of its own.
+pub struct Recorded {
+    /// Kept so that the directory lives as long as the recording.
+    _dir: tempfile::TempDir,
+    /// The recording (`mem.csv`, or the name given to [`record_as`]).
+    pub out: PathBuf,
+    pub code: Option<i32>,
+    /// The signal memsample died of, if it did.
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Recorded {
+    /// The recording's header and rows (CSV or JSON Lines).
+    pub fn rows(&self) -> (Vec<String>, Vec<Row>) {
+        let text = std::fs::read_to_string(&self.out)
+            .unwrap_or_else(|err| panic!("{}: {err}; stderr: {}", self.out.display(), self.stderr));
+        parse_recording(&text)
+    }
+
+    /// Asserts that memsample exited with `code`, showing its stderr if not.
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "stderr: {}", self.stderr);
+        self
+    }
+}
+
+/// Records the fixture running `steps` with memsample's `flags`, into
+/// `mem.csv`.
+pub fn record(flags: &[&str], steps: &[Step]) -> Recorded {
+    record_as("mem.csv", flags, steps)
+}
+
+/// As [`record`], into the file `name` of the temporary directory.
+pub fn record_as(name: &str, flags: &[&str], steps: &[Step]) -> Recorded {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join(name);
+    let output = memsample()
+        .current_dir(dir.path())
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg("--")
+        .arg(fixture())
+        .args(script(steps))
+        .output()
+        .expect("memsample runs");
+    Recorded {
+        _dir: dir,
+        out,
+        code: output.status.code(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&output.status),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

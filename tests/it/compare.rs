@@ -8,17 +8,19 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::common::{MIB, Run, data, fixture, layout_header, memsample, num, read_csv, run};
+use crate::common::{
+    MIB, Run, Step, data, fixture, layout_header, memsample, num, read_csv, run, script,
+};
 
 /// Records the fixture holding `mib` MiB for a moment into `dir/name`.
-fn record(dir: &Path, name: &str, mib: &str) -> PathBuf {
+fn record(dir: &Path, name: &str, mib: u64) -> PathBuf {
     let path = dir.join(name);
     let status = memsample()
         .args(["-q", "-i", "50ms", "-o"])
         .arg(&path)
         .arg("--")
         .arg(fixture())
-        .args(["hold", mib, "sleep", "400"])
+        .args(script(&[Step::Hold(mib), Step::Sleep(400)]))
         .status()
         .expect("memsample runs");
     assert!(status.success(), "recording {name}: {status}");
@@ -28,8 +30,8 @@ fn record(dir: &Path, name: &str, mib: &str) -> PathBuf {
 /// A directory with `a40.csv` and `b60.csv`, recordings of 40 and 60 MiB.
 fn two_recordings() -> TempDir {
     let dir = TempDir::new().expect("temp dir");
-    record(dir.path(), "a40.csv", "40");
-    record(dir.path(), "b60.csv", "60");
+    record(dir.path(), "a40.csv", 40);
+    record(dir.path(), "b60.csv", 60);
     dir
 }
 

@@ -10,18 +10,9 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 #[test]
 fn steady_memory_is_sampled_on_schedule() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("mem.csv");
-    let output = memsample()
-        .args(["-i", "100ms", "-o"])
-        .arg(&csv)
-        .arg("--")
-        .arg(fixture())
-        .args(["hold", "100", "sleep", "1500"])
-        .output()
-        .expect("runs");
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let (header, mut rows) = read_csv(&csv);
+    let recorded = record(&["-i", "100ms"], &[Step::Hold(100), Step::Sleep(1500)]);
+    recorded.assert_code(0);
+    let (header, mut rows) = recorded.rows();
     assert_eq!(header.join(","), layout_header(false, false));
     // The exit row, right after the command's end, closes the recording.
     let exit = rows.pop().expect("rows");
@@ -65,7 +56,7 @@ fn steady_memory_is_sampled_on_schedule() {
         assert!(num(row, "vsz_bytes") >= num(row, "rss_bytes"));
         assert!(num(row, "peak_rss_bytes") >= num(row, "rss_bytes"));
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = &recorded.stderr;
     assert!(stderr.contains("memsample: recording "), "{stderr}");
     assert!(stderr.contains(" every 100ms → "), "{stderr}");
     assert!(stderr.contains("exited with code 0"), "{stderr}");
@@ -73,27 +64,26 @@ fn steady_memory_is_sampled_on_schedule() {
 
 #[test]
 fn a_spike_between_two_samples_shows_in_peak_rss() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("mem.csv");
     // Samples at 0 s and 1 s; a 200 MiB spike of 50 ms at about 0.3 s.
-    let output = memsample()
-        .args(["-i", "1s", "-q", "-o"])
-        .arg(&csv)
-        .arg("--")
-        .arg(fixture())
-        .args(["hold", "10", "sleep", "300", "spike", "200", "50"])
-        .args(["sleep", "1200", "print-hwm"])
-        .output()
-        .expect("runs");
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let recorded = record(
+        &["-i", "1s", "-q"],
+        &[
+            Step::Hold(10),
+            Step::Sleep(300),
+            Step::Spike(200, 50),
+            Step::Sleep(1200),
+            Step::PrintHwm,
+        ],
+    );
+    recorded.assert_code(0);
+    let stdout = &recorded.stdout;
     let kernel_hwm: u64 = stdout
         .trim()
         .strip_prefix("VmHWM ")
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("fixture printed {stdout:?}"));
     assert!(kernel_hwm > 200 * MIB);
-    let (_, rows) = read_csv(&csv);
+    let (_, rows) = recorded.rows();
     assert!(rows.len() >= 2, "{rows:?}");
     let sampled_max = rows.iter().map(|r| num(r, "rss_bytes")).max().unwrap_or(0);
     assert!(
@@ -118,37 +108,24 @@ fn a_spike_between_two_samples_shows_in_peak_rss() {
 
 #[test]
 fn exit_status_of_the_command_comes_through() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let status = memsample()
-        .current_dir(dir.path())
-        .args(["-q", "-o", "out.csv", "--"])
-        .arg(fixture())
-        .args(["exit", "7"])
-        .status()
-        .expect("runs");
-    assert_eq!(status.code(), Some(7));
+    record(&["-q"], &[Step::Exit(7)]).assert_code(7);
 }
 
 #[test]
 fn death_by_a_signal_is_passed_on() {
-    let dir = tempfile::tempdir().expect("tempdir");
     for (name, signal) in [("KILL", libc::SIGKILL), ("SEGV", libc::SIGSEGV)] {
-        let output = memsample()
-            .current_dir(dir.path())
-            .args(["-o", "out.csv", "--"])
-            .arg(fixture())
-            // Alive long enough for the start sample, even on a busy machine.
-            .args(["hold", "5", "sleep", "100", "kill", name])
-            .output()
-            .expect("runs");
-        assert_eq!(output.status.signal(), Some(signal), "{output:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        // Alive long enough for the start sample, even on a busy machine.
+        let recorded = record(&[], &[Step::Hold(5), Step::Sleep(100), Step::Kill(name)]);
+        assert_eq!(recorded.signal, Some(signal), "{}", recorded.stderr);
         assert!(
-            stderr.contains(&format!("was killed by SIG{name}")),
-            "{stderr}"
+            recorded
+                .stderr
+                .contains(&format!("was killed by SIG{name}")),
+            "{}",
+            recorded.stderr
         );
         // Rows were flushed before memsample died.
-        let (_, rows) = read_csv(&dir.path().join("out.csv"));
+        let (_, rows) = recorded.rows();
         assert!(!rows.is_empty());
     }
 }
@@ -385,22 +362,14 @@ fn a_sigkilled_memsample_leaves_only_complete_rows() {
 
 #[test]
 fn descendants_are_counted_unless_no_children() {
-    let dir = tempfile::tempdir().expect("tempdir");
     for (flags, procs, min_rss) in [(&[][..], 4, 90 * MIB), (&["--no-children"][..], 1, 0)] {
-        let csv = dir.path().join("mem.csv");
-        let ready = dir.path().join("ready");
-        let _ = std::fs::remove_file(&ready);
-        let output = memsample()
-            .args(["-i", "50ms", "-q", "-o"])
-            .arg(&csv)
-            .args(flags)
-            .arg("--")
-            .arg(fixture())
-            .args(["children", "3", "30", "1000", "sleep", "700", "wait"])
-            .output()
-            .expect("runs");
-        assert_eq!(output.status.code(), Some(0));
-        let (_, rows) = read_csv(&csv);
+        let flags: Vec<&str> = ["-i", "50ms", "-q"].iter().chain(flags).copied().collect();
+        let recorded = record(
+            &flags,
+            &[Step::Children(3, 30, 1000), Step::Sleep(700), Step::Wait],
+        );
+        recorded.assert_code(0);
+        let (_, rows) = recorded.rows();
         let most = rows.iter().map(|r| num(r, "procs")).max().unwrap_or(0);
         assert_eq!(most, procs, "{flags:?}");
         let biggest = rows.iter().map(|r| num(r, "rss_bytes")).max().unwrap_or(0);
@@ -413,35 +382,23 @@ fn descendants_are_counted_unless_no_children() {
 
 #[test]
 fn samples_limit_stops_sampling_but_waits_for_the_command() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("mem.csv");
-    let output = memsample()
-        .args(["-i", "50ms", "--samples", "3", "-o"])
-        .arg(&csv)
-        .arg("--")
-        .arg(fixture())
-        .args(["sleep", "600", "exit", "4"])
-        .output()
-        .expect("runs");
-    assert_eq!(output.status.code(), Some(4));
-    let (_, rows) = read_csv(&csv);
+    let recorded = record(
+        &["-i", "50ms", "--samples", "3"],
+        &[Step::Sleep(600), Step::Exit(4)],
+    );
+    recorded.assert_code(4);
+    let (_, rows) = recorded.rows();
     assert_eq!(rows.len(), 3);
 }
 
 #[test]
 fn duration_ends_with_a_stop_row() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("mem.csv");
-    let output = memsample()
-        .args(["-i", "100ms", "--duration", "500ms", "-o"])
-        .arg(&csv)
-        .arg("--")
-        .arg(fixture())
-        .args(["sleep", "1200"])
-        .output()
-        .expect("runs");
-    assert_eq!(output.status.code(), Some(0));
-    let (_, rows) = read_csv(&csv);
+    let recorded = record(
+        &["-i", "100ms", "--duration", "500ms"],
+        &[Step::Sleep(1200)],
+    );
+    recorded.assert_code(0);
+    let (_, rows) = recorded.rows();
     let triggers: Vec<&str> = rows.iter().map(|r| r["trigger"].as_str()).collect();
     assert_eq!(
         triggers,
@@ -526,20 +483,17 @@ fn default_file_name_is_printed_and_never_overwritten() {
 
 #[test]
 fn the_sysinfo_backend_agrees_with_proc() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("mem.csv");
-    let output = memsample()
-        .args(["--backend", "sysinfo", "-i", "100ms", "-q", "-o"])
-        .arg(&csv)
-        .arg("--")
-        .arg(fixture())
-        .args([
-            "hold", "50", "children", "1", "20", "800", "sleep", "800", "wait",
-        ])
-        .output()
-        .expect("runs");
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let (_, rows) = read_csv(&csv);
+    let recorded = record(
+        &["--backend", "sysinfo", "-i", "100ms", "-q"],
+        &[
+            Step::Hold(50),
+            Step::Children(1, 20, 800),
+            Step::Sleep(800),
+            Step::Wait,
+        ],
+    );
+    recorded.assert_code(0);
+    let (_, rows) = recorded.rows();
     let middle = &rows[rows.len() / 2];
     assert_eq!(num(middle, "procs"), 2);
     let rss = num(middle, "rss_bytes");

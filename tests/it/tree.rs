@@ -161,20 +161,17 @@ fn the_whole_tree_is_counted_per_process_and_summed() {
 
 #[test]
 fn no_children_shows_only_the_main_process() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let csv = dir.path().join("mem.csv");
-    let output = memsample()
-        .args(["-i", "50ms", "--no-children", "--per-process", "-q", "-o"])
-        .arg(&csv)
-        .arg("--")
-        .arg(fixture())
-        .args([
-            "hold", "10", "children", "2", "20", "400", "sleep", "300", "wait",
-        ])
-        .output()
-        .expect("runs");
-    assert_eq!(output.status.code(), Some(0));
-    let (_, rows) = read_csv(&csv);
+    let recorded = record(
+        &["-i", "50ms", "--no-children", "--per-process", "-q"],
+        &[
+            Step::Hold(10),
+            Step::Children(2, 20, 400),
+            Step::Sleep(300),
+            Step::Wait,
+        ],
+    );
+    recorded.assert_code(0);
+    let (_, rows) = recorded.rows();
     let pids: BTreeSet<&str> = rows.iter().map(|row| row["pid"].as_str()).collect();
     assert_eq!(pids.len(), 1, "{pids:?}");
 }
