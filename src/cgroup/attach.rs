@@ -36,7 +36,7 @@ pub(crate) enum Which {
 
 /// The cgroup hierarchy a cgroup belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
+pub(crate) enum Version {
     V2,
     /// The memory controller's hierarchy of cgroup v1 (read-only figures,
     /// no interval peaks).
@@ -239,40 +239,40 @@ fn cannot_read(path: &Path, err: &io::Error) -> String {
 
 /// One reading of an attached cgroup; a figure that cannot be read is `None`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Reading {
+pub(crate) struct Reading {
     /// `memory.current` (v1: `memory.usage_in_bytes`).
-    pub current_bytes: Option<u64>,
+    pub(crate) current_bytes: Option<u64>,
     /// The high-water mark: since attach where the kernel resets it per open
     /// file, else since the cgroup was made ([`Attached::peak_since_attach`]).
-    pub peak_bytes: Option<u64>,
+    pub(crate) peak_bytes: Option<u64>,
     /// The highest since the previous reading (v2, Linux ≥ 6.12).
-    pub interval_peak_bytes: Option<u64>,
+    pub(crate) interval_peak_bytes: Option<u64>,
     /// `memory.max` (v1: `memory.limit_in_bytes`); `None` for no limit.
-    pub limit_bytes: Option<u64>,
+    pub(crate) limit_bytes: Option<u64>,
     /// Processes killed by the kernel's OOM killer since attach.
-    pub oom_kills: Option<u64>,
+    pub(crate) oom_kills: Option<u64>,
     /// What the charge is made of, with `--breakdown`.
-    pub parts: Option<Parts>,
+    pub(crate) parts: Option<Parts>,
 }
 
 /// What a cgroup's charge is made of (`--breakdown`), from `memory.stat`;
 /// a part the kernel does not give is `None`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Parts {
+pub(crate) struct Parts {
     /// Anonymous memory (v1: `total_rss`).
-    pub anon: Option<u64>,
+    pub(crate) anon: Option<u64>,
     /// Page cache, shmem included (v1: `total_cache`).
-    pub file: Option<u64>,
+    pub(crate) file: Option<u64>,
     /// Kernel memory: stacks, page tables, slab (v2 ≥ 5.18; not in v1).
-    pub kernel: Option<u64>,
+    pub(crate) kernel: Option<u64>,
     /// Shared memory and tmpfs (v1: `total_shmem`).
-    pub shmem: Option<u64>,
+    pub(crate) shmem: Option<u64>,
     /// Swapped out: `memory.swap.current` (v1: `total_swap`).
-    pub swap: Option<u64>,
+    pub(crate) swap: Option<u64>,
     /// The working set: the charge less the inactive page cache
     /// (`inactive_file`, v1: `total_inactive_file`), what the kubelet
     /// evicts on.
-    pub working_set: Option<u64>,
+    pub(crate) working_set: Option<u64>,
 }
 
 /// The parts of a `memory.stat` text, with the charge (`current`) and the
@@ -331,7 +331,7 @@ struct Files {
 
 /// An attached cgroup: pinned, with its files open.
 #[derive(Debug)]
-pub struct Attached {
+pub(crate) struct Attached {
     path: PathBuf,
     dir: File,
     version: Version,
@@ -351,7 +351,7 @@ const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
 impl Attached {
     /// Pins the cgroup at `path`: a one-line error when it is not one, is
     /// gone, or cannot be read. Nothing is created.
-    pub fn open(path: &Path) -> Result<Attached, String> {
+    pub(crate) fn open(path: &Path) -> Result<Attached, String> {
         let dir = rustix::fs::open(
             path,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -409,22 +409,22 @@ impl Attached {
         Ok(attached)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn version(&self) -> Version {
+    pub(crate) fn version(&self) -> Version {
         self.version
     }
 
     /// Whether `cgroup_peak_bytes` counts from attach (else from when the
     /// cgroup was made).
-    pub fn peak_since_attach(&self) -> bool {
+    pub(crate) fn peak_since_attach(&self) -> bool {
         self.peak_since_attach
     }
 
     /// What the charge is made of now (one more read of `memory.stat`).
-    pub fn parts(&self, current: Option<u64>) -> Option<Parts> {
+    pub(crate) fn parts(&self, current: Option<u64>) -> Option<Parts> {
         let stat = read_stat(self.files.stat.as_ref()?).ok()?;
         let swap = self
             .files
@@ -436,7 +436,7 @@ impl Attached {
 
     /// The figures now, with what the charge is made of when `parts` (one
     /// more read). The interval peak is reset after it is read.
-    pub fn read(&mut self, parts: bool) -> Reading {
+    pub(crate) fn read(&mut self, parts: bool) -> Reading {
         let current_bytes = read_number(&self.files.current).ok();
         let files = &self.files;
         let interval_peak_bytes = files.interval.as_ref().and_then(|file| {
@@ -467,13 +467,13 @@ impl Attached {
     }
 
     /// `memory.max` now; `None` for no limit (or none readable).
-    pub fn read_limit(&self) -> Option<u64> {
+    pub(crate) fn read_limit(&self) -> Option<u64> {
         let file = self.files.max.as_ref()?;
         parse_limit(&read_small(file).ok()?)
     }
 
     /// The OOM kills since attach, `None` when they cannot be read.
-    pub fn oom_kills(&self) -> Option<u64> {
+    pub(crate) fn oom_kills(&self) -> Option<u64> {
         let total = self.oom_total()?;
         Some(total.saturating_sub(self.oom_at_attach.unwrap_or(0)))
     }
@@ -484,12 +484,12 @@ impl Attached {
     }
 
     /// Whether the cgroup has been removed (its files read as `ENODEV`).
-    pub fn is_removed(&self) -> bool {
+    pub(crate) fn is_removed(&self) -> bool {
         read_small(&self.files.current).is_err_and(|err| err.raw_os_error() == Some(libc::ENODEV))
     }
 
     /// The member processes, read from the cgroup's own directory.
-    pub fn members(&self) -> io::Result<Members> {
+    pub(crate) fn members(&self) -> io::Result<Members> {
         Ok(Members {
             dir: self.dir.try_clone()?,
         })
@@ -497,7 +497,7 @@ impl Attached {
 
     /// Tells when the cgroup is removed (v2; a v1 cgroup's removal is seen
     /// at the next row: `None`).
-    pub fn removal(&self) -> io::Result<Option<Removal>> {
+    pub(crate) fn removal(&self) -> io::Result<Option<Removal>> {
         if self.version == Version::V1 {
             return Ok(None);
         }
@@ -636,7 +636,7 @@ const NO_LIMIT_V1: u64 = 1 << 62;
 
 /// The processes of an attached cgroup and of every cgroup under it.
 #[derive(Debug)]
-pub struct Members {
+pub(crate) struct Members {
     dir: File,
 }
 
@@ -645,7 +645,7 @@ const MAX_DEPTH: usize = 32;
 
 impl Members {
     /// The process ids, sorted, each once; empty once the cgroup is gone.
-    pub fn pids(&mut self) -> Vec<u32> {
+    pub(crate) fn pids(&mut self) -> Vec<u32> {
         let mut pids = Vec::new();
         collect(self.dir.as_fd(), &mut pids, 0);
         pids.sort_unstable();
@@ -697,7 +697,7 @@ fn collect(dir: BorrowedFd<'_>, pids: &mut Vec<u32>, depth: usize) {
 /// empties; a populated cgroup cannot be removed), and looked at ten times a
 /// second while it is empty.
 #[derive(Debug)]
-pub struct Removal {
+pub(crate) struct Removal {
     events: File,
 }
 
@@ -705,7 +705,7 @@ const EMPTY_LOOK: Duration = Duration::from_millis(100);
 
 impl Removal {
     /// Blocks until the cgroup is gone.
-    pub fn wait(self) {
+    pub(crate) fn wait(self) {
         use rustix::event::{PollFd, PollFlags, Timespec, poll};
         loop {
             let populated = match read_small(&self.events) {

@@ -14,12 +14,12 @@ use super::{
 use crate::probe::ProbeConfig;
 
 /// Lists the pids to count now, sorted, each once.
-pub type MemberList = Box<dyn FnMut() -> Vec<u32> + Send>;
+pub(crate) type MemberList = Box<dyn FnMut() -> Vec<u32> + Send>;
 
 impl ProcProbe {
     /// A probe of the processes `list` gives at each sample (`config.pid`
     /// and `config.children` are not used).
-    pub fn of_members(config: ProbeConfig, list: MemberList) -> ProcProbe {
+    pub(crate) fn of_members(config: ProbeConfig, list: MemberList) -> ProcProbe {
         ProcProbe {
             config: ProbeConfig {
                 pid: 0,

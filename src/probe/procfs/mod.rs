@@ -42,7 +42,7 @@ pub(crate) use self::parse::{parse_kb_line, parse_stat};
 
 mod members;
 
-pub use members::MemberList;
+pub(crate) use members::MemberList;
 
 /// The process whose thread `tid` is, with its name, when `tid` is a thread
 /// id rather than a process id: `/proc/TID` exists for every thread (hidden
