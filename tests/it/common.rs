@@ -410,7 +410,7 @@ pub fn as_nobody(program: impl AsRef<std::ffi::OsStr>) -> Option<Command> {
     let program = program.as_ref();
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: not running as root, cannot switch to nobody");
+        eprintln!("as nobody: not running as root, cannot switch to nobody");
         return None;
     }
     let works = Command::new("setpriv")
@@ -419,12 +419,12 @@ pub fn as_nobody(program: impl AsRef<std::ffi::OsStr>) -> Option<Command> {
         .status()
         .is_ok_and(|status| status.success());
     if !works {
-        eprintln!("skipped: setpriv (util-linux) is not installed");
+        eprintln!("as nobody: setpriv (util-linux) is not installed");
         return None;
     }
     if !nobody_may(&["-x".as_ref(), program]) {
         eprintln!(
-            "skipped: nobody cannot execute {} (a parent directory is closed to other users)",
+            "as nobody: nobody cannot execute {} (a parent directory is closed to other users)",
             Path::new(program).display()
         );
         return None;

@@ -66,6 +66,29 @@ fn no_function_is_over_80_lines() {
     );
 }
 
+/// A test that cannot run on this machine says so in the test run's
+/// summary (`#[ignore = "why; run with: ..."]`), never by printing
+/// "skipped" and returning: that passes unseen.
+#[test]
+fn no_test_skips_itself_silently() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut silent = Vec::new();
+    for file in rust_files(&tests) {
+        for (index, line) in read(&file).lines().enumerate() {
+            let printed =
+                line.contains("eprintln!(\"skipped") || line.contains("println!(\"skipped");
+            if printed && !line.contains("contains(") {
+                silent.push(format!("{}:{}", shown(&file), index + 1));
+            }
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "tests that skip themselves silently (use #[ignore = \"why; run with: ...\"]): {}",
+        silent.join(", ")
+    );
+}
+
 /// The checks themselves must see what they look for.
 #[test]
 fn the_checks_see_edges_cycles_and_long_functions() {
