@@ -1,5 +1,5 @@
-//! A cgroup memsample attaches to (README, "Attaching to a cgroup";
-//! docs/cgroups.md): found and pinned before the output is opened, so that
+//! A cgroup memsample attaches to (docs/cgroups.md, "Attaching to a
+//! cgroup"): found and pinned before the output is opened, so that
 //! bad input leaves nothing behind; its member processes feed the `/proc`
 //! columns, its own files the cgroup columns; its removal ends the
 //! recording. Nothing in it is written to and no process is moved.
