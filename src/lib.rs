@@ -4,9 +4,10 @@
 //! The map (docs/architecture.md walks one sample through it):
 //!
 //! - `cli`: the command line, resolved into settings; `main_entry` routes and exits;
-//! - `record`: a recording: settings, the session state machine, timer, target, signals, summary;
+//! - `record`: a recording: settings, the session state machine, timer, target, signals,
+//!   summary, publishing;
 //! - [`probe`]: reading processes (`/proc` or `sysinfo`) and finding the tree;
-//! - [`cgroup`]: a cgroup v2 of the command's own, for exact whole-tree peaks;
+//! - [`cgroup`]: a cgroup v2 of the command's own, or one attached to, for whole-tree figures;
 //! - [`schema`]: the columns of a recording, each named once, and the triggers;
 //! - [`sink`]: rows written as CSV or JSON Lines, and where they go (`-o`);
 //! - [`read`]: reading a recording back, in either format;
