@@ -31,6 +31,7 @@ Examples:
   memsample plot mem.csv                              mem.svg, no Python needed
   memsample report new.csv --baseline old.csv         exit 1 if the peak grew over 10%
   memsample plot a.csv b.csv -o cmp.svg               overlaid, with a CPU panel
+  memsample --push http://gateway:9091 -- make        also publish to a Prometheus Pushgateway
 
 Signals: the command runs in a process group of its own and is given the terminal, so
 Ctrl-C, Ctrl-\\ and Ctrl-Z reach it once; INT, TERM, HUP, QUIT and TSTP sent to memsample
