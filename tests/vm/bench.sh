@@ -3,7 +3,8 @@
 # columns cost per sample. memsample records the same steady command at
 # 10 ms with `--cgroup off` and `--cgroup require`, in turns, and prints its
 # own CPU time per row (utime + stime from /proc, read once sampling is over
-# and before it exits) as `vm-bench MODE US`. Under software emulation the
+# and before it exits) as `vm-bench MODE US`; `leaves` is `require` with
+# memsample alone in a cgroup of its own. Under software emulation the
 # absolute figures are many times a real machine's; the ratio of the two
 # modes is what this measures. Not a check: it prints `vm-done` and powers off.
 /bin/busybox mount -t proc proc /proc
@@ -15,12 +16,20 @@ mount -t sysfs sys /sys
 mount -t cgroup2 none /sys/fs/cgroup
 echo "vm-info kernel $(uname -r)"
 hz=100
+# `leaves`: memsample alone in a cgroup of its own (a delegated scope), where
+# it makes memsample-PID/sampler and job; `require` is the root cgroup's
+# layout, the command's cgroup right under it.
+echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+mkdir /sys/fs/cgroup/scope
 for round in 1 2 3; do
-    for mode in off require; do
+    for mode in off require leaves; do
         # Sampling stops after 5 s (500 rows); the command lives 1 s longer,
         # time in which memsample's CPU time is read.
-        memsample -q --cgroup $mode -i 10ms --duration 5s -o /tmp/b.csv \
-            -- fixture hold 64 sleep 6000 &
+        into=/sys/fs/cgroup
+        cgroup=$mode
+        [ $mode = leaves ] && into=/sys/fs/cgroup/scope cgroup=require
+        sh -c "echo \$\$ >$into/cgroup.procs && exec memsample -q --cgroup $cgroup -i 10ms \
+            --duration 5s -o /tmp/b.csv -- fixture hold 64 sleep 6000" &
         pid=$!
         sleep 5.5
         ticks=$(awk '{ print $14 + $15 }' /proc/$pid/stat)
