@@ -55,8 +55,12 @@ install_tools() {
             apt-get update -qq
         fi
         rm -rf "$cache/deb" && mkdir -p "$cache/deb/x" "$cache/bin"
-        (cd "$cache/deb" && apt-get -o APT::Sandbox::User=root download -qq \
-            prometheus prometheus-pushgateway prometheus-node-exporter)
+        download() {
+            (cd "$cache/deb" && apt-get -o APT::Sandbox::User=root download -qq \
+                prometheus prometheus-pushgateway prometheus-node-exporter)
+        }
+        # Stale package lists name files the archive no longer has: update once.
+        download || { apt-get update -qq && download; }
         for deb in "$cache"/deb/*.deb; do
             dpkg-deb -x "$deb" "$cache/deb/x"
         done
@@ -212,8 +216,8 @@ check "prometheus: the query API returns the pushed peak ($prom_peak) = the JSON
 # The documented alerting rules and Grafana query work as pasted.
 awk '/^```yaml/ {block++; keep = 0} /^groups:/ {keep = 1} keep && /^```$/ {keep = 0} keep' \
     docs/publishing.md >"$work/rules.yml"
-check "docs/publishing.md: the alerting rules pass promtool check rules" \
-    "$bin/promtool" check rules "$work/rules.yml"
+check_rules() { "$bin/promtool" check rules "$work/rules.yml" >"$work/rules.out" 2>&1 || { cat "$work/rules.out" >&2; return 1; }; }
+check "docs/publishing.md: the alerting rules pass promtool check rules" check_rules
 grafana=$(awk '/^```promql/ {getline; print; exit}' docs/publishing.md)
 grafana_jobs() {
     "$py" - "http://127.0.0.1:$prom_port/api/v1/query" "$grafana" <<'PY'
