@@ -25,6 +25,8 @@ use std::io;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle, ThreadId};
+
+use super::spare::Spare;
 use std::time::{Duration, Instant};
 
 /// Why the callback runs.
@@ -115,7 +117,26 @@ impl Interval {
     ///
     /// [`io::ErrorKind::InvalidInput`] if `period` is zero; the error of
     /// [`thread::Builder::spawn`] if the thread cannot be created.
+    #[cfg(test)] // memsample starts its threads before the command: start_on.
     pub(crate) fn start_at<F>(
+        origin: Instant,
+        period: Duration,
+        callback: F,
+    ) -> io::Result<Interval>
+    where
+        F: FnMut(&Tick) -> ControlFlow<()> + Send + 'static,
+    {
+        Self::start_on(Spare::start("interval", None)?, origin, period, callback)
+    }
+
+    /// [`Interval::start_at`] on a thread started beforehand (so that it
+    /// cannot fail to start once the command runs).
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidInput`] if `period` is zero.
+    pub(crate) fn start_on<F>(
+        spare: Spare,
         origin: Instant,
         period: Duration,
         callback: F,
@@ -131,10 +152,10 @@ impl Interval {
         }
         let shared = Arc::new(Shared::default());
         let schedule = Schedule::new(origin, period);
-        let handle = thread::Builder::new().name("interval".into()).spawn({
+        let handle = spare.run({
             let shared = Arc::clone(&shared);
             move || run(&shared, schedule, callback)
-        })?;
+        });
         Ok(Interval {
             shared,
             thread: handle.thread().id(),

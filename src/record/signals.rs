@@ -182,6 +182,7 @@ where
     }
     thread::Builder::new()
         .name("signals".into())
+        .stack_size(super::spare::SMALL_STACK)
         .spawn(move || {
             for origin in signals.forever() {
                 deliver(Received {

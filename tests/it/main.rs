@@ -16,6 +16,7 @@ mod identity;
 mod jobs;
 mod json_summary;
 mod layout;
+mod limits;
 mod parents;
 mod plot;
 mod properties;

@@ -51,6 +51,7 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     config.layout.cgroup = cgroup.is_some() || attached.is_some();
     let sink = setup::open_sink(&config)?;
     let (inherited, guard, adopted_parent) = setup::listen(&config, events.clone())?;
+    let threads = setup::threads(&config)?;
     let joiner = cgroup.as_ref().map(crate::cgroup::Cgroup::joiner);
     let started = match pinned {
         Some(pinned) => pinned,
@@ -85,10 +86,11 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
         session.lock().console().pss_cost(config.interval);
     }
     let publisher = publishing::start(&config, &session, feed.as_ref());
-    let job = setup::watch(started.watch, events.clone())?;
+    let job = setup::watch(started.watch, threads.wait, events.clone())?;
     // The parser caps durations, so this always fits; were it not to, no limit.
     let deadline = config.limits.duration.and_then(|d| origin.checked_add(d));
-    let mut interval = setup::start_interval(&session, origin, &config, deadline)?;
+    let mut interval =
+        setup::start_interval(threads.interval, &session, origin, &config, deadline)?;
     drop(events);
     react(&session, &received, job.as_ref(), &mut interval, deadline);
     if let Some(interval) = &mut interval {

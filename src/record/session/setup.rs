@@ -16,6 +16,7 @@ use crate::record::config::{Mode, RecordConfig};
 use crate::record::error::RecordError;
 use crate::record::interval::{Interval, TickKind};
 use crate::record::signals::{self, Inherited};
+use crate::record::spare::{SMALL_STACK, Spare};
 use crate::record::target::{self, Change, Guard, Handle, Job, Spawned};
 use crate::schema::Trigger;
 use crate::sink::{self, Sink};
@@ -202,12 +203,44 @@ pub(super) fn spawn(
     })
 }
 
+/// The threads a recording needs, started before the command so that none
+/// can fail to start while it runs (a tiny `RLIMIT_NPROC`, `ulimit -v`).
+pub(super) struct Threads {
+    /// The waiter (spawn mode).
+    pub(super) wait: Option<Spare>,
+    pub(super) interval: Spare,
+}
+
+/// Starts the recording's threads; a failure is memsample's (125), before
+/// the command runs.
+pub(super) fn threads(config: &RecordConfig) -> Result<Threads, RecordError> {
+    let failed = |err| RecordError::system("cannot start a thread", err);
+    let wait = if config.is_spawn() {
+        Some(Spare::start("wait", Some(SMALL_STACK)).map_err(failed)?)
+    } else {
+        None
+    };
+    Ok(Threads {
+        wait,
+        interval: Spare::start("interval", None).map_err(failed)?,
+    })
+}
+
 /// The target's end is watched first: whatever fails after the command has
-/// started, memsample must still wait for it.
-pub(super) fn watch(watch: Watch, events: Sender<Event>) -> Result<Option<Job>, RecordError> {
+/// started, memsample must still wait for it (on `wait`, started before it).
+pub(super) fn watch(
+    watch: Watch,
+    wait: Option<Spare>,
+    events: Sender<Event>,
+) -> Result<Option<Job>, RecordError> {
     match watch {
-        Watch::Spawned(child) => child
-            .wait_in_background(move |change| {
+        Watch::Spawned(child) => {
+            let spare = match wait {
+                Some(spare) => spare,
+                None => Spare::start("wait", Some(SMALL_STACK))
+                    .map_err(|err| RecordError::system("cannot start the waiting thread", err))?,
+            };
+            Ok(Some(child.wait_in_background(spare, move |change| {
                 let _ = events.send(match change {
                     Change::Exited { status, max_rss } => Event::Exited {
                         status: Some(status),
@@ -216,9 +249,8 @@ pub(super) fn watch(watch: Watch, events: Sender<Event>) -> Result<Option<Job>, 
                     Change::Stopped(signal) => Event::Stopped(signal),
                     Change::Continued => Event::Continued,
                 });
-            })
-            .map(Some)
-            .map_err(|err| RecordError::system("cannot start the waiting thread", err)),
+            })))
+        }
         Watch::Attached(handle) => handle
             .watch_exit(move || {
                 let _ = events.send(Event::Exited {
@@ -232,17 +264,17 @@ pub(super) fn watch(watch: Watch, events: Sender<Event>) -> Result<Option<Job>, 
     }
 }
 
-/// The interval thread samples under the session's lock, on time, without
-/// going through the main thread. In spawn mode a thread that cannot start
-/// stops sampling (the command is running and must be waited for).
+/// The interval thread (`spare`, started before the command) samples under
+/// the session's lock, on time, without going through the main thread.
 pub(super) fn start_interval(
+    spare: Spare,
     session: &Arc<Turns<Session>>,
     origin: Instant,
     config: &RecordConfig,
     deadline: Option<Instant>,
 ) -> Result<Option<Interval>, RecordError> {
     let ticking = Arc::clone(session);
-    let interval = Interval::start_at(origin, config.interval, move |tick| {
+    let interval = Interval::start_on(spare, origin, config.interval, move |tick| {
         if deadline.is_some_and(|deadline| tick.scheduled >= deadline) {
             // The main thread takes the `stop` sample at the deadline.
             return ControlFlow::Break(());

@@ -15,6 +15,7 @@ use rustix::process::{Pid, PidfdFlags, Signal};
 use crate::cgroup::Joiner;
 use crate::record::error::RecordError;
 use crate::record::signals::Inherited;
+use crate::record::spare::Spare;
 
 mod guard;
 mod terminal;
@@ -191,20 +192,19 @@ impl Spawned {
 
     /// Waits for the command (and reaps every adopted orphan) on a thread of
     /// its own, passing the command's changes to `on_change`.
-    pub(crate) fn wait_in_background<F>(self, on_change: F) -> std::io::Result<Job>
+    /// The thread (`spare`) was started before the command.
+    pub(crate) fn wait_in_background<F>(self, spare: Spare, on_change: F) -> Job
     where
         F: FnMut(Change) + Send + 'static,
     {
         let pgid = self.handle.pid as i32;
-        thread::Builder::new()
-            .name("wait".into())
-            .spawn(move || waiter::run(pgid, on_change))?;
-        Ok(Job {
+        spare.run(move || waiter::run(pgid, on_change));
+        Job {
             pgid,
             terminal: self.terminal,
             relayed_stop: Cell::new(None),
             guard: self.guard,
-        })
+        }
     }
 }
 
