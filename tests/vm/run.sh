@@ -100,6 +100,7 @@ build_static() {
         --target x86_64-unknown-linux-gnu --target-dir "$cache/build" \
         --bin memsample --example fixture --example cgroup_check
     cc -static -O2 -Wall -o "$cache/as_user" tests/vm/as_user.c
+    cc -static -O2 -Wall -o "$cache/cgroup_floor" tests/vm/cgroup_floor.c
 }
 
 build_initramfs() {
@@ -110,7 +111,7 @@ build_initramfs() {
     chmod 1777 "$root/tmp"
     cp "$cache/busybox" "$root/bin/busybox"
     cp "$bin/memsample" "$bin/examples/fixture" "$bin/examples/cgroup_check" \
-        "$cache/as_user" "$root/bin/"
+        "$cache/as_user" "$cache/cgroup_floor" "$root/bin/"
     install -m 755 "${VM_INIT:-tests/vm/init.sh}" "$root/init"
     install -m 644 tests/vm/attach.sh "$root/attach.sh"
     (cd "$root" && find . -print0 | cpio --null -o -H newc --owner 0:0 --quiet) \

@@ -163,16 +163,16 @@ impl AttachedTree {
         self.cgroup.read(false).peak_bytes
     }
 
-    pub(crate) fn is_removed(&self) -> bool {
-        self.cgroup.is_removed()
-    }
-
-    /// Whether the cgroup is gone and the recording has not been told yet
-    /// (then it is, by the caller).
-    pub(crate) fn newly_removed(&mut self) -> bool {
-        let news = !self.told_removed && self.cgroup.is_removed();
-        self.told_removed |= news;
-        news
+    /// Whether the cgroup is gone (one `pread`, or none once it is known),
+    /// and whether the recording is told so for the first time (then it is,
+    /// by the caller): `(removed, news)`.
+    pub(crate) fn removed(&mut self) -> (bool, bool) {
+        if self.told_removed {
+            return (true, false);
+        }
+        let removed = self.cgroup.is_removed();
+        self.told_removed = removed;
+        (removed, removed)
     }
 
     pub(crate) fn read(&mut self) -> CgroupFigures {

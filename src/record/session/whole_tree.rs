@@ -111,15 +111,11 @@ impl WholeTree {
     pub(crate) fn attached_state(&mut self) -> Attached {
         match &mut self.source {
             Source::Made(_) => Attached::No,
-            Source::Attached(cgroup) => {
-                if cgroup.newly_removed() {
-                    Attached::JustRemoved
-                } else if cgroup.is_removed() {
-                    Attached::Removed
-                } else {
-                    Attached::Live
-                }
-            }
+            Source::Attached(cgroup) => match cgroup.removed() {
+                (true, true) => Attached::JustRemoved,
+                (true, false) => Attached::Removed,
+                (false, _) => Attached::Live,
+            },
         }
     }
 
