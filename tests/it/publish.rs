@@ -582,3 +582,49 @@ fn otlp_without_an_endpoint_is_refused() {
     assert!(stderr.starts_with("memsample: --otlp: no URL"), "{stderr}");
     assert!(!marker.exists());
 }
+
+/// Attached to a cgroup (this test's own, only read): the cgroup's figures
+/// are published as the recording has them, the OOM kills and the limit
+/// with every push.
+#[test]
+fn textfile_of_an_attached_cgroup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("cgroup.csv");
+    let prom = dir.path().join("cgroup.prom");
+    let output = memsample()
+        .args(["--cgroup-of", &std::process::id().to_string()])
+        .args(["-i", "100ms", "--samples", "3", "-o"])
+        .arg(&csv)
+        .arg("--textfile")
+        .arg(&prom)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let text = std::fs::read_to_string(&prom).expect("the textfile");
+    let (_, rows) = read_csv(&csv);
+    let last = &rows[rows.len() - 1];
+    assert_eq!(metric(&text, "memsample_samples"), Some(3.0), "{text}");
+    assert_eq!(
+        metric(&text, "memsample_oom_kills"),
+        Some(num(last, "cgroup_oom_kills") as f64)
+    );
+    assert!(
+        metric(&text, "memsample_cgroup_peak_bytes")
+            .is_some_and(|peak| peak >= num(last, "cgroup_peak_bytes") as f64),
+        "{text}"
+    );
+    match last["cgroup_limit_bytes"].as_str() {
+        "" => assert!(!text.contains("memsample_cgroup_limit_bytes"), "{text}"),
+        limit => assert_eq!(
+            metric(&text, "memsample_cgroup_limit_bytes"),
+            limit.parse::<f64>().ok(),
+            "{text}"
+        ),
+    }
+    // --cgroup-of names no job: the default.
+    assert!(
+        text.contains("memsample_samples{job=\"memsample\"} 3\n"),
+        "{text}"
+    );
+}

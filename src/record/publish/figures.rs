@@ -25,7 +25,10 @@ pub(crate) struct Figures {
     /// The command's cgroup now, and its peak (`memory.peak`).
     pub(crate) cgroup_bytes: Option<u64>,
     pub(crate) cgroup_peak_bytes: Option<u64>,
-    /// The cgroup's OOM kills, known at the end.
+    /// The cgroup's `memory.max` (an attached cgroup's); `None`: no limit.
+    pub(crate) cgroup_limit_bytes: Option<u64>,
+    /// The cgroup's OOM kills: an attached cgroup's at every row, the
+    /// command's own at the end.
     pub(crate) oom_kills: Option<u64>,
     /// Seconds since the first sample.
     pub(crate) duration_seconds: f64,
@@ -77,6 +80,12 @@ impl Feed {
         }
         if let Some(bytes) = row.cgroup.peak_bytes {
             figures.cgroup_peak_bytes = Some(figures.cgroup_peak_bytes.unwrap_or(0).max(bytes));
+        }
+        if row.cgroup.current_bytes.is_some() {
+            figures.cgroup_limit_bytes = row.cgroup.limit_bytes;
+        }
+        if let Some(kills) = row.cgroup.oom_kills {
+            figures.oom_kills = Some(kills);
         }
         let Some(sample) = row.sample else {
             return;
@@ -134,6 +143,9 @@ mod tests {
                 current_bytes: Some(7),
                 peak_bytes: cgroup_peak,
                 interval_peak_bytes: None,
+                limit_bytes: Some(4096),
+                // Read at every row of an attached cgroup; kept when a read fails.
+                oom_kills: cgroup_peak.map(|_| samples),
                 ..CgroupFigures::default()
             },
         };
@@ -147,6 +159,8 @@ mod tests {
         assert_eq!(figures.pss_peak_bytes, Some(200));
         assert_eq!(figures.cgroup_peak_bytes, Some(900));
         assert_eq!(figures.cgroup_bytes, Some(7));
+        assert_eq!(figures.cgroup_limit_bytes, Some(4096));
+        assert_eq!(figures.oom_kills, Some(2));
         assert_eq!(figures.samples, 2);
         assert_eq!(figures.threads, None);
         assert_eq!(figures.unix_nanos, 2_000_000_000);

@@ -169,7 +169,7 @@ enum Kind {
 
 /// Name, unit, description and kind of each metric, in the order of
 /// [`values`].
-const METRICS: [(&str, &str, &str, Kind); 12] = [
+const METRICS: [(&str, &str, &str, Kind); 13] = [
     (
         "process.memory.usage",
         "By",
@@ -213,9 +213,15 @@ const METRICS: [(&str, &str, &str, Kind); 12] = [
         Kind::Gauge,
     ),
     (
+        "memsample.cgroup.memory.limit",
+        "By",
+        "The memory limit of the attached cgroup (memory.max); absent without a limit.",
+        Kind::Gauge,
+    ),
+    (
         "memsample.cgroup.oom_kills",
         "{process}",
-        "Processes of the command's cgroup killed by the OOM killer.",
+        "Processes of the cgroup killed by the OOM killer (an attached cgroup's since attach).",
         Kind::Gauge,
     ),
     (
@@ -245,7 +251,7 @@ const METRICS: [(&str, &str, &str, Kind); 12] = [
 ];
 
 /// The data point value of each of [`METRICS`]; `None` when not known.
-fn values(figures: &Figures) -> [Option<Value>; 12] {
+fn values(figures: &Figures) -> [Option<Value>; 13] {
     let sampled = figures.samples > 0;
     let int = |value: u64| json!({ "asInt": int64(value) });
     let known = |known: bool, value: u64| known.then(|| int(value));
@@ -260,6 +266,7 @@ fn values(figures: &Figures) -> [Option<Value>; 12] {
         figures.pss_peak_bytes.map(int),
         figures.cgroup_bytes.map(int),
         figures.cgroup_peak_bytes.map(int),
+        figures.cgroup_limit_bytes.map(int),
         figures.oom_kills.map(int),
         known(sampled, figures.processes),
         Some(int(figures.samples)),

@@ -25,78 +25,90 @@ enum Value {
     Seconds(f64),
 }
 
+/// Name and help text of each metric, in the order of [`values`].
+const METRICS: [(&str, &str); 13] = [
+    (
+        "memsample_rss_bytes",
+        "Resident memory of the recorded process tree at the last sample.",
+    ),
+    (
+        "memsample_rss_peak_bytes",
+        "Highest resident memory of the tree so far (the recording's peak_rss_bytes).",
+    ),
+    (
+        "memsample_vsz_bytes",
+        "Virtual memory of the tree at the last sample.",
+    ),
+    (
+        "memsample_processes",
+        "Processes counted at the last sample.",
+    ),
+    (
+        "memsample_threads",
+        "Threads of the tree at the last sample (with --breakdown).",
+    ),
+    (
+        "memsample_pss_peak_bytes",
+        "Highest proportional set size of the tree sampled (with --pss).",
+    ),
+    (
+        "memsample_cgroup_bytes",
+        "Memory charged to the command's cgroup at the last sample (memory.current).",
+    ),
+    (
+        "memsample_cgroup_peak_bytes",
+        "Exact peak of the command's whole tree from its cgroup (memory.peak).",
+    ),
+    (
+        "memsample_cgroup_limit_bytes",
+        "The memory limit of the attached cgroup (memory.max); absent without a limit.",
+    ),
+    (
+        "memsample_oom_kills",
+        "Processes of the cgroup killed by the OOM killer (an attached cgroup's since attach).",
+    ),
+    ("memsample_samples", "Samples taken so far."),
+    (
+        "memsample_duration_seconds",
+        "Seconds since the first sample.",
+    ),
+    (
+        "memsample_exit_code",
+        "The command's exit status at the end (128 + N when killed by signal N).",
+    ),
+];
+
+/// The value of each of [`METRICS`]; `None` when not known (left out).
+fn values(figures: &Figures) -> [Option<Value>; 13] {
+    let sampled = figures.samples > 0;
+    let some = |known: bool, value: u64| known.then_some(Value::Int(value));
+    [
+        some(sampled, figures.rss_bytes),
+        some(
+            sampled || figures.rss_peak_bytes > 0,
+            figures.rss_peak_bytes,
+        ),
+        some(sampled, figures.vsz_bytes),
+        some(sampled, figures.processes),
+        figures.threads.map(Value::Int),
+        figures.pss_peak_bytes.map(Value::Int),
+        figures.cgroup_bytes.map(Value::Int),
+        figures.cgroup_peak_bytes.map(Value::Int),
+        figures.cgroup_limit_bytes.map(Value::Int),
+        figures.oom_kills.map(Value::Int),
+        Some(Value::Int(figures.samples)),
+        Some(Value::Seconds(figures.duration_seconds)),
+        figures.exit_code.map(|code| Value::Signed(i64::from(code))),
+    ]
+}
+
 /// The metrics the figures give, in a fixed order; those not known are left
 /// out.
 fn metrics(figures: &Figures) -> Vec<Metric> {
-    let sampled = figures.samples > 0;
-    let some = |known: bool, value: u64| known.then_some(Value::Int(value));
-    let rows: [(&'static str, &'static str, Option<Value>); 12] = [
-        (
-            "memsample_rss_bytes",
-            "Resident memory of the recorded process tree at the last sample.",
-            some(sampled, figures.rss_bytes),
-        ),
-        (
-            "memsample_rss_peak_bytes",
-            "Highest resident memory of the tree so far (the recording's peak_rss_bytes).",
-            some(
-                sampled || figures.rss_peak_bytes > 0,
-                figures.rss_peak_bytes,
-            ),
-        ),
-        (
-            "memsample_vsz_bytes",
-            "Virtual memory of the tree at the last sample.",
-            some(sampled, figures.vsz_bytes),
-        ),
-        (
-            "memsample_processes",
-            "Processes counted at the last sample.",
-            some(sampled, figures.processes),
-        ),
-        (
-            "memsample_threads",
-            "Threads of the tree at the last sample (with --breakdown).",
-            figures.threads.map(Value::Int),
-        ),
-        (
-            "memsample_pss_peak_bytes",
-            "Highest proportional set size of the tree sampled (with --pss).",
-            figures.pss_peak_bytes.map(Value::Int),
-        ),
-        (
-            "memsample_cgroup_bytes",
-            "Memory charged to the command's cgroup at the last sample (memory.current).",
-            figures.cgroup_bytes.map(Value::Int),
-        ),
-        (
-            "memsample_cgroup_peak_bytes",
-            "Exact peak of the command's whole tree from its cgroup (memory.peak).",
-            figures.cgroup_peak_bytes.map(Value::Int),
-        ),
-        (
-            "memsample_oom_kills",
-            "Processes of the command's cgroup killed by the OOM killer (at the end).",
-            figures.oom_kills.map(Value::Int),
-        ),
-        (
-            "memsample_samples",
-            "Samples taken so far.",
-            Some(Value::Int(figures.samples)),
-        ),
-        (
-            "memsample_duration_seconds",
-            "Seconds since the first sample.",
-            Some(Value::Seconds(figures.duration_seconds)),
-        ),
-        (
-            "memsample_exit_code",
-            "The command's exit status at the end (128 + N when killed by signal N).",
-            figures.exit_code.map(|code| Value::Signed(i64::from(code))),
-        ),
-    ];
-    rows.into_iter()
-        .filter_map(|(name, help, value)| {
+    METRICS
+        .into_iter()
+        .zip(values(figures))
+        .filter_map(|((name, help), value)| {
             Some(Metric {
                 name,
                 help,
@@ -291,6 +303,7 @@ memsample_rss_bytes 1000
             rss_bytes: u64::MAX,
             rss_peak_bytes: u64::MAX,
             cgroup_peak_bytes: Some(u64::MAX),
+            cgroup_limit_bytes: Some(0),
             oom_kills: Some(0),
             exit_code: Some(i32::MIN),
             duration_seconds: 1e300,
@@ -303,6 +316,7 @@ memsample_rss_bytes 1000
         );
         assert!(text.contains("\nmemsample_cgroup_peak_bytes 18446744073709551615\n"));
         assert!(text.contains("\nmemsample_oom_kills 0\n"));
+        assert!(text.contains("\nmemsample_cgroup_limit_bytes 0\n"));
         assert!(text.contains("\nmemsample_exit_code -2147483648\n"));
         let duration = text
             .lines()
