@@ -78,6 +78,7 @@ fn row_writes(c: &mut Criterion) {
                         sample: &sample,
                         peak_rss_bytes: 1 << 26,
                         cgroup: Default::default(),
+                        phase: None,
                     })
                     .expect("write")
             })

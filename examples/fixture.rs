@@ -37,7 +37,12 @@
 //!   `ps` show), as worker processes do;
 //! - `touch PATH`: create PATH (the test waits for it instead of sleeping);
 //! - `wait-file PATH`: wait until PATH exists (at most 60 s);
+//! - `wait-lines PATH N`: wait until PATH has N lines (at most 60 s): a
+//!   recording's first rows are written;
 //! - `print-hwm`: print `VmHWM BYTES` on stdout;
+//! - `mark NAME`: send NAME as one datagram to `$MEMSAMPLE_CONTROL` (a
+//!   phase starts; docs/phases.md), as any program may without memsample;
+//! - `marks N PREFIX`: send N marks, PREFIX0 to PREFIX(N-1), as fast as it can;
 //! - `no-death-signal`: clear its parent-death signal, as the exec of a
 //!   set-uid program (`su`, `sudo`) does;
 //! - `kill SIG`: die of SIG;
@@ -142,6 +147,16 @@ impl Mapping {
     }
 }
 
+/// One mark to the recording's control socket, waiting for room when its
+/// buffer is full; nothing without one.
+fn send_mark(name: &[u8]) {
+    let Some(path) = std::env::var_os("MEMSAMPLE_CONTROL") else {
+        return;
+    };
+    let socket = std::os::unix::net::UnixDatagram::unbound().expect("fixture: socket");
+    socket.send_to(name, path).expect("fixture: send the mark");
+}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly what `new` mapped.
@@ -168,6 +183,17 @@ fn vm_hwm_bytes() -> u64 {
 fn wait_for_file(path: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !std::path::Path::new(path).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until the file at `path` has `lines` lines (a recording's first
+/// rows), at most 60 s.
+fn wait_for_lines(path: &str, lines: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let count =
+        || std::fs::read(path).map_or(0, |text| text.iter().filter(|&&b| b == b'\n').count());
+    while count() < lines && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -395,7 +421,19 @@ fn main() {
                 std::fs::write(steps.next().expect("fixture: path"), b"").expect("fixture: touch");
             }
             "wait-file" => wait_for_file(steps.next().expect("fixture: path")),
+            "wait-lines" => {
+                let path = steps.next().expect("fixture: path");
+                wait_for_lines(path, number(steps.next()) as usize);
+            }
             "print-hwm" => println!("VmHWM {}", vm_hwm_bytes()),
+            "mark" => send_mark(steps.next().expect("fixture: name").as_bytes()),
+            "marks" => {
+                let count = number(steps.next());
+                let prefix = steps.next().expect("fixture: prefix");
+                for n in 0..count {
+                    send_mark(format!("{prefix}{n}").as_bytes());
+                }
+            }
             // SAFETY: prctl on this process's own attribute.
             "no-death-signal" => unsafe {
                 libc::prctl(libc::PR_SET_PDEATHSIG, 0);

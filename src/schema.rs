@@ -68,6 +68,8 @@ pub(crate) enum Opt {
     Attached,
     /// `--breakdown` of a cgroup attached to: what its charge is made of.
     AttachedParts,
+    /// `--phases`: the phase each row belongs to (docs/phases.md).
+    Phases,
 }
 
 /// One column of the registry.
@@ -128,6 +130,8 @@ pub struct Row<'a> {
     pub peak_rss_bytes: u64,
     /// The kernel's figures of the command's cgroup; all `None` without one.
     pub cgroup: CgroupFigures,
+    /// The phase the row belongs to (`--phases`); `None` without.
+    pub phase: Option<&'a str>,
 }
 
 /// One reading of the command's cgroup (docs/cgroups.md); a figure that could
@@ -184,6 +188,13 @@ pub(crate) const TRIGGER: Column = Column {
     rows: Rows::All,
     option: None,
     value: |row, _| Value::Text(row.trigger.as_str()),
+};
+pub(crate) const PHASE: Column = Column {
+    name: "phase",
+    kind: Kind::Text,
+    rows: Rows::All,
+    option: Some(Opt::Phases),
+    value: |row, _| row.phase.map_or(Value::Empty, Value::Text),
 };
 pub(crate) const PROCS: Column = Column {
     name: "procs",
@@ -388,10 +399,11 @@ pub(crate) const CGROUP_WORKING_SET_BYTES: Column = Column {
 /// `--breakdown` its split from `memory.stat` (`cgroup_anon_bytes` …
 /// `cgroup_working_set_bytes`), last: all of them are the cgroup's figures,
 /// kept together. (A command's own cgroup in spawn mode has no split yet.)
-pub(crate) const COLUMNS: [&Column; 29] = [
+pub(crate) const COLUMNS: [&Column; 30] = [
     &TIMESTAMP,
     &ELAPSED_S,
     &TRIGGER,
+    &PHASE,
     &PROCS,
     &PID,
     &PPID,
@@ -431,6 +443,8 @@ pub struct Layout {
     pub cgroup: bool,
     /// An attached cgroup's limit and OOM kills, besides its figures.
     pub attached: bool,
+    /// The `phase` column (`--phases`).
+    pub phases: bool,
 }
 
 impl Layout {
@@ -462,6 +476,7 @@ impl Layout {
             Opt::Cgroup => self.cgroup,
             Opt::Attached => self.attached,
             Opt::AttachedParts => self.attached && self.breakdown,
+            Opt::Phases => self.phases,
         }
     }
 
@@ -475,6 +490,7 @@ impl Layout {
                 self.attached = true;
                 self.breakdown = true;
             }
+            Opt::Phases => self.phases = true,
         }
     }
 
@@ -588,17 +604,20 @@ pub enum Trigger {
     Manual,
     /// memsample stopped while the target lives.
     Stop,
+    /// The job marked the start of a phase (`--phases`).
+    Mark,
     /// The target has just ended.
     Exit,
 }
 
 impl Trigger {
-    pub(crate) const ALL: [Trigger; 5] = [
+    pub(crate) const ALL: [Trigger; 6] = [
         Trigger::Start,
         Trigger::Interval,
         Trigger::Manual,
         Trigger::Stop,
         Trigger::Exit,
+        Trigger::Mark,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -608,10 +627,11 @@ impl Trigger {
             Trigger::Manual => "manual",
             Trigger::Stop => "stop",
             Trigger::Exit => "exit",
+            Trigger::Mark => "mark",
         }
     }
 
-    /// `start, interval, manual, stop or exit`, for error messages.
+    /// `start, interval, manual, stop, exit or mark`, for error messages.
     pub(crate) fn choices() -> String {
         let names: Vec<&str> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
         match names.split_last() {
@@ -666,6 +686,7 @@ mod tests {
                 breakdown: per_process,
                 cgroup: true,
                 attached: per_process,
+                phases: per_process,
             });
         }
         layouts
@@ -704,6 +725,7 @@ mod tests {
             breakdown: true,
             cgroup: false,
             attached: false,
+            phases: false,
         };
         assert_eq!(
             all.header().join(","),
@@ -806,7 +828,7 @@ mod tests {
         assert_eq!("tick".parse::<Trigger>(), Err(UnknownTrigger));
         assert_eq!(
             UnknownTrigger.to_string(),
-            "is not start, interval, manual, stop or exit"
+            "is not start, interval, manual, stop, exit or mark"
         );
     }
 }

@@ -11,7 +11,7 @@ use crate::record::error::{self, RecordError};
 use crate::record::session::{self, Exit};
 
 /// Subcommands that read recordings back exit 2 on errors, not 125.
-const READER_SUBCOMMANDS: [&str; 4] = ["report", "plot", "completions", "man"];
+const READER_SUBCOMMANDS: [&str; 5] = ["report", "plot", "completions", "man", "mark"];
 const READER_ERROR: u8 = 2;
 
 /// Runs memsample with these arguments and returns how it should end.
@@ -42,6 +42,33 @@ pub(crate) fn run(args: Vec<OsString>) -> Exit {
         },
         Some(Subcommands::Completions { shell }) => completions(shell),
         Some(Subcommands::Man) => man(),
+        Some(Subcommands::Mark(args)) => mark(&args),
+    }
+}
+
+/// `memsample mark NAME`: a refused name exits 2; without a recording to
+/// tell (no socket given, or it is gone), nothing happens and it exits 0,
+/// so that a script may always call it (docs/phases.md).
+fn mark(args: &crate::cli::MarkArgs) -> Exit {
+    use crate::record::control;
+    if let Err(message) = control::check_name(&args.name) {
+        console::say!("{message}");
+        return Exit::Code(READER_ERROR);
+    }
+    let socket = args.control.clone().or_else(|| {
+        std::env::var_os(control::ENV)
+            .filter(|v| !v.is_empty())
+            .map(Into::into)
+    });
+    let Some(socket) = socket else {
+        return Exit::Code(0);
+    };
+    match control::send(&socket, &args.name) {
+        Ok(()) => Exit::Code(0),
+        Err(message) => {
+            console::say!("{message}");
+            Exit::Code(READER_ERROR)
+        }
     }
 }
 

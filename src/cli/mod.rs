@@ -32,6 +32,7 @@ Examples:
   memsample report new.csv --baseline old.csv         exit 1 if the peak grew over 10%
   memsample plot a.csv b.csv -o cmp.svg               overlaid, with a CPU panel
   memsample --push http://gateway:9091 -- make        also publish to a Prometheus Pushgateway
+  memsample --phases -o t.csv -- ./pipeline.sh        its steps call `memsample mark load`: a peak each
 
 Signals: the command runs in a process group of its own and is given the terminal, so
 Ctrl-C, Ctrl-\\ and Ctrl-Z reach it once; INT, TERM, HUP, QUIT and TSTP sent to memsample
@@ -52,7 +53,8 @@ memsample [OPTIONS] -- CMD [ARGS...]
        memsample [OPTIONS] --cgroup-path PATH | --unit NAME | --cgroup-of PID
        memsample report FILE... [--json|--markdown] [--fail-above SIZE] [--fail-above-cgroup SIZE]
        memsample report NEW... --baseline OLD [--max-increase 10%|SIZE]
-       memsample plot FILE... [-o FILE.svg]";
+       memsample plot FILE... [-o FILE.svg]
+       memsample mark NAME";
 
 /// Sample the memory of a command or a running process, and of its whole
 /// process tree, into CSV or JSON Lines.
@@ -163,6 +165,16 @@ pub(crate) struct RecordArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), allow_hyphen_values = true)]
     pub(crate) samples: Option<u64>,
 
+    /// Named phases of the job (docs/phases.md): a phase column, and MEMSAMPLE_CONTROL given to the
+    /// command, where `memsample mark NAME` (or one datagram of the name) starts a phase at once
+    #[arg(long)]
+    pub(crate) phases: bool,
+
+    /// With --pid, --cgroup-path, --unit or --cgroup-of: make the marks' socket at PATH (implies
+    /// --phases; give PATH to the job as MEMSAMPLE_CONTROL)
+    #[arg(long, value_name = "PATH")]
+    pub(crate) control: Option<PathBuf>,
+
     /// How processes are read
     #[arg(long, value_enum, value_name = "BACKEND", default_value_t = Backend::Proc)]
     pub(crate) backend: Backend,
@@ -233,6 +245,20 @@ pub(crate) enum Subcommands {
     },
     /// Print the man page (roff) on stdout (e.g. `memsample man > memsample.1`)
     Man,
+    /// Start a phase of the job being recorded with --phases (docs/phases.md): sends NAME to
+    /// $MEMSAMPLE_CONTROL and returns at once; does nothing without a recording
+    Mark(MarkArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MarkArgs {
+    /// The phase's name: at most 200 bytes, no control characters
+    #[arg(value_name = "NAME", allow_hyphen_values = true)]
+    pub(crate) name: String,
+
+    /// The socket to send to [default: $MEMSAMPLE_CONTROL]
+    #[arg(long, value_name = "PATH")]
+    pub(crate) control: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,12 @@ impl RecordArgs {
         crate::probe::sysinfo::check_options(self.backend, self.breakdown)
             .map_err(RecordError::Usage)?;
         let cgroup = cgroup_mode(self.cgroup, &mode)?;
+        let phases = self.phases || self.control.is_some();
+        if phases && self.control.is_none() && !matches!(mode, Mode::Spawn { .. }) {
+            return Err(RecordError::Usage(
+                "--phases with --pid, --cgroup-path, --unit or --cgroup-of needs --control PATH: the socket the job sends its marks to".into(),
+            ));
+        }
         let publish =
             Settings::resolve(self.publish.into_asked(), &mode).map_err(RecordError::Usage)?;
         Ok(RecordConfig {
@@ -63,6 +69,7 @@ impl RecordArgs {
                 // attached to.
                 cgroup: attached,
                 attached,
+                phases,
             },
             probe: ProbeSettings {
                 backend: self.backend,
@@ -81,6 +88,7 @@ impl RecordArgs {
             cgroup,
             quiet: self.quiet,
             publish,
+            control: self.control,
         })
     }
 }

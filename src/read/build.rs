@@ -13,8 +13,8 @@ use crate::schema::{
     ANON_BYTES, CGROUP_ANON_BYTES, CGROUP_BYTES, CGROUP_FILE_BYTES, CGROUP_INTERVAL_PEAK_BYTES,
     CGROUP_KERNEL_BYTES, CGROUP_LIMIT_BYTES, CGROUP_OOM_KILLS, CGROUP_PEAK_BYTES,
     CGROUP_SHMEM_BYTES, CGROUP_SWAP_BYTES, CGROUP_WORKING_SET_BYTES, COMMAND, CPU_PERCENT,
-    CgroupFigures, ELAPSED_S, FILE_BYTES, Layout, PEAK_RSS_BYTES, PID, PPID, PROCS, PSS_BYTES,
-    RSS_BYTES, SHMEM_BYTES, SWAP_BYTES, THREADS, TIMESTAMP, TRIGGER, Trigger, USS_BYTES,
+    CgroupFigures, ELAPSED_S, FILE_BYTES, Layout, PEAK_RSS_BYTES, PHASE, PID, PPID, PROCS,
+    PSS_BYTES, RSS_BYTES, SHMEM_BYTES, SWAP_BYTES, THREADS, TIMESTAMP, TRIGGER, Trigger, USS_BYTES,
 };
 use crate::stats::raise_peak;
 
@@ -56,6 +56,8 @@ impl<'v, V: Visitor + ?Sized> Builder<'v, V> {
             cpu_percent: fields.float(&CPU_PERCENT)?,
             peak_rss_bytes: fields.bytes(&PEAK_RSS_BYTES)?,
             exit: fields.trigger(&TRIGGER)? == Trigger::Exit,
+            mark: fields.trigger(&TRIGGER)? == Trigger::Mark,
+            phase: self.layout.phases.then(|| fields.text(&PHASE).to_owned()),
             cgroup: CgroupFigures {
                 current_bytes: fields.optional_bytes(&CGROUP_BYTES)?,
                 peak_bytes: fields.optional_bytes(&CGROUP_PEAK_BYTES)?,

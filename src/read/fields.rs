@@ -175,7 +175,7 @@ mod tests {
         let err = fields.check().expect_err("refused");
         assert_eq!(
             err.to_string(),
-            "m.csv:7: field trigger is not start, interval, manual, stop or exit: \"tick\""
+            "m.csv:7: field trigger is not start, interval, manual, stop, exit or mark: \"tick\""
         );
         assert!(fields.trigger(&TRIGGER).is_err());
         assert_eq!(

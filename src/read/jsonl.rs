@@ -122,6 +122,7 @@ fn fields_problem(keys: &[&str]) -> String {
                 layout.attached = true;
                 layout.breakdown = true;
             }
+            Some(Opt::Phases) => layout.phases = true,
             None => {}
         }
     }

@@ -14,6 +14,7 @@ mod fields;
 mod jsonl;
 mod packed;
 pub(crate) mod parts;
+pub(crate) mod phases;
 mod series;
 mod timeline;
 
@@ -60,6 +61,10 @@ pub struct Sample {
     pub(crate) exit: bool,
     /// The cgroup's figures; all `None` in a recording without them.
     pub(crate) cgroup: CgroupFigures,
+    /// Its phase (`--phases`); `None` without the column.
+    pub(crate) phase: Option<String>,
+    /// A `mark` row: the first of its phase.
+    pub(crate) mark: bool,
 }
 
 /// One row of a per-process recording, as it is read.
@@ -185,6 +190,8 @@ pub struct Recording {
     /// `cgroup_bytes` and `cgroup_interval_peak_bytes` over time, decimated.
     pub(crate) cgroup: Series,
     pub(crate) cgroup_interval_peak: Series,
+    /// The phases, with the `phase` column.
+    phases: phases::Phases,
     processes: Vec<Process>,
     /// By pid: its entry in `processes` and the last sample it was in.
     process_index: HashMap<u32, (usize, u64)>,
@@ -252,6 +259,7 @@ impl Recording {
             cpu: Series::default(),
             cgroup: Series::default(),
             cgroup_interval_peak: Series::default(),
+            phases: phases::Phases::default(),
             processes: Vec::new(),
             process_index: HashMap::new(),
             keep,
@@ -285,6 +293,11 @@ impl Recording {
         self.parts.is_some()
     }
 
+    /// The phases of a `--phases` recording, in order; `None` without.
+    pub(crate) fn phases(&self) -> Option<Vec<phases::Phase>> {
+        self.layout.phases.then(|| self.phases.finish())
+    }
+
     /// The processes of a per-process recording, in order of appearance;
     /// empty for the default layout.
     pub fn processes(&self) -> &[Process] {
@@ -313,6 +326,7 @@ impl Visitor for Recording {
         self.last_elapsed_s = sample.elapsed_s;
         self.kernel_peak_rss_bytes = self.kernel_peak_rss_bytes.max(sample.peak_rss_bytes);
         self.cgroup_sample(index, sample);
+        self.phases.push(sample);
         let x = sample.elapsed_s;
         self.peak_so_far
             .push(index, x, sample.peak_rss_bytes as f64);
@@ -474,6 +488,7 @@ mod tests {
             breakdown,
             cgroup: false,
             attached: false,
+            phases: false,
         };
         let header = layout.header();
         let mut text = header.join(",");

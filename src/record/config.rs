@@ -69,6 +69,9 @@ pub(crate) struct RecordConfig {
     pub(crate) quiet: bool,
     /// `--push`, `--textfile` and their settings, when asked.
     pub(crate) publish: Option<crate::record::publish::Settings>,
+    /// `--control PATH`: where the socket of `--phases` is made (attach
+    /// modes); a private directory's otherwise.
+    pub(crate) control: Option<PathBuf>,
 }
 
 impl RecordConfig {

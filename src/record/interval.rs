@@ -174,6 +174,15 @@ impl Interval {
         self.shared.wakeup.notify_all();
     }
 
+    /// A handle that triggers this interval from another thread (the
+    /// receiver of marks, docs/phases.md); it does nothing once the thread
+    /// has ended.
+    pub(crate) fn trigger_handle(&self) -> TriggerHandle {
+        TriggerHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
     /// Stops the schedule: returns once a callback in progress has finished; no callback runs after it returns.
     /// Safe to call from inside the callback (then it must not join its own thread: it just marks
     /// cancelled and returns). Idempotent.
@@ -206,6 +215,20 @@ impl Interval {
     #[must_use]
     pub(crate) fn is_finished(&self) -> bool {
         self.handle.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+}
+
+/// [`Interval::trigger`] from another thread.
+#[derive(Clone)]
+pub(crate) struct TriggerHandle {
+    shared: Arc<Shared>,
+}
+
+impl TriggerHandle {
+    /// As [`Interval::trigger`].
+    pub(crate) fn trigger(&self) {
+        self.shared.lock().trigger_pending = true;
+        self.shared.wakeup.notify_all();
     }
 }
 

@@ -5,6 +5,7 @@
 //! the errors and exit codes of the recording modes (`error`).
 
 pub(crate) mod config;
+pub(crate) mod control;
 pub(crate) mod error;
 mod interval;
 pub(crate) mod publish;

@@ -50,6 +50,10 @@ pub(crate) struct JsonSummary {
     /// Its `memory.max` as last read; `None` for no limit.
     pub(crate) cgroup_limit_bytes: Option<u64>,
     pub(crate) output: String,
+    /// The phase table of a `--phases` recording in a file (docs/phases.md);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) phases: Option<Vec<crate::report::phases::PhaseRow>>,
 }
 
 /// What the summary takes at the start of the recording.
@@ -84,6 +88,8 @@ pub(crate) struct Closing<'a> {
     pub(crate) cgroup_limit_bytes: Option<u64>,
     /// The recording's name: its path, or `-` for stdout.
     pub(crate) output: &'a str,
+    /// The phase table, read back from the recording (`--phases`).
+    pub(crate) phases: Option<&'a [crate::report::phases::PhaseRow]>,
 }
 
 /// Before the command starts (as `-o` is): the summary can be written where
@@ -179,6 +185,7 @@ impl Opening {
             cgroup_path: closing.cgroup_path.map(|path| path.display().to_string()),
             cgroup_limit_bytes: closing.cgroup_limit_bytes,
             output: closing.output.to_string(),
+            phases: closing.phases.map(<[_]>::to_vec),
         }
     }
 }
@@ -201,6 +208,7 @@ pub(crate) fn not_started(
         cgroup_path: None,
         cgroup_limit_bytes: None,
         output,
+        phases: None,
     })
 }
 
@@ -278,6 +286,7 @@ mod tests {
             cgroup_path: None,
             cgroup_limit_bytes: None,
             output: "mem.csv",
+            phases: None,
         }
     }
 

@@ -12,10 +12,20 @@ use crate::read::printable;
 use crate::units::{format_bytes, format_seconds};
 
 pub(crate) fn render(reports: &[Report], baseline: Option<&Report>) -> String {
-    match baseline {
+    let mut out = match baseline {
         Some(baseline) => against_baseline(reports, baseline),
         None => table(reports),
+    };
+    // Each `--phases` recording's phase table under the figures.
+    for report in reports {
+        if let Some(rows) = &report.phases {
+            if reports.len() > 1 {
+                out.push_str(&format!("\n**{}**\n", cell(&report.file)));
+            }
+            out.push_str(&super::phases::markdown(rows, cell));
+        }
     }
+    out
 }
 
 /// Text safe in a table cell: Markdown's punctuation escaped, control

@@ -10,6 +10,7 @@ mod growth;
 pub(crate) mod inputs;
 mod json;
 mod markdown;
+pub(crate) mod phases;
 mod text;
 
 pub(crate) use breakdown::BreakdownReport;
@@ -101,6 +102,10 @@ pub struct Report {
     /// What the memory is, with `--breakdown`: the parts at the peak and
     /// the growth of each; null without.
     pub(crate) breakdown: Option<BreakdownReport>,
+    /// The phase table of a `--phases` recording (docs/phases.md); absent
+    /// without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) phases: Option<Vec<phases::PhaseRow>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) fail_above_bytes: Option<u64>,
     /// max(peak_rss_bytes, kernel_peak_rss_bytes) > fail_above_bytes.
@@ -147,6 +152,7 @@ impl Report {
             recording.max_procs,
         );
         let breakdown = breakdown::compute(&recording);
+        let phases = recording.phases().map(|list| phases::table(&list));
         let cgroup_peak = recording.cgroup_peak;
         let (cgroup_limit, oom_kills) = (recording.cgroup_limit, recording.oom_kills);
         let (interval_s, sorted) = recording.timeline.into_sorted();
@@ -182,6 +188,7 @@ impl Report {
             growth_steady: growth.is_some_and(|fit| growth::is_steady(fit.slope, fit.r2)),
             top_processes,
             breakdown,
+            phases,
             fail_above_bytes: fail_above,
             above_limit: fail_above.map(|limit| gate_peak > limit),
             fail_above_cgroup_bytes: None,

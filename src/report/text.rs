@@ -18,6 +18,10 @@ pub(crate) fn render(report: &Report) -> String {
     // Writing to a String cannot fail.
     let _ = write_figures(report, &mut out)
         .and_then(|()| write_shape(report, &mut out))
+        .and_then(|()| match &report.phases {
+            Some(rows) => super::phases::write_text(rows, &mut out),
+            None => Ok(()),
+        })
         .and_then(|()| match &report.baseline {
             Some(comparison) => write_comparison(comparison, &mut out),
             None => Ok(()),

@@ -106,6 +106,7 @@ mod tests {
             breakdown: true,
             cgroup: false,
             attached: false,
+            phases: false,
         };
         let text = written_layout(Format::Csv, layout(true));
         let lines: Vec<&str> = text.lines().collect();

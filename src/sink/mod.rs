@@ -252,6 +252,7 @@ pub(crate) mod tests {
             sample,
             peak_rss_bytes: 10_000,
             cgroup: Default::default(),
+            phase: None,
         }
     }
 
@@ -263,6 +264,7 @@ pub(crate) mod tests {
             breakdown: false,
             cgroup: false,
             attached: false,
+            phases: false,
         };
         written_layout(format, layout)
     }

@@ -368,6 +368,7 @@ fn long_recording(path: &Path, rows: u64, spike: u64) {
         breakdown: true,
         cgroup: false,
         attached: false,
+        phases: false,
     };
     let header = layout.header();
     let mut text = format!("{}\n", header.join(","));

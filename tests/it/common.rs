@@ -599,6 +599,12 @@ pub enum Step<'a> {
     Touch(&'a Path),
     WaitFile(&'a Path),
     PrintHwm,
+    /// `wait-lines PATH N`.
+    WaitLines(&'a str, u32),
+    /// `mark NAME`: a phase starts (docs/phases.md).
+    Mark(&'a str),
+    /// `marks N PREFIX`.
+    Marks(u32, &'a str),
     NoDeathSignal,
     Kill(&'a str),
     Exit(i32),
@@ -646,6 +652,9 @@ impl Step<'_> {
             Step::Touch(path) => return vec!["touch".into(), path.into()],
             Step::WaitFile(path) => return vec!["wait-file".into(), path.into()],
             Step::PrintHwm => vec!["print-hwm".into()],
+            Step::WaitLines(path, n) => vec!["wait-lines".into(), path.into(), n.to_string()],
+            Step::Mark(name) => vec!["mark".into(), name.into()],
+            Step::Marks(n, prefix) => vec!["marks".into(), n.to_string(), prefix.into()],
             Step::NoDeathSignal => vec!["no-death-signal".into()],
             Step::Kill(signal) => vec!["kill".into(), signal.into()],
             Step::Exit(code) => vec!["exit".into(), code.to_string()],

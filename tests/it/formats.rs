@@ -191,7 +191,7 @@ fn bad_jsonl_is_one_line_naming_file_and_line() {
         ),
         (
             format!("{good}\n{}\n", good.replace("\"start\"", "\"tick\"")),
-            "bad.jsonl:2: field trigger is not start, interval, manual, stop or exit: \"tick\"",
+            "bad.jsonl:2: field trigger is not start, interval, manual, stop, exit or mark: \"tick\"",
         ),
         (
             format!("{good}\n{{\"timestamp\":\n"),

@@ -18,6 +18,7 @@ mod json_summary;
 mod layout;
 mod limits;
 mod parents;
+mod phases;
 mod plot;
 mod properties;
 mod publish;

@@ -424,6 +424,7 @@ proptest! {
                         sample: &sample,
                         peak_rss_bytes: *peak_column,
                         cgroup: Default::default(),
+                        phase: None,
                     })
                     .expect("writes");
                 let rss: u64 = processes.iter().map(|p| p.rss_bytes).sum();

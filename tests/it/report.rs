@@ -483,7 +483,7 @@ fn bad_input_is_one_line_naming_file_and_line() {
         (
             "trigger.csv",
             format!("{default_header}\n{}\n", good.replace("interval", "tick")),
-            "trigger.csv:2: field trigger is not start, interval, manual, stop or exit: \"tick\"",
+            "trigger.csv:2: field trigger is not start, interval, manual, stop, exit or mark: \"tick\"",
         ),
         (
             "backwards.csv",

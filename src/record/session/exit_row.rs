@@ -43,6 +43,35 @@ impl Session {
         }
     }
 
+    /// The marks the job sent just before it ended, each its `mark` row,
+    /// written even when nothing is left of the tree: the job may be gone
+    /// before they are read (docs/phases.md).
+    pub(super) fn take_late_marks(&mut self) {
+        let names = self
+            .parts()
+            .marks
+            .as_ref()
+            .map(|marks| marks.take_all())
+            .unwrap_or_default();
+        if names.is_empty() || self.summary().samples == 0 {
+            return;
+        }
+        for name in names {
+            self.start_phase(name);
+            let now = Instant::now();
+            let wall_clock = SystemTime::now();
+            let sample = self.parts_mut().probe.sample();
+            let elapsed_s = now.duration_since(self.origin()).as_secs_f64();
+            if let Err(err) = self.write(wall_clock, elapsed_s, Trigger::Mark, &sample, None) {
+                let name = self.parts().sink.name().to_string();
+                self.console()
+                    .sampling_stopped(&name, &err, err.is_broken_pipe());
+                self.end_sampling(true);
+                return;
+            }
+        }
+    }
+
     /// The command's row once it is gone (per-process layout): 0 bytes of
     /// everything, its peak the kernel's.
     fn gone_command(&self, kernel_peak: Option<u64>) -> ProcessSample {

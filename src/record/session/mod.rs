@@ -25,6 +25,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use crate::record::config::RecordConfig;
+use crate::record::control::Control;
 use crate::record::error::RecordError;
 use crate::record::interval::Interval;
 use crate::record::target::Job;
@@ -50,13 +51,21 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let (cgroup, start_note) = setup::cgroup(&config)?;
     config.layout.cgroup = cgroup.is_some() || attached.is_some();
     let sink = setup::open_sink(&config)?;
+    let control = setup::control(&config)?;
     let (inherited, guard, adopted_parent) = setup::listen(&config, events.clone())?;
     let threads = setup::threads(&config)?;
     let joiner = cgroup.as_ref().map(crate::cgroup::Cgroup::joiner);
     let started = match pinned {
         Some(pinned) => pinned,
-        None => setup::spawn(&config, inherited, adopted_parent, joiner, guard)
-            .inspect_err(|err| not_started(&config, sink.name(), err))?,
+        None => setup::spawn(
+            &config,
+            inherited,
+            adopted_parent,
+            joiner,
+            guard,
+            control.as_ref().map(Control::path),
+        )
+        .inspect_err(|err| not_started(&config, sink.name(), err))?,
     };
     let tree = attached.or_else(|| cgroup.map(whole_tree::WholeTree::new));
     let parts = assemble(
@@ -74,6 +83,7 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let parts = Parts {
         start_note,
         feed: feed.clone(),
+        marks: control.as_ref().map(Control::marks),
         ..parts
     };
     let opening = config.json_summary.as_deref().map(|path| {
@@ -91,6 +101,7 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let deadline = config.limits.duration.and_then(|d| origin.checked_add(d));
     let mut interval =
         setup::start_interval(threads.interval, &session, origin, &config, deadline)?;
+    listen_for_marks(interval.as_ref(), &session);
     drop(events);
     react(&session, &received, job.as_ref(), &mut interval, deadline);
     if let Some(interval) = &mut interval {
@@ -101,13 +112,30 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     // Before the chart, which reads the whole recording back.
     let summary_failed = opening
         .as_ref()
-        .is_some_and(|opening| write_json_summary(opening, &session, &finished));
+        .is_some_and(|opening| write_json_summary(opening, &session, &finished, &config));
     publishing::finish(publisher, feed.as_ref(), &session, &finished);
     let chart_failed = write_chart(&config, &session);
     Ok(exit_policy(
         finished.end,
         finished.failed || summary_failed || chart_failed,
     ))
+}
+
+/// `--phases`: the receiving thread queues each mark and triggers the
+/// interval, which records it (docs/phases.md). A thread that cannot start
+/// leaves the recording without marks, said once.
+fn listen_for_marks(interval: Option<&Interval>, session: &Turns<Session>) {
+    let marks = session.lock().parts().marks.clone();
+    let (Some(marks), Some(interval)) = (marks, interval) else {
+        return;
+    };
+    let handle = interval.trigger_handle();
+    if let Err(err) = crate::record::control::listen(marks, move || handle.trigger()) {
+        session.lock().console().error(format_args!(
+            "cannot start the thread that receives marks: {}; phases not recorded",
+            crate::record::error::reason(&err)
+        ));
+    }
 }
 
 /// The session's parts, from the resolved options and what setup made.
@@ -137,6 +165,7 @@ fn assemble(
         tree,
         start_note: None,
         feed: None,
+        marks: None,
     }
 }
 
@@ -209,8 +238,10 @@ fn write_json_summary(
     opening: &crate::record::summary_json::Opening,
     session: &Turns<Session>,
     finished: &Finished,
+    config: &RecordConfig,
 ) -> bool {
     let session = session.lock();
+    let phases = phase_table(config, session.file());
     let status = match finished.end {
         End::TargetExited { status, .. } => status,
         End::Signalled(_) | End::LeftRunning => None,
@@ -231,11 +262,24 @@ fn write_json_summary(
         cgroup_path: attached.map(|end| end.path.as_path()),
         cgroup_limit_bytes: attached.and_then(|end| end.limit_bytes),
         output: session.file(),
+        phases: phases.as_deref(),
     });
     if let Err(message) = &written {
         session.console().error(message);
     }
     written.is_err()
+}
+
+/// The phase table of a `--phases` recording, read back from its file
+/// (docs/phases.md); `None` without, or when it cannot be read back.
+fn phase_table(config: &RecordConfig, file: &str) -> Option<Vec<crate::report::phases::PhaseRow>> {
+    if !config.layout.phases || !config.destination.is_readable_back() {
+        return None;
+    }
+    let recording = crate::read::Recording::read(std::path::Path::new(file)).ok()?;
+    recording
+        .phases()
+        .map(|phases| crate::report::phases::table(&phases))
 }
 
 /// `--json-summary` of a command that could not be started: the job system

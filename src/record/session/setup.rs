@@ -126,6 +126,19 @@ fn check_plot_destination(svg: &std::path::Path, config: &RecordConfig) -> Resul
     crate::plot::chart_file::check_writable(svg).map_err(RecordError::Usage)
 }
 
+/// `--phases`: the marks' socket, made before the command starts (which is
+/// given its path); removed with its directory when dropped, at the end.
+pub(super) fn control(
+    config: &RecordConfig,
+) -> Result<Option<crate::record::control::Control>, RecordError> {
+    if !config.layout.phases {
+        return Ok(None);
+    }
+    crate::record::control::Control::create(config.control.as_deref())
+        .map(Some)
+        .map_err(RecordError::Usage)
+}
+
 /// Signals become events; in spawn mode memsample starts the guard, and
 /// with descendants becomes their subreaper (after the guard is forked, so
 /// that the guard is not adopted). Returns what the command must inherit,
@@ -172,6 +185,7 @@ pub(super) fn spawn(
     adopted_parent: Option<u32>,
     cgroup: Option<Joiner>,
     guard: Option<Guard>,
+    control: Option<&std::path::Path>,
 ) -> Result<Started, RecordError> {
     let command = match &config.mode {
         Mode::Spawn { command } => command.as_slice(),
@@ -180,7 +194,7 @@ pub(super) fn spawn(
     };
     // Just before the fork: what the child's own peak starts from.
     let own_peak_at_fork = target::own_peak();
-    let child = Spawned::start(command, inherited, cgroup, guard)?;
+    let child = Spawned::start(command, inherited, cgroup, guard, control)?;
     let pid = child.handle.pid;
     // A command that is already gone cannot be sampled, but its status
     // still comes through.
@@ -279,11 +293,10 @@ pub(super) fn start_interval(
             // The main thread takes the `stop` sample at the deadline.
             return ControlFlow::Break(());
         }
-        let trigger = match tick.kind {
-            TickKind::Scheduled => Trigger::Interval,
-            TickKind::Triggered => Trigger::Manual,
-        };
-        ticking.lock().tick(trigger, tick.skipped)
+        match tick.kind {
+            TickKind::Scheduled => ticking.lock().tick(Trigger::Interval, tick.skipped),
+            TickKind::Triggered => ticking.lock().triggered(tick.skipped),
+        }
     });
     match interval {
         Ok(interval) => Ok(Some(interval)),

@@ -114,6 +114,8 @@ pub(crate) struct Parts {
     pub(crate) start_note: Option<String>,
     /// The figures the publishing threads read (`--push`, `--textfile`).
     pub(crate) feed: Option<crate::record::publish::Feed>,
+    /// The marks received from the job (`--phases`), waiting for their row.
+    pub(crate) marks: Option<std::sync::Arc<crate::record::control::Marks>>,
 }
 
 /// One recording, shared by the interval thread and the main thread.
@@ -127,6 +129,8 @@ pub(crate) struct Session {
     /// Where the job stands in a job-control stop (Ctrl-Z): ticks missed
     /// while memsample itself was stopped are not lateness.
     pause: Pause,
+    /// The phase rows belong to (`--phases`): `start` until the first mark.
+    phase_name: Option<String>,
 }
 
 /// A job-control stop of the command, which memsample follows on a
@@ -160,12 +164,13 @@ pub(crate) struct Finished {
 impl Session {
     pub(crate) fn new(parts: Parts, origin: Instant) -> Session {
         Session {
-            parts,
             summary: Summary::default(),
             origin,
             phase: Phase::Sampling,
             folding: Folding::default(),
             pause: Pause::None,
+            phase_name: parts.marks.as_ref().map(|_| "start".to_string()),
+            parts,
         }
     }
 
@@ -251,6 +256,43 @@ impl Session {
         self.take(trigger)
     }
 
+    /// A triggered run of the interval thread: each mark the job sent, in
+    /// order, becomes a `mark` row that starts its phase (docs/phases.md);
+    /// with none queued, the trigger was SIGUSR1's, a `manual` row.
+    pub(crate) fn triggered(&mut self, skipped: u64) -> ControlFlow<()> {
+        match self.triggered_marks(skipped) {
+            None => self.tick(Trigger::Manual, skipped),
+            Some(flow) => flow,
+        }
+    }
+
+    /// Starts the phase `name`: the rows written from now on belong to it.
+    pub(super) fn start_phase(&mut self, name: String) {
+        self.phase_name = Some(name);
+    }
+
+    /// A `mark` row for each mark received; `None` when there was none.
+    fn triggered_marks(&mut self, skipped: u64) -> Option<ControlFlow<()>> {
+        let names = self
+            .parts
+            .marks
+            .as_ref()
+            .map(|marks| marks.take_all())
+            .unwrap_or_default();
+        if names.is_empty() {
+            return None;
+        }
+        let mut skipped = skipped;
+        for name in names {
+            self.phase_name = Some(name);
+            if self.tick(Trigger::Mark, skipped).is_break() {
+                return Some(ControlFlow::Break(()));
+            }
+            skipped = 0;
+        }
+        Some(ControlFlow::Continue(()))
+    }
+
     /// Takes one sample and writes it. `Break` once sampling is over.
     fn take(&mut self, trigger: Trigger) -> ControlFlow<()> {
         if !self.is_sampling() {
@@ -275,7 +317,8 @@ impl Session {
             Some(Attached::Removed) => true,
             Some(Attached::No) | None => sample.processes.is_empty(),
         };
-        if gone {
+        // A mark is written even then: the job sent it before it ended.
+        if gone && trigger != Trigger::Mark {
             // The target is gone; its exit event is on its way.
             return ControlFlow::Continue(());
         }
@@ -329,6 +372,7 @@ impl Session {
             sample,
             peak_rss_bytes,
             cgroup,
+            phase: self.phase_name.as_deref(),
         })?;
         let exit = trigger == Trigger::Exit;
         if exit {
@@ -391,7 +435,10 @@ impl Session {
             }
             Event::Exited { status, max_rss } => {
                 if self.is_sampling() {
-                    self.take_exit(max_rss);
+                    self.take_late_marks();
+                    if self.is_sampling() {
+                        self.take_exit(max_rss);
+                    }
                 }
                 let failed = self.failed();
                 self.phase = Phase::Ended {

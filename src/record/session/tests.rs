@@ -164,6 +164,7 @@ impl Setup {
             tree: None,
             start_note: None,
             feed: None,
+            marks: None,
         };
         let mut session = Session::new(parts, Instant::now());
         session.start(Duration::from_secs(1));

@@ -135,6 +135,7 @@ impl Spawned {
         inherited: Inherited,
         cgroup: Option<Joiner>,
         guard: Option<Guard>,
+        control: Option<&std::path::Path>,
     ) -> Result<Spawned, RecordError> {
         let Some((program, args)) = command.split_first() else {
             return Err(RecordError::Usage(
@@ -148,6 +149,10 @@ impl Spawned {
             .map(Terminal::raw_fd);
         let mut builder = Command::new(program);
         builder.args(args).process_group(0);
+        if let Some(control) = control {
+            // `--phases`: where the job sends its marks (docs/phases.md).
+            builder.env(crate::record::control::ENV, control);
+        }
         let parent = std::process::id() as i32;
         let guard_fd = guard.as_ref().map(Guard::raw_fd);
         // SAFETY: the closure runs in the forked child before exec and only

@@ -1,0 +1,258 @@
+//! Phases (docs/phases.md): marks sent by the job become `mark` rows that
+//! start a phase, and `report` gives each phase's peak.
+
+use std::process::Command;
+
+use crate::common::{MIB, Step, fixture, memsample, num, record, record_as};
+
+/// The report's phase table, as `--json` gives it.
+fn phase_table(recording: &std::path::Path) -> Vec<serde_json::Value> {
+    let output = memsample()
+        .arg("report")
+        .arg("--json")
+        .arg(recording)
+        .output()
+        .expect("report runs");
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    report["phases"].as_array().expect("a phase table").clone()
+}
+
+fn field(phase: &serde_json::Value, name: &str) -> u64 {
+    phase[name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{name} in {phase}"))
+}
+
+/// Three phases of known memory: 20 MiB held, then a 120 MiB spike of
+/// 10 ms (between samples: only the kernel's high-water mark sees it),
+/// then 10 MiB more held. Each phase's peak is the kernel's: the spike's
+/// phase has exactly the VmHWM the fixture prints at its end.
+#[test]
+fn three_phases_have_the_peaks_the_kernel_saw() {
+    let recorded = record(
+        &[
+            "-q",
+            "--phases",
+            "-i",
+            "1s",
+            "--json-summary",
+            "summary.json",
+        ],
+        &[
+            Step::WaitLines("mem.csv", 2),
+            Step::Hold(20),
+            // Each mark's row is waited for: a mark returns before its row
+            // is taken, and what the job does meanwhile is before it.
+            Step::Mark("spike"),
+            Step::WaitLines("mem.csv", 3),
+            Step::Spike(120, 10),
+            Step::Mark("more"),
+            Step::WaitLines("mem.csv", 4),
+            Step::Hold(10),
+            Step::Mark("end"),
+            Step::WaitLines("mem.csv", 5),
+            Step::PrintHwm,
+        ],
+    );
+    recorded.assert_code(0);
+    let (header, rows) = recorded.rows();
+    assert_eq!(&header[..4], ["timestamp", "elapsed_s", "trigger", "phase"]);
+    let triggers: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|row| (row["trigger"].as_str(), row["phase"].as_str()))
+        .collect();
+    assert_eq!(
+        triggers[..4],
+        [
+            ("start", "start"),
+            ("mark", "spike"),
+            ("mark", "more"),
+            ("mark", "end")
+        ]
+    );
+    let hwm: u64 = recorded
+        .stdout
+        .trim()
+        .strip_prefix("VmHWM ")
+        .and_then(|n| n.parse().ok())
+        .expect("VmHWM printed");
+    let phases = phase_table(&recorded.out);
+    let names: Vec<&str> = phases.iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["start", "spike", "more", "end"]);
+    let peak = |index: usize| field(&phases[index], "peak_bytes");
+    assert_eq!(peak(1), hwm, "the spike's phase peaks at VmHWM: {phases:?}");
+    // What the fixture held, and its own few MiB of program.
+    let near = |got: u64, held: u64| got >= held * MIB && got < (held + 16) * MIB;
+    assert!(near(peak(0), 20), "start: {phases:?}");
+    assert!(near(peak(2), 30), "more: {phases:?}");
+    assert!(hwm >= 140 * MIB);
+    assert!(phases.iter().all(|p| p["peak_exact"] == false));
+    // The mark rows are samples of the moment: 20 MiB held at the first.
+    assert!(num(&rows[1], "rss_bytes") >= 20 * MIB);
+    // The JSON summary lists the same table.
+    let summary = recorded.out.with_file_name("summary.json");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(summary).expect("the summary")).expect("JSON");
+    assert_eq!(summary["phases"], serde_json::Value::Array(phases.clone()));
+}
+
+/// 1,000 marks as fast as the job can send them: every one a row of its
+/// own, in order, none lost or merged.
+#[test]
+fn a_thousand_marks_are_all_recorded() {
+    let recorded = record_as(
+        "mem.jsonl",
+        &["-q", "--phases", "-i", "1h"],
+        &[
+            Step::WaitLines("mem.jsonl", 1),
+            Step::Marks(1000, "m"),
+            Step::Mark("done"),
+        ],
+    );
+    recorded.assert_code(0);
+    let (_, rows) = recorded.rows();
+    let marks: Vec<&str> = rows
+        .iter()
+        .filter(|row| row["trigger"] == "mark")
+        .map(|row| row["phase"].as_str())
+        .collect();
+    let expected: Vec<String> = (0..1000)
+        .map(|n| format!("m{n}"))
+        .chain(["done".to_string()])
+        .collect();
+    assert_eq!(marks, expected);
+    let phases = phase_table(&recorded.out);
+    assert_eq!(phases.len(), 1002, "start, m0..m999, done");
+}
+
+/// A mark from deep in the tree: `memsample mark` run by a shell that a
+/// shell started.
+#[test]
+fn a_grandchild_marks_with_memsample_mark() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("mem.csv");
+    let output = memsample()
+        .args(["-q", "--phases", "-i", "1h", "-o"])
+        .arg(&out)
+        .args(["--", "sh", "-c", "sh -c \"$0 mark deep; :\"; :"])
+        .arg(env!("CARGO_BIN_EXE_memsample"))
+        .output()
+        .expect("memsample runs");
+    assert!(output.status.success(), "{output:?}");
+    let (_, rows) = crate::common::read_csv(&out);
+    assert!(
+        rows.iter()
+            .any(|row| row["trigger"] == "mark" && row["phase"] == "deep"),
+        "{rows:?}"
+    );
+}
+
+/// Without a recording, `memsample mark` does nothing, quietly: scripts
+/// may always call it.
+#[test]
+fn mark_without_a_recording_does_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for control in [None, Some(dir.path().join("gone"))] {
+        let mut command = memsample();
+        command
+            .env_remove("MEMSAMPLE_CONTROL")
+            .args(["mark", "load"]);
+        if let Some(path) = &control {
+            command.env("MEMSAMPLE_CONTROL", path);
+        }
+        let output = command.output().expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        assert!(output.stdout.is_empty() && output.stderr.is_empty());
+    }
+}
+
+/// Hostile names: `memsample mark` refuses them in one line (exit 2);
+/// sent raw, they are escaped and cut, and the recording stays whole.
+#[test]
+fn hostile_names_are_refused_or_escaped() {
+    for name in [
+        "x".repeat(201),
+        "a\nb".into(),
+        "\u{1b}[2J".into(),
+        String::new(),
+    ] {
+        let output = memsample()
+            .args(["mark", "--control", "/nonexistent", &name])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{name:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    let long = "é".repeat(150);
+    let recorded = record(
+        &["-q", "--phases", "-i", "1h"],
+        &[
+            Step::WaitLines("mem.csv", 2),
+            Step::Mark("a\nb,\"c\u{1b}"),
+            Step::Mark(&long),
+        ],
+    );
+    recorded.assert_code(0);
+    let (_, rows) = recorded.rows();
+    let phases: Vec<&str> = rows.iter().map(|row| row["phase"].as_str()).collect();
+    assert_eq!(phases[1], "a\\nb,\"c\\u{1b}");
+    assert_eq!(phases[2], "é".repeat(100));
+    let text = memsample()
+        .arg("report")
+        .arg(&recorded.out)
+        .output()
+        .expect("report runs");
+    assert!(text.status.success());
+    assert!(String::from_utf8_lossy(&text.stdout).contains("a\\nb,\"c\\u{1b}: from"));
+}
+
+/// Without --phases nothing changes: no phase column, no socket given.
+#[test]
+fn without_phases_there_is_no_column_nor_socket() {
+    let recorded = record(
+        &["-q", "-i", "1h"],
+        &[Step::WaitLines("mem.csv", 2), Step::Mark("ignored")],
+    );
+    recorded.assert_code(0);
+    let (header, rows) = recorded.rows();
+    assert!(!header.iter().any(|name| name == "phase"));
+    assert!(rows.iter().all(|row| row["trigger"] != "mark"));
+    let output = Command::new(fixture())
+        .env_remove("MEMSAMPLE_CONTROL")
+        .args(["mark", "x"])
+        .output()
+        .expect("fixture runs");
+    assert!(output.status.success());
+}
+
+/// The socket's directory is private and removed at the end.
+#[test]
+fn the_socket_is_private_and_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seen = dir.path().join("seen");
+    let output = memsample()
+        .args(["-q", "--phases", "-i", "1h", "-o"])
+        .arg(dir.path().join("m.csv"))
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "stat -c %a \"$(dirname \"$MEMSAMPLE_CONTROL\")\" > \"$0\"; echo \"$MEMSAMPLE_CONTROL\" >> \"$0\"",
+        ])
+        .arg(&seen)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    let text = std::fs::read_to_string(&seen).expect("written");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("700"));
+    let socket = std::path::PathBuf::from(lines.next().expect("the path"));
+    let parent = socket.parent().expect("a directory");
+    assert!(
+        !socket.exists() && !parent.exists(),
+        "{} left",
+        parent.display()
+    );
+}
