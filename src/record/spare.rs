@@ -5,7 +5,7 @@
 //! would leave memsample with a running command it cannot wait for or
 //! sample: it would have to kill it. So every thread memsample needs for a
 //! recording is started first, and a failure is reported before the command
-//! runs (README, "Exit status and signals").
+//! runs (docs/exit-status.md).
 
 use std::io;
 use std::sync::mpsc::{self, SyncSender};

@@ -64,32 +64,46 @@ fn steady_memory_is_sampled_on_schedule() {
 
 #[test]
 fn a_spike_between_two_samples_shows_in_peak_rss() {
-    // Samples at 0 s and 1 s; a 200 MiB spike of 50 ms at about 0.3 s.
-    let recorded = record(
-        &["-i", "1s", "-q"],
-        &[
-            Step::Hold(10),
-            Step::Sleep(300),
-            Step::Spike(200, 50),
-            Step::Sleep(1200),
-            Step::PrintHwm,
-        ],
-    );
-    recorded.assert_code(0);
-    let stdout = &recorded.stdout;
-    let kernel_hwm: u64 = stdout
-        .trim()
-        .strip_prefix("VmHWM ")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("fixture printed {stdout:?}"));
-    assert!(kernel_hwm > 200 * MIB);
-    let (_, rows) = recorded.rows();
-    assert!(rows.len() >= 2, "{rows:?}");
-    let sampled_max = rows.iter().map(|r| num(r, "rss_bytes")).max().unwrap_or(0);
-    assert!(
-        sampled_max < 100 * MIB,
-        "the spike itself was sampled: {sampled_max}"
-    );
+    // Samples at 0 s and 1 s; a 200 MiB spike of 50 ms at about 0.3 s. On a
+    // heavily loaded machine the fixture can be slow enough that a sample
+    // lands inside the spike: then the case under test (a spike *between*
+    // samples) did not happen, so it is recorded again, at most three times.
+    let mut attempts = 0;
+    let (rows, kernel_hwm) = loop {
+        attempts += 1;
+        let recorded = record(
+            &["-i", "1s", "-q"],
+            &[
+                Step::Hold(10),
+                Step::Sleep(300),
+                Step::Spike(200, 50),
+                Step::Sleep(1200),
+                Step::PrintHwm,
+            ],
+        );
+        recorded.assert_code(0);
+        let stdout = &recorded.stdout;
+        let kernel_hwm: u64 = stdout
+            .trim()
+            .strip_prefix("VmHWM ")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("fixture printed {stdout:?}"));
+        assert!(kernel_hwm > 200 * MIB);
+        let (_, rows) = recorded.rows();
+        assert!(rows.len() >= 2, "{rows:?}");
+        let sampled_max = sampled(&rows)
+            .iter()
+            .map(|r| num(r, "rss_bytes"))
+            .max()
+            .unwrap_or(0);
+        if sampled_max < 100 * MIB {
+            break (rows, kernel_hwm);
+        }
+        assert!(
+            attempts < 3,
+            "the spike itself was sampled in {attempts} recordings: {sampled_max}"
+        );
+    };
     let last_peak = num(sampled(&rows).last().expect("rows"), "peak_rss_bytes");
     assert!(
         last_peak as f64 >= 0.99 * kernel_hwm as f64 && last_peak <= kernel_hwm,
