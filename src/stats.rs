@@ -13,6 +13,85 @@ pub(crate) fn raise_peak(so_far: u64, rss_bytes: u64, hwm_bytes: Option<u64>) ->
     so_far.max(rss_bytes).max(hwm_bytes.unwrap_or(0))
 }
 
+/// The peak of one phase, folded row by row (docs/phases.md, "Each phase's
+/// peak"): the recording's session and `report` both fold with it, so the
+/// published phase table and the report's agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PhasePeak {
+    /// `peak_rss_bytes` of the phase's first row, and of its latest.
+    column_at_start: u64,
+    column_last: u64,
+    /// The highest `rss_bytes` sampled in it.
+    sampled: u64,
+    /// The highest per-row cgroup peak (`cgroup_interval_peak_bytes`).
+    cgroup: Option<u64>,
+    /// Every row after its first had a per-row cgroup peak.
+    covered: bool,
+}
+
+/// A phase's peak, and how it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PeakOf {
+    pub(crate) bytes: u64,
+    /// The cgroup's exact peak of the whole tree.
+    pub(crate) exact: bool,
+    /// The main process's kernel high-water mark over the phase is in it,
+    /// exactly (a spike between two samples included).
+    pub(crate) main_exact: bool,
+}
+
+impl PhasePeak {
+    /// The phase's first row (its `mark` row, or the recording's first).
+    pub(crate) fn start(rss_bytes: u64, peak_rss_bytes: u64) -> PhasePeak {
+        PhasePeak {
+            column_at_start: peak_rss_bytes,
+            column_last: peak_rss_bytes,
+            sampled: rss_bytes,
+            cgroup: None,
+            covered: true,
+        }
+    }
+
+    /// Another row of the phase, or the row that closes it (the next
+    /// phase's first): its RSS (`None` for the `exit` row, which samples
+    /// none), its `peak_rss_bytes`, its cgroup peak since the row before.
+    pub(crate) fn row(&mut self, rss_bytes: Option<u64>, peak_rss_bytes: u64, cgroup: Option<u64>) {
+        match cgroup {
+            Some(peak) => self.cgroup = Some(self.cgroup.unwrap_or(0).max(peak)),
+            None => self.covered = false,
+        }
+        self.sampled = self.sampled.max(rss_bytes.unwrap_or(0));
+        self.column_last = peak_rss_bytes;
+    }
+
+    /// The peak: the cgroup's when its per-row peaks cover the whole phase;
+    /// else the highest RSS sampled, raised to `peak_rss_bytes` at the end
+    /// when that column moved during the phase. It rose: the main
+    /// process's high-water mark (or the tree's RSS) went above anything
+    /// before, within the phase. It fell: `--reset-peaks` restarted it at
+    /// the phase's mark, so it holds the phase's own highs. Either way the
+    /// main process's high-water mark over the phase is in it.
+    pub(crate) fn peak(&self) -> PeakOf {
+        if let (true, Some(bytes)) = (self.covered, self.cgroup) {
+            return PeakOf {
+                bytes,
+                exact: true,
+                main_exact: true,
+            };
+        }
+        let moved = self.column_last != self.column_at_start;
+        PeakOf {
+            bytes: if moved {
+                self.sampled.max(self.column_last)
+            } else {
+                self.sampled
+            },
+            exact: false,
+            main_exact: moved,
+        }
+    }
+}
+
 /// Running figures of RSS, one value per sample.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Running {

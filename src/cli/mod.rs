@@ -175,6 +175,13 @@ pub(crate) struct RecordArgs {
     #[arg(long, value_name = "PATH")]
     pub(crate) control: Option<PathBuf>,
 
+    /// With --phases or --control: at each mark, reset the kernel's high-water mark (VmHWM) of every
+    /// process read, by writing 5 to /proc/PID/clear_refs, so that each phase's peak_rss_bytes is its
+    /// own. It changes what the processes see as their own maximum RSS (getrusage's ru_maxrss,
+    /// VmHWM in /proc/PID/status) and costs one write per process per mark
+    #[arg(long)]
+    pub(crate) reset_peaks: bool,
+
     /// How processes are read
     #[arg(long, value_enum, value_name = "BACKEND", default_value_t = Backend::Proc)]
     pub(crate) backend: Backend,

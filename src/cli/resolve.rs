@@ -53,6 +53,17 @@ impl RecordArgs {
                 "--phases with --pid, --cgroup-path, --unit or --cgroup-of needs --control PATH: the socket the job sends its marks to".into(),
             ));
         }
+        if self.reset_peaks && !phases {
+            return Err(RecordError::Usage(
+                "--reset-peaks resets the peaks at each mark: it needs --phases (or --control PATH)"
+                    .into(),
+            ));
+        }
+        if self.reset_peaks && self.backend == crate::probe::Backend::Sysinfo {
+            return Err(RecordError::Usage(
+                "--reset-peaks is not available with --backend sysinfo, which reads no high-water mark (use the default --backend proc)".into(),
+            ));
+        }
         let publish =
             Settings::resolve(self.publish.into_asked(), &mode).map_err(RecordError::Usage)?;
         Ok(RecordConfig {
@@ -89,6 +100,7 @@ impl RecordArgs {
             quiet: self.quiet,
             publish,
             control: self.control,
+            reset_peaks: self.reset_peaks,
         })
     }
 }

@@ -195,12 +195,31 @@ pub trait Probe: Send {
         Vec::new()
     }
 
+    /// `--reset-peaks`: resets the kernel's high-water mark (VmHWM) of
+    /// every process the probe counts, so that the next readings start
+    /// from each one's RSS now (docs/phases.md). A process that is gone is
+    /// skipped; the count is of those memsample may not write to (another
+    /// user's). The backends that read no high-water mark do nothing.
+    fn reset_peaks(&mut self) -> ResetPeaks {
+        ResetPeaks::default()
+    }
+
     /// The main process's start time (clock ticks since boot) as the probe
     /// found it at attach, when the backend knows it: with the pid, the
     /// process's identity.
     fn main_start_time(&self) -> Option<u64> {
         None
     }
+}
+
+/// What one [`Probe::reset_peaks`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResetPeaks {
+    /// Processes whose high-water mark was reset.
+    pub reset: usize,
+    /// Processes memsample may not reset (`EACCES`, `EPERM`): another
+    /// user's, or one made undumpable.
+    pub denied: usize,
 }
 
 /// Why a pid cannot be attached to.

@@ -2,10 +2,12 @@
 //! samples as they are read: each mark starts one; its peak is exact where
 //! the cgroup's per-row peak (`cgroup_interval_peak_bytes`) covers all of
 //! it, up to the reading that closes it (the next mark's row, or the last
-//! row); sampled otherwise, raised to `peak_rss_bytes` when that rose
-//! during the phase (the main process's kernel high-water mark).
+//! row); sampled otherwise, raised to `peak_rss_bytes` when that moved
+//! during the phase (the main process's kernel high-water mark rose, or
+//! `--reset-peaks` restarted it): the rule of [`PhasePeak`].
 
 use super::Sample;
+use crate::stats::PhasePeak;
 
 /// One phase, from its mark to the next.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +18,9 @@ pub(crate) struct Phase {
     pub(crate) peak_bytes: u64,
     /// From the cgroup's per-row peaks over the whole phase.
     pub(crate) exact: bool,
+    /// The main process's high-water mark over the phase is in the peak
+    /// (`peak_rss_bytes` moved during it: [`PhasePeak::peak`]).
+    pub(crate) main_exact: bool,
     pub(crate) mean_bytes: u64,
     /// RSS at its end minus RSS at its start (what it left behind).
     pub(crate) retained_bytes: i64,
@@ -27,15 +32,11 @@ struct Open {
     name: String,
     start_s: f64,
     start_rss: u64,
-    /// `peak_rss_bytes` at its start: a rise after it happened in the phase.
-    start_peak_so_far: u64,
-    sampled_peak: u64,
-    cgroup_peak: Option<u64>,
-    /// Every row after its first had a per-row cgroup peak.
-    covered: bool,
+    peak: PhasePeak,
     sum: u128,
     count: u64,
-    last: (f64, u64, u64),
+    /// elapsed_s and RSS of its latest row.
+    last: (f64, u64),
 }
 
 /// The phases read so far.
@@ -60,27 +61,28 @@ impl Phases {
                 name: name.clone(),
                 start_s: sample.elapsed_s,
                 start_rss: sample.rss_bytes,
-                start_peak_so_far: sample.peak_rss_bytes,
-                sampled_peak: sample.rss_bytes,
-                cgroup_peak: None,
-                covered: true,
+                peak: PhasePeak::start(sample.rss_bytes, sample.peak_rss_bytes),
                 sum: u128::from(sample.rss_bytes),
                 count: 1,
-                last: (sample.elapsed_s, sample.rss_bytes, sample.peak_rss_bytes),
+                last: (sample.elapsed_s, sample.rss_bytes),
             });
             return;
         }
         let Some(open) = &mut self.open else {
             return;
         };
-        take_reading(open, sample);
-        if !sample.exit {
-            open.sampled_peak = open.sampled_peak.max(sample.rss_bytes);
-            open.sum += u128::from(sample.rss_bytes);
+        let rss = (!sample.exit).then_some(sample.rss_bytes);
+        open.peak.row(
+            rss,
+            sample.peak_rss_bytes,
+            sample.cgroup.interval_peak_bytes,
+        );
+        if let Some(rss) = rss {
+            open.sum += u128::from(rss);
             open.count += 1;
-            open.last = (sample.elapsed_s, sample.rss_bytes, sample.peak_rss_bytes);
+            open.last = (sample.elapsed_s, rss);
         } else {
-            open.last = (sample.elapsed_s, open.last.1, sample.peak_rss_bytes);
+            open.last.0 = sample.elapsed_s;
         }
     }
 
@@ -94,37 +96,27 @@ impl Phases {
     }
 }
 
-/// The cgroup's peak since the previous row counts for the phase the row
-/// closes.
-fn take_reading(open: &mut Open, sample: &Sample) {
-    match sample.cgroup.interval_peak_bytes {
-        Some(peak) => open.cgroup_peak = Some(open.cgroup_peak.unwrap_or(0).max(peak)),
-        None => open.covered = false,
-    }
-}
-
 /// Closes a phase with the reading that ends it: the next phase's first
-/// row, or none for the last phase.
+/// row, whose cgroup peak since the row before counts for this phase; or
+/// none for the last phase.
 fn close(mut open: Open, closing: Option<&Sample>) -> Phase {
-    let (mut end_s, mut end_rss, mut peak_so_far) = open.last;
+    let (mut end_s, mut end_rss) = open.last;
     if let Some(closing) = closing {
-        take_reading(&mut open, closing);
-        open.sampled_peak = open.sampled_peak.max(closing.rss_bytes);
-        (end_s, end_rss, peak_so_far) =
-            (closing.elapsed_s, closing.rss_bytes, closing.peak_rss_bytes);
+        open.peak.row(
+            Some(closing.rss_bytes),
+            closing.peak_rss_bytes,
+            closing.cgroup.interval_peak_bytes,
+        );
+        (end_s, end_rss) = (closing.elapsed_s, closing.rss_bytes);
     }
-    let exact = open.covered && open.cgroup_peak.is_some();
-    let peak_bytes = match (exact, open.cgroup_peak) {
-        (true, Some(peak)) => peak,
-        _ if peak_so_far > open.start_peak_so_far => open.sampled_peak.max(peak_so_far),
-        _ => open.sampled_peak,
-    };
+    let peak = open.peak.peak();
     Phase {
         name: open.name,
         start_s: open.start_s,
         end_s,
-        peak_bytes,
-        exact,
+        peak_bytes: peak.bytes,
+        exact: peak.exact,
+        main_exact: peak.main_exact,
         mean_bytes: (open.sum / u128::from(open.count.max(1))) as u64,
         retained_bytes: end_rss as i64 - open.start_rss as i64,
     }

@@ -72,6 +72,9 @@ pub(crate) struct RecordConfig {
     /// `--control PATH`: where the socket of `--phases` is made (attach
     /// modes); a private directory's otherwise.
     pub(crate) control: Option<PathBuf>,
+    /// `--reset-peaks`: each member's VmHWM is reset at every mark
+    /// (docs/phases.md).
+    pub(crate) reset_peaks: bool,
 }
 
 impl RecordConfig {

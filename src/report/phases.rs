@@ -25,6 +25,9 @@ pub(crate) struct PhaseRow {
     pub(crate) peak_bytes: u64,
     /// Every run's peak is the cgroup's exact figure (else sampled).
     pub(crate) peak_exact: bool,
+    /// Every run's peak has the main process's high-water mark over the
+    /// run in it (docs/phases.md, "Each phase's peak"); true when exact.
+    pub(crate) peak_main_exact: bool,
     /// Mean RSS over its samples, weighted by each run's duration.
     pub(crate) mean_bytes: u64,
     /// RSS at its end minus at its start, summed over its runs.
@@ -46,6 +49,7 @@ pub(crate) fn table(phases: &[Phase]) -> Vec<PhaseRow> {
                 duration_s: 0.0,
                 peak_bytes: 0,
                 peak_exact: true,
+                peak_main_exact: true,
                 mean_bytes: 0,
                 retained_bytes: 0,
             });
@@ -64,6 +68,7 @@ pub(crate) fn table(phases: &[Phase]) -> Vec<PhaseRow> {
         row.duration_s += duration;
         row.peak_bytes = row.peak_bytes.max(phase.peak_bytes);
         row.peak_exact &= phase.exact;
+        row.peak_main_exact &= phase.main_exact;
         row.retained_bytes += phase.retained_bytes;
     }
     rows
@@ -72,7 +77,11 @@ pub(crate) fn table(phases: &[Phase]) -> Vec<PhaseRow> {
 use super::compare::signed_bytes as signed;
 
 fn peak(row: &PhaseRow) -> String {
-    let how = if row.peak_exact { "exact" } else { "sampled" };
+    let how = match (row.peak_exact, row.peak_main_exact) {
+        (true, _) => "exact",
+        (false, true) => "exact for the main process",
+        (false, false) => "sampled",
+    };
     format!("{} ({how})", format_bytes(row.peak_bytes))
 }
 
@@ -131,6 +140,7 @@ mod tests {
             end_s,
             peak_bytes: peak,
             exact,
+            main_exact: exact,
             mean_bytes: peak / 2,
             retained_bytes: 10,
         }

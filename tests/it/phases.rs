@@ -256,3 +256,87 @@ fn the_socket_is_private_and_removed() {
         parent.display()
     );
 }
+
+/// `--reset-peaks`: after a phase with a 100 MiB spike, the next phase,
+/// holding 20 MiB, peaks at what it holds: in `peak_rss_bytes`, in the
+/// report, and in the kernel's own VmHWM of the process. Without it, the
+/// spike stays in both.
+#[test]
+fn reset_peaks_gives_each_phase_its_own_high_water_mark() {
+    let steps = [
+        Step::WaitLines("mem.csv", 2),
+        Step::Mark("a"),
+        Step::WaitLines("mem.csv", 3),
+        Step::Spike(100, 10),
+        Step::Mark("b"),
+        // The mark's row is out once the peaks were reset.
+        Step::WaitLines("mem.csv", 4),
+        Step::PrintHwm,
+        Step::Hold(20),
+        Step::Mark("end"),
+        Step::WaitLines("mem.csv", 5),
+    ];
+    // The fixture's own few MiB of program over what it holds.
+    let near = |got: u64, held: u64| got >= held * MIB && got < (held + 16) * MIB;
+    for reset in [true, false] {
+        let mut flags = vec!["-q", "--phases", "-i", "1h"];
+        if reset {
+            flags.push("--reset-peaks");
+        }
+        let recorded = record(&flags, &steps);
+        recorded.assert_code(0);
+        let (_, rows) = recorded.rows();
+        let phases: Vec<&str> = rows.iter().map(|row| row["phase"].as_str()).collect();
+        assert_eq!(phases[..4], ["start", "a", "b", "end"], "reset {reset}");
+        let hwm_after_mark: u64 = recorded
+            .stdout
+            .trim()
+            .strip_prefix("VmHWM ")
+            .and_then(|n| n.parse().ok())
+            .expect("VmHWM printed");
+        // The row of mark b closes a: it read the spike's VmHWM first.
+        assert!(num(&rows[2], "peak_rss_bytes") >= 100 * MIB, "{rows:?}");
+        let closing_b = num(&rows[3], "peak_rss_bytes");
+        let table = phase_table(&recorded.out);
+        let b = &table[2];
+        assert_eq!(b["name"], "b");
+        assert!(field(&table[1], "peak_bytes") >= 100 * MIB, "{table:?}");
+        assert!(near(field(b, "peak_bytes"), 20), "reset {reset}: {table:?}");
+        if reset {
+            assert!(
+                hwm_after_mark < 16 * MIB,
+                "the kernel's mark: {hwm_after_mark}"
+            );
+            assert!(near(closing_b, 20), "{closing_b}");
+            // The phase's own high-water mark: the main process's, exactly.
+            assert_eq!(field(b, "peak_bytes"), closing_b);
+            assert_eq!(b["peak_main_exact"], true, "{b}");
+        } else {
+            assert!(hwm_after_mark >= 100 * MIB, "{hwm_after_mark}");
+            assert!(closing_b >= 100 * MIB, "{closing_b}");
+            assert_eq!(b["peak_main_exact"], false, "{b}");
+        }
+        assert_eq!(b["peak_exact"], false);
+    }
+}
+
+/// `--reset-peaks` needs marks, and a backend that reads the high-water
+/// mark: refused in one line, exit 125, before the command starts.
+#[test]
+fn reset_peaks_is_refused_without_phases() {
+    for flags in [
+        &["--reset-peaks"][..],
+        &["--reset-peaks", "--phases", "--backend", "sysinfo"][..],
+    ] {
+        let output = memsample()
+            .args(flags)
+            .args(["-o", "/dev/null", "--", "sh", "-c", "echo ran"])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(125), "{flags:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("--reset-peaks"), "{stderr}");
+        assert!(output.stdout.is_empty(), "the command did not run");
+    }
+}

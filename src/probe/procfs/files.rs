@@ -75,6 +75,22 @@ pub(super) fn read_new_stat(
     Ok((None, read_by_path(pid, "stat", buf)?))
 }
 
+/// Resets the kernel's high-water mark of `pid` to its RSS now: `5` written
+/// to `/proc/PID/clear_refs` (the kernel's proc(5); docs/phases.md,
+/// `--reset-peaks`). One open, one write, one close.
+pub(super) fn reset_hwm(pid: u32) -> io::Result<()> {
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/{pid}/clear_refs"))?
+        .write_all(b"5")
+}
+
+/// Whether memsample may not write to that process's files.
+pub(super) fn is_denied(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EACCES | libc::EPERM))
+}
+
 pub(super) fn is_out_of_files(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }

@@ -734,6 +734,23 @@ impl Probe for ProcProbe {
         std::mem::take(&mut self.warnings)
     }
 
+    fn reset_peaks(&mut self) -> super::ResetPeaks {
+        let mut done = super::ResetPeaks::default();
+        for member in &mut self.members {
+            match files::reset_hwm(member.pid) {
+                Ok(()) => done.reset += 1,
+                Err(err) if files::is_denied(&err) => done.denied += 1,
+                // Gone meanwhile (ENOENT, ESRCH): its next read says so.
+                Err(_) => {}
+            }
+            // Read again at the next sample, whatever the page faults say:
+            // the mark is lower now.
+            member.hwm_bytes = 0;
+            member.faults_at_hwm = None;
+        }
+        done
+    }
+
     fn main_start_time(&self) -> Option<u64> {
         self.members.first().map(|main| main.start_time)
     }

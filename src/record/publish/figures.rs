@@ -5,8 +5,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::phases::PhaseTable;
 use crate::probe::Sample;
 use crate::schema::CgroupFigures;
+use crate::stats::PeakOf;
 
 /// One copy of what is published: plain numbers, so copying it allocates
 /// nothing. A figure memsample does not know is `None` and left out.
@@ -38,10 +40,12 @@ pub(crate) struct Figures {
     pub(crate) unix_nanos: u64,
 }
 
-/// The figures shared between the sampling thread and the publishers.
+/// The figures shared between the sampling thread and the publishers, and
+/// the phases closed so far (`--phases`), which only a mark changes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Feed {
     figures: Arc<Mutex<Figures>>,
+    phases: Arc<Mutex<PhaseTable>>,
 }
 
 /// Nanoseconds since the epoch (0 before it, saturating far after it).
@@ -66,6 +70,22 @@ impl Feed {
     /// The figures now.
     pub(crate) fn get(&self) -> Figures {
         *self.figures.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The phases closed so far.
+    pub(crate) fn phases(&self) -> PhaseTable {
+        self.phases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A mark closed the phase `name` with `peak`.
+    pub(crate) fn phase_closed(&self, name: String, peak: PeakOf) {
+        self.phases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(&name, peak);
     }
 
     /// A row was written: the sampling thread's whole part in publishing.

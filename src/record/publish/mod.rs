@@ -13,6 +13,7 @@
 mod figures;
 mod http;
 mod otlp;
+mod phases;
 mod prometheus;
 mod pushgateway;
 mod settings;
@@ -20,6 +21,7 @@ mod textfile;
 mod thread;
 
 pub(crate) use figures::{Feed, Figures, Row, unix_nanos};
+pub(crate) use phases::PhaseTable;
 pub(crate) use settings::{Asked, Settings};
 pub(crate) use thread::{Publisher, start};
 

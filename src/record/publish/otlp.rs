@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::Context;
 use super::figures::Figures;
 use super::http::{Endpoint, percent_decode};
+use super::phases::{PHASE_EXACT_HELP, PHASE_PEAK_HELP, PhaseSeries};
 
 /// The OTLP path of metrics, appended to a base endpoint.
 const METRICS_PATH: &str = "/v1/metrics";
@@ -279,10 +280,15 @@ fn values(figures: &Figures) -> [Option<Value>; 13] {
 
 /// The export request of `figures`: one resource, one scope, the metrics
 /// known.
-pub(crate) fn request(figures: &Figures, context: &Context, target: &Target) -> Value {
+pub(crate) fn request(
+    figures: &Figures,
+    phases: &[PhaseSeries],
+    context: &Context,
+    target: &Target,
+) -> Value {
     let start = context.started_unix_nanos.to_string();
     let time = figures.unix_nanos.to_string();
-    let metrics: Vec<Value> = METRICS
+    let mut metrics: Vec<Value> = METRICS
         .into_iter()
         .zip(values(figures))
         .filter_map(|((name, unit, description, kind), value)| {
@@ -304,6 +310,7 @@ pub(crate) fn request(figures: &Figures, context: &Context, target: &Target) -> 
             Some(metric)
         })
         .collect();
+    metrics.extend(phase_metrics(phases, &time));
     json!({
         "resourceMetrics": [{
             "resource": resource(context, target),
@@ -313,6 +320,41 @@ pub(crate) fn request(figures: &Figures, context: &Context, target: &Target) -> 
             }],
         }],
     })
+}
+
+/// The phase table (docs/publishing.md, "Phases"): a gauge with a data
+/// point per phase name, attribute `phase`, and whether each is the
+/// whole tree's exact peak; nothing without phases.
+fn phase_metrics(phases: &[PhaseSeries], time: &str) -> Vec<Value> {
+    if phases.is_empty() {
+        return Vec::new();
+    }
+    let points = |value: &dyn Fn(&PhaseSeries) -> u64| -> Vec<Value> {
+        phases
+            .iter()
+            .map(|phase| {
+                json!({
+                    "attributes": [{ "key": "phase", "value": string(&phase.name) }],
+                    "asInt": int64(value(phase)),
+                    "timeUnixNano": time,
+                })
+            })
+            .collect()
+    };
+    vec![
+        json!({
+            "name": "memsample.phase.peak",
+            "unit": "By",
+            "description": PHASE_PEAK_HELP,
+            "gauge": { "dataPoints": points(&|phase| phase.peak_bytes) },
+        }),
+        json!({
+            "name": "memsample.phase.peak_exact",
+            "unit": "1",
+            "description": PHASE_EXACT_HELP,
+            "gauge": { "dataPoints": points(&|phase| u64::from(phase.exact)) },
+        }),
+    ]
 }
 
 /// Finite and not negative.
@@ -443,6 +485,71 @@ mod tests {
     }
 
     #[test]
+    fn each_phase_is_a_data_point_with_its_name() {
+        use crate::record::publish::PhaseTable;
+        use crate::stats::PeakOf;
+        let mut table = PhaseTable::default();
+        let peak = |bytes, exact| PeakOf {
+            bytes,
+            exact,
+            main_exact: exact,
+        };
+        table.add("load", peak(104_857_600, true));
+        table.add("a\"b\\c\u{e9}", peak(u64::MAX, false));
+        let figures = Figures {
+            samples: 1,
+            unix_nanos: 7,
+            ..Figures::default()
+        };
+        let target = Target::resolve("http://h", &env(&[])).expect("ok");
+        let request = request(&figures, table.series(), &context(), &target);
+        let phase_peak = metric(&request, "memsample.phase.peak").expect("the phase peaks");
+        assert_eq!(phase_peak["unit"], "By");
+        let points = phase_peak["gauge"]["dataPoints"]
+            .as_array()
+            .expect("points");
+        let got: Vec<(&str, &str)> = points
+            .iter()
+            .map(|point| {
+                assert_eq!(point["attributes"][0]["key"], "phase");
+                assert_eq!(point["timeUnixNano"], "7");
+                (
+                    point["attributes"][0]["value"]["stringValue"]
+                        .as_str()
+                        .expect("a name"),
+                    point["asInt"].as_str().expect("an int"),
+                )
+            })
+            .collect();
+        // OTLP's integers are signed: capped.
+        assert_eq!(
+            got,
+            [
+                ("load", "104857600"),
+                ("a\"b\\c\u{e9}", "9223372036854775807")
+            ]
+        );
+        let exact = metric(&request, "memsample.phase.peak_exact").expect("exactness");
+        let flags: Vec<&str> = exact["gauge"]["dataPoints"]
+            .as_array()
+            .expect("points")
+            .iter()
+            .filter_map(|point| point["asInt"].as_str())
+            .collect();
+        assert_eq!(flags, ["1", "0"]);
+        // The JSON text escapes the name; it reads back the same.
+        let text = request.to_string();
+        let back: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(back, request);
+        let none = request_without_phases(&figures, &target);
+        assert!(metric(&none, "memsample.phase.peak").is_none());
+    }
+
+    fn request_without_phases(figures: &Figures, target: &Target) -> Value {
+        request(figures, &[], &context(), target)
+    }
+
+    #[test]
     fn the_request_has_the_conventions_names_and_the_resource() {
         let figures = Figures {
             samples: 2,
@@ -461,7 +568,7 @@ mod tests {
             &env(&[("OTEL_RESOURCE_ATTRIBUTES", "team=mem,host.name=override")]),
         )
         .expect("ok");
-        let request = request(&figures, &context(), &target);
+        let request = request(&figures, &[], &context(), &target);
         let usage = metric(&request, "process.memory.usage").expect("usage");
         assert_eq!(usage["unit"], "By");
         assert_eq!(usage["sum"]["isMonotonic"], false);
@@ -536,7 +643,7 @@ mod tests {
             ..Figures::default()
         };
         let target = Target::resolve("http://h", &env(&[])).expect("ok");
-        let request = request(&figures, &context(), &target);
+        let request = request(&figures, &[], &context(), &target);
         assert_eq!(
             metric(&request, "process.memory.usage").expect("usage")["sum"]["dataPoints"][0]["asInt"],
             i64::MAX.to_string()

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::Context;
 use super::figures::Figures;
+use super::phases::{PHASE_EXACT_HELP, PHASE_PEAK_HELP, PhaseSeries};
 
 /// The content type of what [`exposition`] writes.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -123,6 +124,7 @@ fn metrics(figures: &Figures) -> Vec<Metric> {
 /// them).
 pub(crate) fn exposition(
     figures: &Figures,
+    phases: &[PhaseSeries],
     context: &Context,
     labels: &[(String, String)],
 ) -> String {
@@ -137,6 +139,7 @@ pub(crate) fn exposition(
             Value::Seconds(value) => writeln!(text, "{}{common} {}", metric.name, seconds(value)),
         };
     }
+    write_phases(&mut text, phases, labels);
     let command = context.command.join(" ");
     let info = label_set(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([
         ("command", command.as_str()),
@@ -148,6 +151,35 @@ pub(crate) fn exposition(
     text.push_str("# TYPE memsample_info gauge\n");
     let _ = writeln!(text, "memsample_info{info} 1");
     text
+}
+
+/// The phase table (docs/publishing.md, "Phases"): one sample per phase
+/// name, labelled `phase`, in each of two gauges; nothing without phases.
+fn write_phases(text: &mut String, phases: &[PhaseSeries], labels: &[(String, String)]) {
+    if phases.is_empty() {
+        return;
+    }
+    let families: [(&str, &str, fn(&PhaseSeries) -> u64); 2] = [
+        ("memsample_phase_peak_bytes", PHASE_PEAK_HELP, |phase| {
+            phase.peak_bytes
+        }),
+        ("memsample_phase_peak_exact", PHASE_EXACT_HELP, |phase| {
+            u64::from(phase.exact)
+        }),
+    ];
+    for (name, help, value) in families {
+        let _ = writeln!(text, "# HELP {name} {help}");
+        let _ = writeln!(text, "# TYPE {name} gauge");
+        for phase in phases {
+            let set = label_set(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .chain([("phase", phase.name.as_str())]),
+            );
+            let _ = writeln!(text, "{name}{set} {}", value(phase));
+        }
+    }
 }
 
 /// Seconds as a float Prometheus parses: finite, never negative.
@@ -200,6 +232,10 @@ pub(crate) fn is_label_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn exposition_of(figures: &Figures, context: &Context, labels: &[(String, String)]) -> String {
+        exposition(figures, &[], context, labels)
+    }
+
     fn context(command: &[&str]) -> Context {
         Context {
             job: "build".into(),
@@ -225,7 +261,7 @@ mod tests {
 
     #[test]
     fn every_metric_has_help_and_type_and_one_sample() {
-        let text = exposition(&sampled(), &context(&["make", "-j8"]), &[]);
+        let text = exposition_of(&sampled(), &context(&["make", "-j8"]), &[]);
         let expected = "\
 # HELP memsample_rss_bytes Resident memory of the recorded process tree at the last sample.
 # TYPE memsample_rss_bytes gauge
@@ -270,7 +306,7 @@ memsample_rss_bytes 1000
 
     #[test]
     fn label_values_are_escaped_and_names_untouched() {
-        let text = exposition(
+        let text = exposition_of(
             &sampled(),
             &context(&["sh", "-c", "echo \"hi\"\nexit 1", "C:\\dir"]),
             &[("job".into(), "a\"b".into())],
@@ -309,7 +345,7 @@ memsample_rss_bytes 1000
             duration_seconds: 1e300,
             ..Figures::default()
         };
-        let text = exposition(&huge, &context(&["x"]), &[]);
+        let text = exposition_of(&huge, &context(&["x"]), &[]);
         assert!(
             text.contains("\nmemsample_rss_bytes 18446744073709551615\n"),
             "{text}"
@@ -323,7 +359,7 @@ memsample_rss_bytes 1000
             .find_map(|l| l.strip_prefix("memsample_duration_seconds "))
             .expect("duration");
         assert_eq!(duration.parse::<f64>().expect("a float"), 1e300);
-        let zero = exposition(&Figures::default(), &context(&["x"]), &[]);
+        let zero = exposition_of(&Figures::default(), &context(&["x"]), &[]);
         assert!(zero.contains("\nmemsample_samples 0\n"), "{zero}");
         assert!(zero.contains("\nmemsample_duration_seconds 0\n"));
         // Nothing sampled: no figure of memory is claimed.
@@ -333,8 +369,38 @@ memsample_rss_bytes 1000
             ..Figures::default()
         };
         assert!(
-            exposition(&odd, &context(&["x"]), &[]).contains("\nmemsample_duration_seconds 0\n")
+            exposition_of(&odd, &context(&["x"]), &[]).contains("\nmemsample_duration_seconds 0\n")
         );
+    }
+
+    #[test]
+    fn each_phase_is_a_series_with_its_name_escaped() {
+        use crate::record::publish::PhaseTable;
+        use crate::stats::PeakOf;
+        let mut table = PhaseTable::default();
+        let peak = |bytes, exact| PeakOf {
+            bytes,
+            exact,
+            main_exact: exact,
+        };
+        table.add("load", peak(104_857_600, true));
+        table.add("test:a.py::t[\"x\\y\"]\\n", peak(7, false));
+        let labels = [("job".to_string(), "build".to_string())];
+        let text = exposition(&sampled(), table.series(), &context(&["x"]), &labels);
+        let expected = "\
+# HELP memsample_phase_peak_bytes Peak resident memory of each phase of the job (--phases), the highest of its runs.
+# TYPE memsample_phase_peak_bytes gauge
+memsample_phase_peak_bytes{job=\"build\",phase=\"load\"} 104857600
+memsample_phase_peak_bytes{job=\"build\",phase=\"test:a.py::t[\\\"x\\\\y\\\"]\\\\n\"} 7
+# HELP memsample_phase_peak_exact 1 when the phase's peak is its whole tree's exact peak (from the cgroup), 0 when sampled.
+# TYPE memsample_phase_peak_exact gauge
+memsample_phase_peak_exact{job=\"build\",phase=\"load\"} 1
+memsample_phase_peak_exact{job=\"build\",phase=\"test:a.py::t[\\\"x\\\\y\\\"]\\\\n\"} 0
+# HELP memsample_info ";
+        assert!(text.contains(expected), "{text}");
+        // Without phases, no phase family at all.
+        let none = exposition(&sampled(), &[], &context(&["x"]), &labels);
+        assert!(!none.contains("memsample_phase"), "{none}");
     }
 
     #[test]

@@ -104,6 +104,14 @@ fn labels(given: &[String]) -> Result<Vec<(String, String)>, String> {
         if name == "job" {
             return Err("--label job: give the job with --job NAME".into());
         }
+        // It names the phase of the phase series: the same name twice in
+        // one sample is refused by Prometheus.
+        if name == "phase" {
+            return Err(
+                "--label phase: the label of each phase's series (--phases); choose another name"
+                    .into(),
+            );
+        }
         if labels.iter().any(|(known, _)| known == name) {
             return Err(format!("--label {name}: given twice"));
         }
@@ -152,6 +160,7 @@ mod tests {
             ("__x=1", "--label __x: not a Prometheus label name"),
             ("novalue", "--label novalue: give NAME=VALUE"),
             ("job=x", "--label job: give the job with --job NAME"),
+            ("phase=x", "--label phase: the label of each phase's series"),
         ] {
             let err = labels(&[bad.into()]).expect_err(bad);
             assert!(err.starts_with(why), "{err}");

@@ -12,7 +12,7 @@ use crate::console::Warner;
 use crate::units::format_duration;
 
 use super::http::{Client, Endpoint, Method, Request};
-use super::{Context, Feed, Figures, Settings, otlp, prometheus, pushgateway};
+use super::{Context, Feed, Figures, PhaseTable, Settings, otlp, prometheus, pushgateway};
 
 /// Where one thread publishes.
 enum Outlet {
@@ -52,17 +52,18 @@ impl Outlet {
     fn publish(
         &self,
         context: &Context,
-        figures: &Figures,
+        (figures, phases): (&Figures, &PhaseTable),
         client: Option<&Client>,
     ) -> Result<(), String> {
+        let phases = phases.series();
         match (self, client) {
             (Outlet::Textfile { path, labels }, _) => {
-                let text = prometheus::exposition(figures, context, labels);
+                let text = prometheus::exposition(figures, phases, context, labels);
                 super::textfile::write(path, &text)
                     .map_err(|err| crate::record::error::reason(&err))
             }
             (Outlet::Pushgateway { endpoint }, Some(client)) => {
-                let text = prometheus::exposition(figures, context, &[]);
+                let text = prometheus::exposition(figures, phases, context, &[]);
                 client.send(&Request {
                     method: Method::Put,
                     endpoint,
@@ -72,7 +73,7 @@ impl Outlet {
                 })
             }
             (Outlet::Otlp { target }, Some(client)) => {
-                let body = otlp::request(figures, context, target).to_string();
+                let body = otlp::request(figures, phases, context, target).to_string();
                 client.send(&Request {
                     method: Method::Post,
                     endpoint: &target.endpoint,
@@ -136,9 +137,12 @@ impl Warning {
     }
 }
 
+/// The final figures and phase table, shared by the threads.
+type Finals = Arc<(Figures, PhaseTable)>;
+
 /// One destination's thread, as the end of the recording sees it.
 struct Running {
-    finals: Sender<Figures>,
+    finals: Sender<Finals>,
     warning: Warning,
 }
 
@@ -200,11 +204,12 @@ impl Publisher {
     /// Publishes the final figures everywhere, waiting at most
     /// `--push-timeout` in all; a destination that has not finished by then
     /// is given up (its warning says so, unless it already warned).
-    pub(crate) fn finish(self, last: Figures) {
+    pub(crate) fn finish(self, last: Figures, phases: PhaseTable) {
         let deadline = Instant::now() + self.timeout;
         let mut finished = vec![false; self.running.len()];
+        let last: Finals = Arc::new((last, phases));
         for running in &self.running {
-            let _ = running.finals.send(last);
+            let _ = running.finals.send(Arc::clone(&last));
         }
         while finished.iter().any(|done| !done) {
             match self
@@ -233,7 +238,7 @@ struct Job {
     feed: Feed,
     every: Duration,
     timeout: Duration,
-    finals: Receiver<Figures>,
+    finals: Receiver<Finals>,
     done: Sender<usize>,
     index: usize,
     warning: Warning,
@@ -247,14 +252,14 @@ impl Job {
         loop {
             match self.finals.recv_timeout(self.every) {
                 Ok(last) => {
-                    self.publish(&last, client.as_ref());
+                    self.publish((&last.0, &last.1), client.as_ref());
                     let _ = self.done.send(self.index);
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let now = self.feed.get();
                     if now.samples > 0 {
-                        self.publish(&now, client.as_ref());
+                        self.publish((&now, &self.feed.phases()), client.as_ref());
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -262,7 +267,7 @@ impl Job {
         }
     }
 
-    fn publish(&self, figures: &Figures, client: Option<&Client>) {
+    fn publish(&self, figures: (&Figures, &PhaseTable), client: Option<&Client>) {
         if let Err(why) = self.outlet.publish(&self.context, figures, client) {
             self.warning.once(&why);
         }

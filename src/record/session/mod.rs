@@ -12,6 +12,7 @@
 mod attached;
 mod exit;
 mod exit_row;
+mod phase_peaks;
 mod publishing;
 mod setup;
 mod state;
@@ -84,6 +85,7 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
         start_note,
         feed: feed.clone(),
         marks: control.as_ref().map(Control::marks),
+        reset_peaks: config.reset_peaks,
         ..parts
     };
     let opening = config.json_summary.as_deref().map(|path| {
@@ -166,6 +168,7 @@ fn assemble(
         start_note: None,
         feed: None,
         marks: None,
+        reset_peaks: false,
     }
 }
 

@@ -58,7 +58,12 @@ pub(super) fn finish(
         return;
     };
     let last = final_figures(feed.get(), session, finished);
-    publisher.finish(last);
+    let mut phases = feed.phases();
+    // The last phase, closed by the last row.
+    if let Some((name, peak)) = session.lock().open_phase() {
+        phases.add(name, peak);
+    }
+    publisher.finish(last, phases);
 }
 
 /// The figures as the end summary has them: its peak (with the command's

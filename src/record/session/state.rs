@@ -116,6 +116,8 @@ pub(crate) struct Parts {
     pub(crate) feed: Option<crate::record::publish::Feed>,
     /// The marks received from the job (`--phases`), waiting for their row.
     pub(crate) marks: Option<std::sync::Arc<crate::record::control::Marks>>,
+    /// `--reset-peaks`: the members' high-water marks are reset at each mark.
+    pub(crate) reset_peaks: bool,
 }
 
 /// One recording, shared by the interval thread and the main thread.
@@ -131,6 +133,15 @@ pub(crate) struct Session {
     pause: Pause,
     /// The phase rows belong to (`--phases`): `start` until the first mark.
     phase_name: Option<String>,
+    /// The phase a mark closes, from the mark until its row is written.
+    pub(super) closing_phase: Option<String>,
+    /// The peak of the phase rows belong to, as `report` will find it.
+    pub(super) phase_peak: Option<crate::stats::PhasePeak>,
+    /// `--reset-peaks`: `peak_rss_bytes` of the row before, restarted at
+    /// each mark (docs/phases.md); `None` without.
+    pub(super) peak_since_reset: Option<u64>,
+    /// A process whose high-water mark could not be reset was said.
+    pub(super) reset_denied_said: bool,
 }
 
 /// A job-control stop of the command, which memsample follows on a
@@ -170,6 +181,10 @@ impl Session {
             folding: Folding::default(),
             pause: Pause::None,
             phase_name: parts.marks.as_ref().map(|_| "start".to_string()),
+            closing_phase: None,
+            phase_peak: None,
+            peak_since_reset: parts.reset_peaks.then_some(0),
+            reset_denied_said: false,
             parts,
         }
     }
@@ -266,9 +281,15 @@ impl Session {
         }
     }
 
-    /// Starts the phase `name`: the rows written from now on belong to it.
+    /// Starts the phase `name`: the rows written from now on belong to it;
+    /// the next row closes the one before.
     pub(super) fn start_phase(&mut self, name: String) {
-        self.phase_name = Some(name);
+        self.closing_phase = self.phase_name.replace(name);
+    }
+
+    /// The phase rows belong to now (`--phases`).
+    pub(super) fn phase_name(&self) -> Option<&str> {
+        self.phase_name.as_deref()
     }
 
     /// A `mark` row for each mark received; `None` when there was none.
@@ -284,7 +305,7 @@ impl Session {
         }
         let mut skipped = skipped;
         for name in names {
-            self.phase_name = Some(name);
+            self.start_phase(name);
             if self.tick(Trigger::Mark, skipped).is_break() {
                 return Some(ControlFlow::Break(()));
             }
@@ -355,8 +376,12 @@ impl Session {
         sample: &Sample,
         kernel_peak: Option<u64>,
     ) -> Result<(), OutputError> {
+        // With --reset-peaks, the highest since the last mark.
+        let so_far = self
+            .peak_since_reset
+            .unwrap_or_else(|| self.summary.peak_rss_bytes());
         let peak_rss_bytes = raise_peak(
-            self.summary.peak_rss_bytes(),
+            so_far,
             sample.rss_bytes(),
             sample.main_hwm_bytes.max(kernel_peak),
         );
@@ -365,6 +390,14 @@ impl Session {
             .tree
             .as_mut()
             .map_or_else(CgroupFigures::default, |tree| tree.read(elapsed_s));
+        // Once the sample has read the closing phase's high-water marks, and
+        // before the row is out: a job that waits for its mark's row finds
+        // its own mark reset.
+        if trigger == Trigger::Mark {
+            self.reset_peaks(sample);
+        } else if let Some(since) = &mut self.peak_since_reset {
+            *since = peak_rss_bytes;
+        }
         self.parts.sink.write(&Row {
             wall_clock,
             elapsed_s,
@@ -380,6 +413,12 @@ impl Session {
         } else {
             self.summary.record(elapsed_s, sample);
         }
+        self.follow_phase(
+            trigger,
+            (!exit).then(|| sample.rss_bytes()),
+            peak_rss_bytes,
+            cgroup.interval_peak_bytes,
+        );
         if let Some(feed) = &self.parts.feed {
             feed.row(&crate::record::publish::Row {
                 wall_clock,

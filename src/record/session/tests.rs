@@ -165,6 +165,7 @@ impl Setup {
             start_note: None,
             feed: None,
             marks: None,
+            reset_peaks: false,
         };
         let mut session = Session::new(parts, Instant::now());
         session.start(Duration::from_secs(1));
