@@ -44,6 +44,8 @@ class Handler(BaseHTTPRequestHandler):
                 json_format.Parse(body.decode("utf-8"), message, ignore_unknown_fields=False)
                 entry["otlp"] = "parsed"
                 entry["metrics"] = {}
+                # Every data point, with its attributes (the phase series).
+                entry["points"] = {}
                 for resource in message.resource_metrics:
                     entry["resource"] = {
                         a.key: json_format.MessageToDict(a.value) for a in resource.resource.attributes
@@ -54,6 +56,15 @@ class Handler(BaseHTTPRequestHandler):
                             point = points[0]
                             value = point.as_int if point.HasField("as_int") else point.as_double
                             entry["metrics"][metric.name] = {"unit": metric.unit, "value": value}
+                            entry["points"][metric.name] = [
+                                {
+                                    "attributes": {
+                                        a.key: json_format.MessageToDict(a.value) for a in p.attributes
+                                    },
+                                    "value": p.as_int if p.HasField("as_int") else p.as_double,
+                                }
+                                for p in points
+                            ]
             except Exception as err:  # the check fails on any parse error
                 entry["otlp"] = "refused: %s" % err
                 status = 400

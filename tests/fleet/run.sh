@@ -291,6 +291,76 @@ check "otlp: process.thread.count with --breakdown" \
 check "push: the credentials went as a header" \
     grep -q "\"authorization\": \"Basic $(printf 'ci:s3cr3t-pw' | base64)\"" "$work/plain.log"
 
+# --- the phase table, pushed, in a textfile and exported, from one recording -
+start_receiver phases
+phases_port=$receiver_port
+phased=$work/phases.csv
+status=0
+"$memsample" --phases -i 1h -o "$phased" --push "http://127.0.0.1:$pgw_port" \
+    --textfile "$work/textfile/phases.prom" --otlp "http://127.0.0.1:$phases_port" \
+    --job fleet-phases -- "$fixture" wait-lines "$phased" 2 hold 10 \
+    mark load wait-lines "$phased" 3 spike 60 10 \
+    mark 'say "hi" \o/' wait-lines "$phased" 4 hold 20 \
+    mark end wait-lines "$phased" 5 >/dev/null 2>"$work/phases.err" || status=$?
+check "phases: memsample exits with the command's status, no warning" \
+    test "$status" = 0 -a "$(grep -c 'cannot publish' "$work/phases.err")" = 0
+"$memsample" report --json "$phased" >"$work/phases-report.json" || true
+# PROM_JSON_OR_TEXT KIND: the phase peaks published = the report's phase table.
+same_phases() {
+    "$py" - "$work/phases-report.json" "$1" "$2" <<'PY'
+import json, re, sys
+table = {p["name"]: p["peak_bytes"] for p in json.load(open(sys.argv[1]))["phases"]}
+assert len(table) == 4 and table["load"] >= 60 << 20, table
+kind, source = sys.argv[3], sys.argv[2]
+got = {}
+if kind == "query":
+    for r in json.load(open(source))["data"]["result"]:
+        got[r["metric"]["phase"]] = int(float(r["value"][1]))
+elif kind == "otlp":
+    exports = [json.loads(line) for line in open(source)]
+    exports = [e for e in exports if e["method"] == "POST"]
+    assert all(e["otlp"] == "parsed" for e in exports), exports
+    last = exports[-1]["points"]
+    for point in last["memsample.phase.peak"]:
+        got[point["attributes"]["phase"]["stringValue"]] = int(point["value"])
+    assert len(last["memsample.phase.peak_exact"]) == len(got)
+else:
+    # The text format: the label value unescaped as Prometheus does.
+    line = re.compile(r'^memsample_phase_peak_bytes\{.*phase="((?:[^"\\]|\\.)*)"\} (\S+)$')
+    for text in open(source):
+        m = line.match(text.strip())
+        if m:
+            name = re.sub(r'\\(.)', lambda e: {"n": "\n"}.get(e.group(1), e.group(1)), m.group(1))
+            got[name] = int(float(m.group(2)))
+assert got == table, (got, table)
+PY
+}
+query_phases() {
+    "$py" - "http://127.0.0.1:$prom_port/api/v1/query" >"$work/phases-query.json" <<'PY'
+import json, sys, time, urllib.parse, urllib.request
+url = sys.argv[1] + "?" + urllib.parse.urlencode(
+    {"query": 'memsample_phase_peak_bytes{job="fleet-phases"}'})
+deadline = time.time() + 60
+while True:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        body = json.load(answer)
+    if len(body["data"]["result"]) == 4 or time.time() > deadline:
+        break
+    time.sleep(0.5)
+json.dump(body, sys.stdout)
+PY
+    same_phases "$work/phases-query.json" query
+}
+check "prometheus: the query API returns each phase's pushed peak = the report's phase table" \
+    query_phases
+get "http://127.0.0.1:$ne_port/metrics" >"$work/phases-served.prom"
+check "node_exporter: serves each phase's peak = the report's phase table" \
+    same_phases "$work/phases-served.prom" text
+check "promtool check metrics: clean on the textfile with phases" \
+    "$bin/promtool" check metrics <"$work/textfile/phases.prom"
+check "otlp: memsample.phase.peak parses strictly, each phase's peak = the report's phase table" \
+    same_phases "$work/phases.log" otlp
+
 # --- a password in the URL is never printed nor recorded --------------------
 dead=$(free_port)
 status=0

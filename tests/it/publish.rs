@@ -628,3 +628,92 @@ fn textfile_of_an_attached_cgroup() {
         "{text}"
     );
 }
+
+/// The value of the `memsample_phase_peak_bytes` sample of `phase` (as it
+/// is written: escaped).
+fn phase_peak(text: &str, family: &str, phase: &str) -> Option<u64> {
+    let label = format!(",phase=\"{phase}\"}} ");
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(family)?.strip_prefix('{')?;
+        rest.split_once(&label)?.1.parse().ok()
+    })
+}
+
+/// `--phases`: the textfile has each closed phase's peak while recording,
+/// and every phase's at the end, equal to the report's phase table; names
+/// with quotes and backslashes escaped.
+#[test]
+fn textfile_has_each_phase_peak() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prom = dir.path().join("phases.prom");
+    let out = dir.path().join("mem.csv");
+    let go = dir.path().join("go");
+    let out_text = out.to_string_lossy().into_owned();
+    let steps = [
+        Step::WaitLines(&out_text, 2),
+        Step::Hold(10),
+        Step::Mark("load"),
+        Step::WaitLines(&out_text, 3),
+        Step::Spike(60, 10),
+        Step::Mark("say \"hi\" \\o/"),
+        Step::WaitLines(&out_text, 4),
+        Step::Hold(30),
+        Step::Mark("end"),
+        Step::WaitLines(&out_text, 5),
+        Step::WaitFile(&go),
+    ];
+    let running = Running::start(
+        memsample()
+            .args(["-q", "--phases", "-i", "1h", "-o"])
+            .arg(&out)
+            .arg("--textfile")
+            .arg(&prom)
+            .args(["--push-every", "100ms", "--"])
+            .arg(fixture())
+            .args(script(&steps)),
+    );
+    let read = || std::fs::read_to_string(&prom).unwrap_or_default();
+    let family = "memsample_phase_peak_bytes";
+    // Closed while the job still runs: start, load and the quoted one.
+    wait_until("the closed phases in the textfile", LIMIT, || {
+        phase_peak(&read(), family, "say \\\"hi\\\" \\\\o/").is_some()
+    });
+    let during = read();
+    assert!(
+        phase_peak(&during, family, "load").is_some_and(|peak| peak >= 70 * MIB),
+        "{during}"
+    );
+    assert!(phase_peak(&during, family, "end").is_none(), "{during}");
+    std::fs::write(&go, b"").expect("go");
+    let (status, _, stderr) = running.finish(LIMIT);
+    assert!(status.success(), "{stderr}");
+    let text = read();
+    let report = memsample()
+        .args(["report", "--json"])
+        .arg(&out)
+        .output()
+        .expect("report runs");
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("JSON");
+    let table = report["phases"].as_array().expect("phases");
+    assert_eq!(table.len(), 4, "{table:?}");
+    for phase in table {
+        let name = phase["name"].as_str().expect("a name");
+        let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
+        assert_eq!(
+            phase_peak(&text, family, &escaped),
+            phase["peak_bytes"].as_u64(),
+            "{name}: {text}"
+        );
+        assert_eq!(
+            phase_peak(&text, "memsample_phase_peak_exact", &escaped),
+            Some(u64::from(phase["peak_exact"] == true)),
+            "{name}"
+        );
+    }
+    let quoted = phase_peak(&text, family, "say \\\"hi\\\" \\\\o/").expect("the quoted phase");
+    assert!((40 * MIB..56 * MIB).contains(&quoted), "{quoted}");
+    assert!(
+        text.contains("memsample_phase_peak_bytes{job=\"fixture\",phase=\"load\"} "),
+        "{text}"
+    );
+}

@@ -153,13 +153,16 @@ pub(crate) fn exposition(
     text
 }
 
+/// A family of phase series: its name, help text and each phase's value.
+type PhaseFamily = (&'static str, &'static str, fn(&PhaseSeries) -> u64);
+
 /// The phase table (docs/publishing.md, "Phases"): one sample per phase
 /// name, labelled `phase`, in each of two gauges; nothing without phases.
 fn write_phases(text: &mut String, phases: &[PhaseSeries], labels: &[(String, String)]) {
     if phases.is_empty() {
         return;
     }
-    let families: [(&str, &str, fn(&PhaseSeries) -> u64); 2] = [
+    let families: [PhaseFamily; 2] = [
         ("memsample_phase_peak_bytes", PHASE_PEAK_HELP, |phase| {
             phase.peak_bytes
         }),
