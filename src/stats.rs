@@ -247,6 +247,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_phase_peak_is_raised_when_the_column_moved() {
+        // Rose within the phase: the main process's mark, exactly.
+        let mut rose = PhasePeak::start(10, 50);
+        rose.row(Some(20), 50, None);
+        rose.row(Some(15), 90, None);
+        let expected = PeakOf {
+            bytes: 90,
+            exact: false,
+            main_exact: true,
+        };
+        assert_eq!(rose.peak(), expected);
+        // Still: the column holds an earlier phase's high; the samples only.
+        let mut still = PhasePeak::start(10, 50);
+        still.row(Some(20), 50, None);
+        assert_eq!(
+            still.peak(),
+            PeakOf {
+                bytes: 20,
+                exact: false,
+                main_exact: false
+            }
+        );
+        // Fell: restarted at the mark (--reset-peaks), the phase's own.
+        let mut fell = PhasePeak::start(10, 50);
+        fell.row(Some(12), 30, None);
+        fell.row(None, 30, None);
+        assert_eq!(fell.peak().bytes, 30);
+        assert!(fell.peak().main_exact);
+        // The cgroup's per-row peaks over every row after the first.
+        let mut exact = PhasePeak::start(10, 50);
+        exact.row(Some(12), 50, Some(70));
+        exact.row(Some(12), 50, Some(40));
+        assert_eq!(
+            exact.peak(),
+            PeakOf {
+                bytes: 70,
+                exact: true,
+                main_exact: true
+            }
+        );
+        exact.row(Some(12), 50, None);
+        assert!(!exact.peak().exact);
+    }
+
+    #[test]
     fn values_fitted_together_fit_as_each_alone() {
         let points: Vec<(f64, [u64; 3])> = (0..50u64)
             .map(|i| (i as f64 * 0.5, [1000 + 7 * i, (i * i) % 13, 5]))

@@ -614,6 +614,70 @@ fn attached_to_another_users_process() {
     assert_eq!(wait_child(&mut target.child, LIMIT).code(), Some(0));
 }
 
+/// `--reset-peaks` attached to another user's process (memsample run by
+/// `nobody`, the target root's): its high-water mark cannot be reset. Each
+/// mark is still a row; one warning for the whole recording.
+#[test]
+#[ignore = "needs root and setpriv (util-linux) to run memsample as nobody; run with: cargo test --test it faults:: -- --ignored (as root)"]
+fn reset_peaks_of_another_users_process_is_one_warning() {
+    let mut command = as_nobody(env!("CARGO_BIN_EXE_memsample")).expect(AS_NOBODY);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let shared = open_dir(dir.path(), "shared", 0o777);
+    let csv = shared.join("mem.csv");
+    let socket = shared.join("control");
+    let go = shared.join("go");
+    // Root's fixture: once memsample's socket is there and the start row
+    // written, two marks; it holds 20 MiB and waits for the test.
+    let mut target = Command::new(fixture())
+        .env("MEMSAMPLE_CONTROL", &socket)
+        .args(["hold", "20", "wait-file"])
+        .arg(&socket)
+        .arg("wait-lines")
+        .arg(&csv)
+        .args(["2", "mark", "a", "mark", "b", "wait-file"])
+        .arg(&go)
+        .process_group(0)
+        .spawn()
+        .expect("the fixture starts");
+    let _cleanup = KillGroupOnDrop(target.id());
+    let running = Running::start(
+        command
+            .args(["-i", "1h", "--reset-peaks", "--control"])
+            .arg(&socket)
+            .arg("-o")
+            .arg(&csv)
+            .args(["--pid", &target.id().to_string()]),
+    );
+    let lines = || std::fs::read_to_string(&csv).map_or(0, |text| text.lines().count());
+    wait_until("the two mark rows", LIMIT, || lines() >= 4);
+    send(running.pid(), libc::SIGTERM);
+    let (status, _, stderr) = running.finish(LIMIT);
+    // Attach mode: memsample dies of the signal that stopped it.
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{stderr}");
+    let warnings: Vec<&str> = non_summary_lines(&stderr)
+        .into_iter()
+        .filter(|line| line.contains("--reset-peaks"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "memsample: warning: --reset-peaks: cannot reset the high-water mark of 1 process of \
+          another user (permission denied): its peaks are not per phase (said once)"
+        ],
+        "{stderr}"
+    );
+    let rows = complete_rows(&csv);
+    let marks: Vec<&str> = rows
+        .iter()
+        .filter(|row| row["trigger"] == "mark")
+        .map(|row| row["phase"].as_str())
+        .collect();
+    assert_eq!(marks, ["a", "b"]);
+    std::fs::write(&go, b"").expect("go");
+    assert_eq!(wait_child(&mut target, LIMIT).code(), Some(0));
+}
+
 /// `-o` in a directory memsample may not write to (run as `nobody`, the
 /// directory root's and 0755): exit 125, one line naming the file and the
 /// reason, and the command never started.

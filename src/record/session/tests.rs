@@ -51,6 +51,8 @@ fn tree(rss: u64, children: u32) -> Sample {
 struct ScriptedProbe {
     script: VecDeque<Sample>,
     warnings: Arc<Mutex<Vec<String>>>,
+    /// How many times `reset_peaks` was called.
+    resets: Arc<Mutex<usize>>,
 }
 
 impl Probe for ScriptedProbe {
@@ -60,6 +62,14 @@ impl Probe for ScriptedProbe {
 
     fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut *self.warnings.lock().expect("lock"))
+    }
+
+    fn reset_peaks(&mut self) -> crate::probe::ResetPeaks {
+        *self.resets.lock().expect("lock") += 1;
+        crate::probe::ResetPeaks {
+            reset: 1,
+            denied: 0,
+        }
     }
 }
 
@@ -112,6 +122,10 @@ struct Harness {
     rows: Arc<Mutex<Vec<Written>>>,
     warnings: Arc<Mutex<Vec<String>>>,
     notified: Receiver<Event>,
+    resets: Arc<Mutex<usize>>,
+    /// Where the job's marks are sent from, with `Setup::phases`.
+    marks: Option<std::os::unix::net::UnixDatagram>,
+    feed: Option<crate::record::publish::Feed>,
 }
 
 struct Setup {
@@ -120,6 +134,10 @@ struct Setup {
     fail_at: Option<usize>,
     error: io::ErrorKind,
     max_samples: Option<u64>,
+    /// `--phases` (a socket pair for the marks, and a publishing feed), and
+    /// `--reset-peaks`.
+    phases: bool,
+    reset_peaks: bool,
 }
 
 impl Setup {
@@ -130,6 +148,8 @@ impl Setup {
             fail_at: None,
             error: io::ErrorKind::StorageFull,
             max_samples: None,
+            phases: false,
+            reset_peaks: false,
         }
     }
 
@@ -138,6 +158,17 @@ impl Setup {
         let warnings = Arc::new(Mutex::new(vec!["warning: scripted".to_string()]));
         let (notify, notified) = mpsc::channel();
         let command = (self.kind == Kind::Spawn).then(|| "./prog".to_string());
+        let resets = Arc::new(Mutex::new(0));
+        let (marks, sender) = if self.phases {
+            let (receiver, sender) =
+                std::os::unix::net::UnixDatagram::pair().expect("a socket pair");
+            receiver.set_nonblocking(true).expect("non-blocking");
+            let marks = crate::record::control::Marks::new(Some(receiver));
+            (Some(Arc::new(marks)), Some(sender))
+        } else {
+            (None, None)
+        };
+        let feed = self.phases.then(crate::record::publish::Feed::default);
         let parts = Parts {
             kind: self.kind,
             target: Target {
@@ -148,6 +179,7 @@ impl Setup {
             probe: Box::new(ScriptedProbe {
                 script: self.script.into(),
                 warnings: Arc::clone(&warnings),
+                resets: Arc::clone(&resets),
             }),
             sink: Box::new(MemorySink {
                 rows: Arc::clone(&rows),
@@ -163,9 +195,9 @@ impl Setup {
             per_process: false,
             tree: None,
             start_note: None,
-            feed: None,
-            marks: None,
-            reset_peaks: false,
+            feed: feed.clone(),
+            marks,
+            reset_peaks: self.reset_peaks,
         };
         let mut session = Session::new(parts, Instant::now());
         session.start(Duration::from_secs(1));
@@ -174,6 +206,9 @@ impl Setup {
             rows,
             warnings,
             notified,
+            resets,
+            marks: sender,
+            feed,
         }
     }
 }
@@ -576,5 +611,80 @@ fn any_duration(line: &str) -> String {
             format!("{head} over D{rest}")
         }
         None => line.to_string(),
+    }
+}
+
+/// The main process's `rss` and high-water mark `hwm`, in MiB.
+fn main_at(rss: u64, hwm: u64) -> Sample {
+    Sample {
+        processes: vec![process(PID, rss << 20)],
+        main_hwm_bytes: Some(hwm << 20),
+    }
+}
+
+/// A spike of 100 MiB between two samples of phase `start`, then a phase
+/// `b` that reaches 25 MiB: with `--reset-peaks` the probe is reset at each
+/// mark and `peak_rss_bytes` restarts from the mark row's RSS, so `b`'s
+/// peak is its own; without, the spike stays in the column. The closed
+/// phases go to the publishers' table by the report's rule.
+#[test]
+fn reset_peaks_restarts_the_peak_at_each_mark() {
+    for reset in [true, false] {
+        // What the kernel says after the reset: b's own high-water mark.
+        let script = vec![
+            main_at(10, 10),
+            main_at(10, 100),
+            main_at(20, 100),
+            main_at(20, if reset { 20 } else { 100 }),
+            main_at(20, if reset { 25 } else { 100 }),
+        ];
+        let mut setup = Setup::new(Kind::Spawn, script);
+        setup.phases = true;
+        setup.reset_peaks = reset;
+        let mut h = setup.start();
+        let _ = h.ticks(1);
+        let send = |h: &Harness, name: &str| {
+            h.marks
+                .as_ref()
+                .expect("the sender")
+                .send(name.as_bytes())
+                .expect("sent");
+        };
+        send(&h, "b");
+        assert_eq!(h.session.triggered(0), ControlFlow::Continue(()));
+        let _ = h.ticks(1);
+        send(&h, "end");
+        let _ = h.session.triggered(0);
+        let rows = h.rows.lock().expect("lock").clone();
+        let peaks: Vec<u64> = rows.iter().map(|row| row.peak_rss_bytes >> 20).collect();
+        let triggers: Vec<Trigger> = rows.iter().map(|row| row.trigger).collect();
+        assert_eq!(
+            triggers,
+            [
+                Trigger::Start,
+                Trigger::Interval,
+                Trigger::Mark,
+                Trigger::Interval,
+                Trigger::Mark
+            ]
+        );
+        let feed = h.feed.as_ref().expect("a feed").phases();
+        let table: Vec<(&str, u64, bool)> = feed
+            .series()
+            .iter()
+            .map(|series| (series.name.as_str(), series.peak_bytes >> 20, series.exact))
+            .collect();
+        if reset {
+            assert_eq!(peaks, [10, 100, 100, 20, 25]);
+            assert_eq!(*h.resets.lock().expect("lock"), 2);
+            assert_eq!(table, [("start", 100, false), ("b", 25, false)]);
+        } else {
+            assert_eq!(peaks, [10, 100, 100, 100, 100]);
+            assert_eq!(*h.resets.lock().expect("lock"), 0);
+            // b never went above the spike: only its samples are known.
+            assert_eq!(table, [("start", 100, false), ("b", 20, false)]);
+        }
+        let (name, open) = h.session.open_phase().expect("the last phase");
+        assert_eq!((name, open.bytes >> 20), ("end", 20));
     }
 }
