@@ -47,23 +47,12 @@ impl RecordArgs {
         crate::probe::sysinfo::check_options(self.backend, self.breakdown)
             .map_err(RecordError::Usage)?;
         let cgroup = cgroup_mode(self.cgroup, &mode)?;
-        let phases = self.phases || self.control.is_some();
-        if phases && self.control.is_none() && !matches!(mode, Mode::Spawn { .. }) {
-            return Err(RecordError::Usage(
-                "--phases with --pid, --cgroup-path, --unit or --cgroup-of needs --control PATH: the socket the job sends its marks to".into(),
-            ));
-        }
-        if self.reset_peaks && !phases {
-            return Err(RecordError::Usage(
-                "--reset-peaks resets the peaks at each mark: it needs --phases (or --control PATH)"
-                    .into(),
-            ));
-        }
-        if self.reset_peaks && self.backend == crate::probe::Backend::Sysinfo {
-            return Err(RecordError::Usage(
-                "--reset-peaks is not available with --backend sysinfo, which reads no high-water mark (use the default --backend proc)".into(),
-            ));
-        }
+        let phases = phases_of(
+            (self.phases, self.control.is_some()),
+            self.reset_peaks,
+            self.backend,
+            &mode,
+        )?;
         let publish =
             Settings::resolve(self.publish.into_asked(), &mode).map_err(RecordError::Usage)?;
         Ok(RecordConfig {
@@ -103,6 +92,34 @@ impl RecordArgs {
             reset_peaks: self.reset_peaks,
         })
     }
+}
+
+/// Whether phases are recorded (`--phases`, or `--control PATH`), and
+/// `--reset-peaks` with them (docs/phases.md).
+fn phases_of(
+    (phases, control): (bool, bool),
+    reset_peaks: bool,
+    backend: crate::probe::Backend,
+    mode: &Mode,
+) -> Result<bool, RecordError> {
+    let phases = phases || control;
+    if phases && !control && !matches!(mode, Mode::Spawn { .. }) {
+        return Err(RecordError::Usage(
+            "--phases with --pid, --cgroup-path, --unit or --cgroup-of needs --control PATH: the socket the job sends its marks to".into(),
+        ));
+    }
+    if reset_peaks && !phases {
+        return Err(RecordError::Usage(
+            "--reset-peaks resets the peaks at each mark: it needs --phases (or --control PATH)"
+                .into(),
+        ));
+    }
+    if reset_peaks && backend == crate::probe::Backend::Sysinfo {
+        return Err(RecordError::Usage(
+            "--reset-peaks is not available with --backend sysinfo, which reads no high-water mark (use the default --backend proc)".into(),
+        ));
+    }
+    Ok(phases)
 }
 
 impl PublishArgs {

@@ -85,7 +85,6 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
         start_note,
         feed: feed.clone(),
         marks: control.as_ref().map(Control::marks),
-        reset_peaks: config.reset_peaks,
         ..parts
     };
     let opening = config.json_summary.as_deref().map(|path| {
@@ -168,7 +167,7 @@ fn assemble(
         start_note: None,
         feed: None,
         marks: None,
-        reset_peaks: false,
+        reset_peaks: config.reset_peaks,
     }
 }
 
