@@ -1,13 +1,15 @@
 //! `report NEW --baseline OLD`: the signed changes in peak, mean, p95 and
 //! duration, and the regression gate on the peak (docs/reading-back.md). The
 //! peak compared is the one `--fail-above` gates: the larger of the sampled
-//! peak and the kernel's high-water mark.
+//! peak and the kernel's high-water mark. Two `--phases` recordings also
+//! have their phases compared and gated by name (`super::phase_changes`).
 
 use std::fmt;
 
 use serde::Serialize;
 
 use super::Report;
+use super::phase_changes::{self, PhaseChange};
 use crate::units::{self, format_bytes, format_seconds};
 
 /// How much the peak may grow over the baseline's before `report` exits 1.
@@ -119,6 +121,16 @@ pub(crate) struct Comparison {
     pub(crate) max_increase_bytes: u64,
     /// The peak grew by more than that: `report` exits 1.
     pub(crate) above_limit: bool,
+    /// The gate failed: the whole recording's peak or a phase's grew
+    /// beyond the limit (`report` exits 1).
+    pub(crate) gate_failed: bool,
+    /// Both recordings made with `--phases`: each phase name against the
+    /// baseline's (docs/phases.md, "Against a baseline"); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) phases: Option<Vec<PhaseChange>>,
+    /// Why the phases were not compared when only one side has them.
+    #[serde(skip)]
+    pub(crate) phases_missing: Option<&'static str>,
 }
 
 impl Comparison {
@@ -126,9 +138,20 @@ impl Comparison {
         let peak = bytes_change(report.gate_peak_bytes(), baseline.gate_peak_bytes());
         let allowed = limit.allowed(peak.baseline);
         let duration = report.duration_s - baseline.duration_s;
+        let above_limit = peak.change > 0 && peak.change.unsigned_abs() > allowed;
+        let (phases, phases_missing) = match (&report.phases, &baseline.phases) {
+            (Some(rows), Some(old)) => (Some(phase_changes::compare(rows, old, limit)), None),
+            (Some(_), None) => (None, Some("the baseline has no phase column")),
+            (None, Some(_)) => (None, Some("this recording has no phase column")),
+            (None, None) => (None, None),
+        };
+        let phase_failed = phases.iter().flatten().any(|phase| phase.above_limit);
         Comparison {
             file: baseline.file.clone(),
-            above_limit: peak.change > 0 && peak.change.unsigned_abs() > allowed,
+            above_limit,
+            gate_failed: above_limit || phase_failed,
+            phases,
+            phases_missing,
             peak_rss_bytes: peak,
             mean_rss_bytes: bytes_change(report.mean_rss_bytes, baseline.mean_rss_bytes),
             p95_rss_bytes: bytes_change(report.p95_rss_bytes, baseline.p95_rss_bytes),
@@ -145,22 +168,41 @@ impl Comparison {
 
     /// The limit for people: `10% (4.0 MiB)`, or `50.0 MiB`.
     pub(crate) fn limit_text(&self) -> String {
-        let bytes = format_bytes(self.max_increase_bytes);
-        if self.max_increase == bytes {
-            bytes
-        } else {
-            format!("{} ({bytes})", self.max_increase)
-        }
+        limit_text(&self.max_increase, self.max_increase_bytes)
+    }
+
+    /// The gate's lines for stderr, one for the whole recording and one
+    /// for each phase, that failed it.
+    pub(crate) fn verdicts(&self, file: &str) -> Vec<String> {
+        let whole = self.above_limit.then(|| self.verdict(file));
+        let phases = self
+            .phases
+            .iter()
+            .flatten()
+            .filter(|phase| phase.above_limit)
+            .map(|phase| phase.verdict(file, &self.file, &self.max_increase));
+        whole.into_iter().chain(phases).collect()
     }
 
     /// The gate's one line, for stderr when it fails.
-    pub(crate) fn verdict(&self, file: &str) -> String {
+    fn verdict(&self, file: &str) -> String {
         format!(
             "{file}: peak RSS {} over the baseline {}, above the limit of {}",
             signed_bytes_with_percent(&self.peak_rss_bytes),
             self.file,
             self.limit_text()
         )
+    }
+}
+
+/// A limit for people: `--max-increase` as given and the bytes it allows,
+/// `10% (4.0 MiB)`, or `50.0 MiB` alone when that is all it says.
+pub(crate) fn limit_text(max_increase: &str, allowed: u64) -> String {
+    let bytes = format_bytes(allowed);
+    if max_increase == bytes {
+        bytes
+    } else {
+        format!("{max_increase} ({bytes})")
     }
 }
 

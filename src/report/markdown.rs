@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::Report;
 use super::compare::{signed_bytes_with_percent, signed_percent, signed_seconds};
 use super::growth::Verdict;
+use super::phase_changes;
 use crate::read::printable;
 use crate::units::{format_bytes, format_seconds};
 
@@ -25,6 +26,7 @@ pub(crate) fn render(reports: &[Report], baseline: Option<&Report>) -> String {
             out.push_str(&super::phases::markdown(rows, cell));
         }
     }
+    out.push_str(&phase_comparisons(reports));
     out
 }
 
@@ -136,9 +138,39 @@ fn against_baseline(reports: &[Report], baseline: &Report) -> String {
             signed_bytes_with_percent(&comparison.peak_rss_bytes),
             comparison.limit_text(),
         );
+        if let Some(changes) = &comparison.phases {
+            let _ = writeln!(
+                verdicts,
+                "- {}: {}",
+                cell(&report.file),
+                phase_changes::markdown_verdict(changes, cell)
+            );
+        }
     }
     out.push('\n');
     out.push_str(&verdicts);
+    out
+}
+
+/// Each recording's phases against the baseline's, under the phase
+/// tables; a heading names the recording when there are several.
+fn phase_comparisons(reports: &[Report]) -> String {
+    let mut out = String::new();
+    for report in reports {
+        let Some(changes) = report.baseline.as_ref().and_then(|c| c.phases.as_ref()) else {
+            continue;
+        };
+        let heading = if reports.len() > 1 {
+            format!("**{}**: ", cell(&report.file))
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            "\n{heading}phases against the baseline, by name (`--max-increase` gates those on both sides)\n"
+        );
+        out.push_str(&phase_changes::markdown(changes, cell));
+    }
     out
 }
 

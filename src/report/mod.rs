@@ -10,6 +10,7 @@ mod growth;
 pub(crate) mod inputs;
 mod json;
 mod markdown;
+mod phase_changes;
 pub(crate) mod phases;
 mod text;
 
@@ -256,7 +257,8 @@ pub(crate) struct ReportOptions {
 }
 
 /// Runs `memsample report`; returns the exit code (0, or 1 when a gate
-/// fails: the peak above `--fail-above`, or grown beyond `--max-increase`).
+/// fails: the peak above `--fail-above`, or it or a phase's grown beyond
+/// `--max-increase`).
 pub(crate) fn run(args: &ReportOptions) -> anyhow::Result<u8> {
     let mut checked = inputs::Inputs::default();
     let baseline = match &args.baseline {
@@ -305,11 +307,11 @@ pub(crate) fn run(args: &ReportOptions) -> anyhow::Result<u8> {
     for report in &reports {
         failed |= fail_above_gate(report, reports.len() > 1);
         failed |= fail_above_cgroup_gate(report, reports.len() > 1);
-        if let Some(comparison) = &report.baseline
-            && comparison.above_limit
-        {
-            crate::console::say!("{}", comparison.verdict(&report.file));
-            failed = true;
+        if let Some(comparison) = &report.baseline {
+            for line in comparison.verdicts(&report.file) {
+                crate::console::say!("{line}");
+            }
+            failed |= comparison.gate_failed;
         }
     }
     Ok(u8::from(failed))

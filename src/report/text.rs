@@ -185,7 +185,13 @@ fn write_comparison(comparison: &Comparison, out: &mut String) -> std::fmt::Resu
         out,
         "  gate        {verdict} the limit of {}",
         comparison.limit_text()
-    )
+    )?;
+    if let Some(changes) = &comparison.phases {
+        super::phase_changes::write_text(changes, &comparison.max_increase, out)?;
+    } else if let Some(why) = comparison.phases_missing {
+        writeln!(out, "  phases      not compared: {why}")?;
+    }
+    Ok(())
 }
 
 /// The growth rate as a plain sentence, stated by the report's one rule,
