@@ -45,7 +45,7 @@ Exit status (recording): the command's own status (or death by the same signal);
 125 memsample failed or was misused, 126 the command cannot be executed, 127 not found.
 Attach mode exits 0 when the target exits (a cgroup: is removed), or dies of the signal that stopped it.
 report/plot: 0, 1 when report finds the peak above --fail-above (or --fail-above-cgroup) or grown
-beyond --max-increase over --baseline, 2 on errors.";
+beyond --max-increase over --baseline (the whole's or a phase's), 2 on errors.";
 
 const USAGE: &str = "\
 memsample [OPTIONS] -- CMD [ARGS...]
@@ -293,12 +293,14 @@ pub(crate) struct ReportArgs {
     pub(crate) fail_above_cgroup: Option<u64>,
 
     /// Compare with this recording: signed changes in peak, mean, p95 and duration; exit 1 when the
-    /// peak grew by more than --max-increase
+    /// peak grew by more than --max-increase. Two --phases recordings: each phase too, by name
+    /// (its highest peak; phases of one side only are listed, not gated)
     #[arg(long, value_name = "OLD")]
     pub(crate) baseline: Option<PathBuf>,
 
     /// With --baseline: the growth of the peak allowed, in % of the baseline's peak (up to
-    /// 1000000%, at most 4 decimals) or as a size (10%, 50MiB) [default: 10%]
+    /// 1000000%, at most 4 decimals) or as a size (10%, 50MiB) [default: 10%]; for a phase, in %
+    /// of its own baseline peak, or the same size
     #[arg(long, value_name = "LIMIT", requires = "baseline", value_parser = parse_max_increase_arg)]
     pub(crate) max_increase: Option<MaxIncrease>,
 }
