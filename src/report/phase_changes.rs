@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::compare::{MaxIncrease, limit_text, signed_bytes, signed_percent};
-use super::phases::PhaseRow;
+use super::phases::{PhaseRow, how};
 use crate::read::printable;
 use crate::units::format_bytes;
 
@@ -39,8 +39,13 @@ pub(crate) struct PhaseChange {
     pub(crate) change_bytes: Option<i64>,
     /// The change in % of the baseline's peak; null when that is 0.
     pub(crate) percent: Option<f64>,
+    /// Each side's peak is the whole tree's exact one (the cgroup's).
     pub(crate) baseline_peak_exact: Option<bool>,
     pub(crate) peak_exact: Option<bool>,
+    /// Each side's peak has the main process's high-water mark over the
+    /// phase in it; true when exact.
+    pub(crate) baseline_peak_main_exact: Option<bool>,
+    pub(crate) peak_main_exact: Option<bool>,
     /// How many times the phase ran in the baseline, and in this recording.
     pub(crate) baseline_count: Option<u64>,
     pub(crate) count: Option<u64>,
@@ -65,6 +70,8 @@ impl PhaseChange {
             percent: (old.peak_bytes > 0).then(|| change as f64 / old.peak_bytes as f64 * 100.0),
             baseline_peak_exact: Some(old.peak_exact),
             peak_exact: Some(row.peak_exact),
+            baseline_peak_main_exact: Some(old.peak_main_exact),
+            peak_main_exact: Some(row.peak_main_exact),
             baseline_count: Some(old.count),
             count: Some(row.count),
             max_increase_bytes: Some(allowed),
@@ -87,6 +94,8 @@ impl PhaseChange {
             percent: None,
             baseline_peak_exact: theirs.map(|row| row.peak_exact),
             peak_exact: ours.map(|row| row.peak_exact),
+            baseline_peak_main_exact: theirs.map(|row| row.peak_main_exact),
+            peak_main_exact: ours.map(|row| row.peak_main_exact),
             baseline_count: theirs.map(|row| row.count),
             count: ours.map(|row| row.count),
             max_increase_bytes: None,
@@ -115,15 +124,34 @@ impl PhaseChange {
         )
     }
 
-    /// A sampled peak is a lower bound for a tree (docs/phases.md, "Each
-    /// phase's peak"): the gate's line says which side's it was.
-    fn sampled_note(&self) -> &'static str {
-        match (self.baseline_peak_exact, self.peak_exact) {
-            (Some(false), Some(false)) => "; both peaks sampled",
-            (Some(false), _) => "; the baseline's peak sampled",
-            (_, Some(false)) => "; this peak sampled",
-            _ => "",
+    /// A peak that is not the cgroup's exact one is a lower bound for a
+    /// tree (docs/phases.md, "Each phase's peak"): the gate's line says
+    /// which side's was not, and what it was.
+    fn sampled_note(&self) -> String {
+        let theirs = self.baseline_how().filter(|&how| how != "exact");
+        let ours = self.how().filter(|&how| how != "exact");
+        match (theirs, ours) {
+            (Some(theirs), Some(ours)) if theirs == ours => format!("; both peaks {theirs}"),
+            (Some(theirs), Some(ours)) => {
+                format!("; the baseline's peak {theirs}, this peak {ours}")
+            }
+            (Some(theirs), None) => format!("; the baseline's peak {theirs}"),
+            (None, Some(ours)) => format!("; this peak {ours}"),
+            (None, None) => String::new(),
         }
+    }
+
+    /// What kind of peak this recording's is, when it has the phase.
+    fn how(&self) -> Option<&'static str> {
+        Some(how(self.peak_exact?, self.peak_main_exact?))
+    }
+
+    /// What kind of peak the baseline's is, when it has the phase.
+    fn baseline_how(&self) -> Option<&'static str> {
+        Some(how(
+            self.baseline_peak_exact?,
+            self.baseline_peak_main_exact?,
+        ))
     }
 }
 
@@ -156,11 +184,10 @@ pub(crate) fn compare(
 }
 
 /// `2.10 GiB (exact)`, or `n/a` for a side without the phase.
-fn peak(bytes: Option<u64>, exact: Option<bool>) -> String {
-    match (bytes, exact) {
-        (Some(bytes), Some(true)) => format!("{} (exact)", format_bytes(bytes)),
-        (Some(bytes), _) => format!("{} (sampled)", format_bytes(bytes)),
-        (None, _) => "n/a".into(),
+fn peak(bytes: Option<u64>, how: Option<&str>) -> String {
+    match (bytes, how) {
+        (Some(bytes), Some(how)) => format!("{} ({how})", format_bytes(bytes)),
+        _ => "n/a".into(),
     }
 }
 
@@ -206,20 +233,20 @@ pub(crate) fn write_text(
                 writeln!(
                     out,
                     "    {name}: {}, was {}: {}{verdict}",
-                    peak(change.peak_bytes, change.peak_exact),
-                    peak(change.baseline_peak_bytes, change.baseline_peak_exact),
+                    peak(change.peak_bytes, change.how()),
+                    peak(change.baseline_peak_bytes, change.baseline_how()),
                     change.signed_change()
                 )?;
             }
             Presence::New => writeln!(
                 out,
                 "    {name}: {}, new: not in the baseline",
-                peak(change.peak_bytes, change.peak_exact)
+                peak(change.peak_bytes, change.how())
             )?,
             Presence::Gone => writeln!(
                 out,
                 "    {name}: gone: was {}, not in this recording",
-                peak(change.baseline_peak_bytes, change.baseline_peak_exact)
+                peak(change.baseline_peak_bytes, change.baseline_how())
             )?,
         }
     }
@@ -242,8 +269,8 @@ pub(crate) fn markdown(changes: &[PhaseChange], cell: fn(&str) -> String) -> Str
             out,
             "| {} | {} | {} | {difference} | {gate} |",
             cell(&change.name),
-            peak(change.baseline_peak_bytes, change.baseline_peak_exact),
-            peak(change.peak_bytes, change.peak_exact),
+            peak(change.baseline_peak_bytes, change.baseline_how()),
+            peak(change.peak_bytes, change.how()),
         );
     }
     out
@@ -284,6 +311,7 @@ mod tests {
             duration_s: 1.0,
             peak_bytes,
             peak_exact,
+            peak_main_exact: peak_exact,
             mean_bytes: peak_bytes / 2,
             retained_bytes: 0,
         }
@@ -336,6 +364,31 @@ mod tests {
             counts(&changes),
             "2 on both sides, 1 new, 1 gone; 1 above the limit"
         );
+    }
+
+    #[test]
+    fn the_gates_line_says_which_peak_is_not_exact() {
+        let mut main_exact = row("a", 20 * MIB, false);
+        main_exact.peak_main_exact = true;
+        let note = |new: &PhaseRow, old: &PhaseRow| {
+            compare(
+                std::slice::from_ref(new),
+                std::slice::from_ref(old),
+                MaxIncrease::default(),
+            )[0]
+            .sampled_note()
+        };
+        let (exact, sampled) = (row("a", 10 * MIB, true), row("a", 10 * MIB, false));
+        assert_eq!(
+            note(&main_exact, &exact),
+            "; this peak exact for the main process"
+        );
+        assert_eq!(
+            note(&main_exact, &sampled),
+            "; the baseline's peak sampled, this peak exact for the main process"
+        );
+        assert_eq!(note(&sampled, &sampled), "; both peaks sampled");
+        assert_eq!(note(&exact, &exact), "");
     }
 
     #[test]

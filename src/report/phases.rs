@@ -77,12 +77,20 @@ pub(crate) fn table(phases: &[Phase]) -> Vec<PhaseRow> {
 use super::compare::signed_bytes as signed;
 
 fn peak(row: &PhaseRow) -> String {
-    let how = match (row.peak_exact, row.peak_main_exact) {
+    format!(
+        "{} ({})",
+        format_bytes(row.peak_bytes),
+        how(row.peak_exact, row.peak_main_exact)
+    )
+}
+
+/// What kind of peak a phase's is (docs/phases.md, "Each phase's peak").
+pub(crate) fn how(exact: bool, main_exact: bool) -> &'static str {
+    match (exact, main_exact) {
         (true, _) => "exact",
         (false, true) => "exact for the main process",
         (false, false) => "sampled",
-    };
-    format!("{} ({how})", format_bytes(row.peak_bytes))
+    }
 }
 
 /// The table as text, after the report's figures.

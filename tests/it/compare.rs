@@ -389,7 +389,8 @@ fn phase_recording(rows: &[PhaseRow]) -> String {
 }
 
 /// Two hand-written `--phases` recordings of known peaks, in a directory:
-/// `old.csv` (sampled peaks: start 10, load 30, train 50, save 20 MiB) and
+/// `old.csv` (without a cgroup: start 10, load 30, train 50, save 20 MiB,
+/// load and train exact for the main process, its high-water mark rising) and
 /// `new.csv` (exact, from the cgroup: start 10, load 45, train ×2 48 and
 /// 50, eval 25 MiB). The whole peak is 50 MiB in both; only load grew.
 fn phase_recordings() -> TempDir {
@@ -431,16 +432,17 @@ fn baseline_compares_phases_by_name_and_gates_each() {
     assert_eq!(
         failed.stderr,
         "memsample: new.csv: phase \"load\" peak +15.0 MiB (+50.0%) over the baseline \
-         old.csv, above the limit of 10% (3.0 MiB); the baseline's peak sampled\n"
+         old.csv, above the limit of 10% (3.0 MiB); the baseline's peak exact for the main \
+         process\n"
     );
     let text = &failed.stdout;
     for line in [
         "  gate        ok: the peak is within the limit of 10% (5.0 MiB)\n",
         "  phases      by name: 3 on both sides, 1 new, 1 gone; 1 above the limit\n",
         "    start: 10.0 MiB (exact), was 10.0 MiB (sampled): +0 B (+0.0%)\n",
-        "    load: 45.0 MiB (exact), was 30.0 MiB (sampled): +15.0 MiB (+50.0%): REGRESSION, \
-         above the limit of 10% (3.0 MiB)\n",
-        "    train: 50.0 MiB (exact), was 50.0 MiB (sampled): +0 B (+0.0%)\n",
+        "    load: 45.0 MiB (exact), was 30.0 MiB (exact for the main process): +15.0 MiB \
+         (+50.0%): REGRESSION, above the limit of 10% (3.0 MiB)\n",
+        "    train: 50.0 MiB (exact), was 50.0 MiB (exact for the main process): +0 B (+0.0%)\n",
         "    eval: 25.0 MiB (exact), new: not in the baseline\n",
         "    save: gone: was 20.0 MiB (sampled), not in this recording\n",
     ] {
@@ -486,6 +488,7 @@ fn baseline_compares_phases_by_name_and_gates_each() {
     assert_eq!(load["change_bytes"], 15 * MIB);
     assert_eq!(load["percent"], 50.0);
     assert_eq!(load["baseline_peak_exact"], false);
+    assert_eq!(load["baseline_peak_main_exact"], true);
     assert_eq!(load["peak_exact"], true);
     assert_eq!(load["max_increase_bytes"], 3 * MIB);
     assert_eq!(load["above_limit"], true);
@@ -511,8 +514,9 @@ fn baseline_compares_phases_by_name_and_gates_each() {
     for line in [
         "- new.csv: phases: 1 of 3 above the limit (load): **regression**",
         "| phase | baseline peak | peak | change | gate |",
-        "| load | 30.0 MiB (sampled) | 45.0 MiB (exact) | +15.0 MiB (+50.0%) | **regression** |",
-        "| train | 50.0 MiB (sampled) | 50.0 MiB (exact) | +0 B (+0.0%) | ok |",
+        "| load | 30.0 MiB (exact for the main process) | 45.0 MiB (exact) | +15.0 MiB (+50.0%) \
+         | **regression** |",
+        "| train | 50.0 MiB (exact for the main process) | 50.0 MiB (exact) | +0 B (+0.0%) | ok |",
         "| eval | n/a | 25.0 MiB (exact) | new | not gated |",
         "| save | 20.0 MiB (sampled) | n/a | gone | not gated |",
     ] {
@@ -602,7 +606,9 @@ fn a_phase_that_grew_fails_the_gate_by_name() {
             && failed
                 .stderr
                 .contains("over the baseline old.csv, above the limit of 10% (")
-            && failed.stderr.ends_with("; both peaks sampled\n"),
+            && failed
+                .stderr
+                .ends_with("; both peaks exact for the main process\n"),
         "{}",
         failed.stderr
     );
@@ -635,6 +641,10 @@ fn a_phase_that_grew_fails_the_gate_by_name() {
     assert!(load["baseline_peak_bytes"].as_u64().expect("bytes") >= 20 * MIB);
     assert!(load["peak_bytes"].as_u64().expect("bytes") >= 60 * MIB);
     assert_eq!(load["above_limit"], true);
+    // The fixture's high-water mark rose in the phase, on both sides.
+    assert_eq!(load["peak_main_exact"], true);
+    assert_eq!(load["baseline_peak_main_exact"], true);
+    assert_eq!(load["peak_exact"], false);
     for name in ["start", "train"] {
         let stayed = phase(name);
         assert_eq!(stayed["presence"], "both");
