@@ -6,7 +6,7 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use super::{Axes, Chart, LegendEntry};
+use super::{Axes, Chart, LegendEntry, Stroke};
 use crate::read::Recording;
 use crate::units::format_bytes;
 
@@ -67,6 +67,7 @@ pub(super) fn draw(
             label: "cgroup peak per interval".into(),
             color: RGBColor(170, 215, 190),
             width: 6,
+            stroke: Stroke::Solid,
         });
     }
     for run in recording.cgroup.runs() {
@@ -79,6 +80,7 @@ pub(super) fn draw(
         label: format!("cgroup, peak {}", format_bytes(peak)),
         color: CGROUP,
         width: 2,
+        stroke: Stroke::Solid,
     });
     legend.extend(draw_limit(chart, recording, axes)?);
     Ok(legend)
@@ -110,6 +112,7 @@ fn draw_limit(
             label: format!("limit {}{off}", format_bytes(limit)),
             color: LIMIT,
             width: 2,
+            stroke: Stroke::Solid,
         });
     }
     let top = highest(recording) as f64;
@@ -126,6 +129,7 @@ fn draw_limit(
             label: format!("OOM kills since attach: {kills}"),
             color: LIMIT,
             width: 1,
+            stroke: Stroke::Solid,
         });
     }
     Ok(legend)
@@ -167,6 +171,7 @@ pub(super) fn draw_overlaid(
         ),
         color,
         width: 1,
+        stroke: Stroke::Solid,
     }))
 }
 

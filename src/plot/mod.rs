@@ -21,9 +21,14 @@ use crate::units::{format_bytes, format_seconds};
 mod areas;
 mod cgroup;
 pub(crate) mod chart_file;
+mod labels;
 mod overlay;
+mod phases;
 
 const SIZE: (u32, u32) = (1100, 820);
+
+/// The margin around each panel's plot, in pixels.
+const MARGIN: u32 = 15;
 
 /// The height of the memory panel (the CPU panel has the rest, under it).
 const MEMORY_HEIGHT: u32 = 540;
@@ -200,6 +205,16 @@ struct LegendEntry {
     label: String,
     color: RGBColor,
     width: u32,
+    stroke: Stroke,
+}
+
+/// How a legend entry shows its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stroke {
+    Solid,
+    Dashed,
+    /// A note: text only, from the panel's left edge.
+    None,
 }
 
 /// The chart's plotting area, in the units of the axes.
@@ -290,12 +305,14 @@ fn panels<'a>(root: &DrawingArea<SVGBackend<'a>, Shift>, title: &str) -> Result<
     })
 }
 
+/// The memory panel, `top` pixels below its top edge.
 fn memory_chart<'a, 'b>(
     area: &'a DrawingArea<SVGBackend<'b>, Shift>,
     axes: &Axes,
+    top: u32,
 ) -> Result<Chart<'a, 'b>> {
     let label = format!("RSS ({})", axes.bytes.name);
-    panel(area, axes, axes.y_end, &label, None)
+    panel(area, axes, (axes.y_end, top), &label, None)
 }
 
 /// The CPU panel: the same time axis, CPU in % of one core.
@@ -303,19 +320,21 @@ fn cpu_chart<'a, 'b>(
     area: &'a DrawingArea<SVGBackend<'b>, Shift>,
     axes: &Axes,
 ) -> Result<Chart<'a, 'b>> {
-    panel(area, axes, axes.cpu_end, CPU_LABEL, Some(5))
+    panel(area, axes, (axes.cpu_end, MARGIN), CPU_LABEL, Some(5))
 }
 
-/// A panel on the shared time axis, from 0 to `y_end` on its own axis.
+/// A panel on the shared time axis, from 0 to `y_end` on its own axis,
+/// its plot `top` pixels below its top edge.
 fn panel<'a, 'b>(
     area: &'a DrawingArea<SVGBackend<'b>, Shift>,
     axes: &Axes,
-    y_end: f64,
+    (y_end, top): (f64, u32),
     y_label: &str,
     y_labels: Option<usize>,
 ) -> Result<Chart<'a, 'b>> {
     let mut chart = ChartBuilder::on(area)
-        .margin(15)
+        .margin(MARGIN)
+        .margin_top(top)
         .x_label_area_size(45)
         .y_label_area_size(70)
         .build_cartesian_2d(axes.x.clone(), 0.0..y_end)?;
@@ -340,17 +359,25 @@ fn display_name(recording: &Recording) -> String {
 }
 
 fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<()> {
+    let phases = recording.phases().filter(|list| !list.is_empty());
     let rss_highest = recording.running.peak.max(recording.kernel_peak_rss_bytes);
     let mut axes = Axes::new(
         recording.first_elapsed_s,
         recording.last_elapsed_s,
-        rss_highest.max(cgroup::highest(recording)),
+        rss_highest
+            .max(cgroup::highest(recording))
+            .max(phases::highest(phases.as_deref())),
         cpu_highest(recording),
     );
     // The axis reaches the cgroup's figures; the legend's peak is RSS's.
     axes.highest = rss_highest;
     let panels = panels(root, &format!("memory of {}", display_name(recording)))?;
-    let mut chart = memory_chart(&panels.memory, &axes)?;
+    let top = phases.as_ref().map_or(MARGIN, |_| phases::TOP_MARGIN);
+    let mut chart = memory_chart(&panels.memory, &axes, top)?;
+    let timeline = phases.map(|list| phases::Timeline::new(list, &chart, &panels.memory, &axes));
+    if let Some(timeline) = &timeline {
+        timeline.draw_behind(&mut chart, &axes)?;
+    }
     // Drawn first, under the lines; listed after them.
     let cgroup_legend = cgroup::draw(&mut chart, recording, &axes)?;
     let bands = crate::plot::areas::bands(recording, &PROCESS_COLORS);
@@ -361,8 +388,15 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
     };
     legend.extend(draw_totals(&mut chart, recording, &axes)?);
     legend.extend(cgroup_legend);
+    if let Some(timeline) = &timeline {
+        legend.extend(timeline.draw_peaks(&mut chart, &axes)?);
+        legend.extend(timeline.draw_labels(&panels.memory)?);
+    }
     draw_peak(&mut chart, &recording.peak, &axes)?;
     let mut cpu = cpu_chart(&panels.cpu, &axes)?;
+    if let Some(timeline) = &timeline {
+        timeline.draw_behind(&mut cpu, &axes)?;
+    }
     let color = if recording.layout().per_process {
         BLACK
     } else {
@@ -398,6 +432,7 @@ fn draw_processes(
             label: format!("{} ({})", printable(&process.command), process.pid),
             color,
             width: 1,
+            stroke: Stroke::Solid,
         });
     }
     Ok(legend)
@@ -419,6 +454,7 @@ fn draw_bands(
             label: band.label.clone(),
             color: band.color,
             width: 6,
+            stroke: Stroke::Solid,
         })
         .collect())
 }
@@ -446,11 +482,13 @@ fn draw_totals(
             label: if per_process { "RSS, total" } else { "RSS" }.into(),
             color: rss_color,
             width: 2,
+            stroke: Stroke::Solid,
         },
         LegendEntry {
             label: format!("peak so far: {}", format_bytes(axes.highest)),
             color: RED,
             width: 1,
+            stroke: Stroke::Solid,
         },
     ])
 }
@@ -484,13 +522,23 @@ fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, legend: &[LegendEntry]) ->
         TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     for (row, entry) in (0i32..).zip(legend) {
         let y = 30 + row * 22;
-        area.draw(&PathElement::new(
-            vec![(0, y), (24, y)],
-            entry.color.stroke_width(entry.width + 1),
-        ))?;
+        let line = vec![(0, y), (24, y)];
+        let style = entry.color.stroke_width(entry.width + 1);
+        match entry.stroke {
+            Stroke::Solid => area.draw(&PathElement::new(line, style))?,
+            Stroke::Dashed => area.draw(&plotters::element::DashedPathElement::new(
+                line, 6, 4, style,
+            ))?,
+            Stroke::None => {}
+        }
+        // A note has no line: its text has the line's room.
+        let (x, chars) = match entry.stroke {
+            Stroke::None => (0, LEGEND_CHARS + 4),
+            _ => (32, LEGEND_CHARS),
+        };
         area.draw(&Text::new(
-            shortened(&entry.label, LEGEND_CHARS),
-            (32, y),
+            shortened(&entry.label, chars),
+            (x, y),
             text_style.clone(),
         ))?;
     }

@@ -8,8 +8,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Axes, LegendEntry, PROCESS_COLORS, cgroup, cpu_chart, cpu_highest, display_name, draw_legend,
-    memory_chart, panels,
+    Axes, LegendEntry, MARGIN, PROCESS_COLORS, Stroke, cgroup, cpu_chart, cpu_highest,
+    display_name, draw_legend, memory_chart, panels,
 };
 use crate::read::Recording;
 use crate::units::format_bytes;
@@ -33,7 +33,7 @@ pub(super) fn draw(recordings: &[Recording], root: &DrawingArea<SVGBackend, Shif
     let axes = Axes::new(0.0, longest, highest, cpu);
     let title = format!("memory of {} recordings", recordings.len());
     let panels = panels(root, &title)?;
-    let mut memory = memory_chart(&panels.memory, &axes)?;
+    let mut memory = memory_chart(&panels.memory, &axes, MARGIN)?;
     let mut legend = Vec::with_capacity(recordings.len());
     for (index, recording) in recordings.iter().enumerate() {
         let (color, offset) = (color(index), recording.first_elapsed_s);
@@ -60,6 +60,7 @@ pub(super) fn draw(recordings: &[Recording], root: &DrawingArea<SVGBackend, Shif
             ),
             color,
             width: 2,
+            stroke: Stroke::Solid,
         });
         legend.extend(cgroup::draw_overlaid(&mut memory, recording, &axes, color)?);
     }

@@ -350,3 +350,242 @@ fn overlaid_recordings_show_a_cgroup_line_dashed() {
     assert!(dashes("#1F77B4") >= 20, "{:?}", polylines(&svg));
     assert_eq!(dashes("#FF7F0E"), 0, "{:?}", polylines(&svg));
 }
+
+/// The colours of a phased chart: the bands' two tones, the peak bars and
+/// the labels (src/plot/phases.rs).
+const BAND_TONES: [&str; 2] = ["#ECF1F8", "#F8F3E8"];
+const PEAK_BAR: &str = "#A01C6A";
+const LABEL: &str = "#303030";
+
+/// A label's width in pixels at `size` (its `font-size`), by the chart's
+/// own estimate (docs/phases.md, "In the chart").
+fn label_width(text: &str, size: f64) -> f64 {
+    let em = |c: char| match c {
+        ' ' | '!' | '\'' | '(' | ')' | ',' | '-' | '.' | '/' | ':' | ';' | 'I' | '[' | '\\'
+        | ']' | '`' | 'f' | 'i' | 'j' | 'l' | 'r' | 't' | '|' => 0.45,
+        'm' | 'w' | 'M' | 'W' | '@' | '%' | '&' | '#' | '=' | '+' | '~' | '<' | '>' | '^' => 1.0,
+        'A'..='Z' => 0.8,
+        _ if c.is_ascii() => 0.7,
+        _ => 1.0,
+    };
+    text.chars().map(em).sum::<f64>() * size
+}
+
+/// The phase labels: text, x, width by the estimate; in the chart's order.
+fn phase_labels(svg: &Path) -> Vec<(String, f64, f64)> {
+    let document = std::fs::read_to_string(svg).expect("chart written");
+    let tree = roxmltree::Document::parse(&document).expect("well-formed XML");
+    tree.descendants()
+        .filter(|node| node.has_tag_name("text") && node.attribute("fill") == Some(LABEL))
+        .map(|node| {
+            let number = |name| -> f64 {
+                node.attribute(name)
+                    .and_then(|value| value.parse().ok())
+                    .expect("a number")
+            };
+            let text = node.text().unwrap_or_default().trim().to_owned();
+            let width = label_width(&text, number("font-size"));
+            (text, number("x"), width)
+        })
+        .collect()
+}
+
+/// Labels sorted by x never meet.
+fn assert_apart(labels: &[(String, f64, f64)]) {
+    let mut sorted = labels.to_vec();
+    sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
+    for pair in sorted.windows(2) {
+        let (left, right) = (&pair[0], &pair[1]);
+        assert!(left.1 + left.2 <= right.1, "{left:?} meets {right:?}");
+    }
+}
+
+/// The fill colours of the chart's rectangles, in drawing order.
+fn rect_fills(svg: &Path) -> Vec<String> {
+    let document = std::fs::read_to_string(svg).expect("chart written");
+    let tree = roxmltree::Document::parse(&document).expect("well-formed XML");
+    tree.descendants()
+        .filter(|node| node.has_tag_name("rect"))
+        .map(|node| node.attribute("fill").unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Each band's tone, in order, over both panels: `count` alternating,
+/// twice.
+fn assert_bands_alternate(svg: &Path, count: usize) {
+    let bands: Vec<String> = rect_fills(svg)
+        .into_iter()
+        .filter(|fill| BAND_TONES.contains(&fill.as_str()))
+        .collect();
+    assert_eq!(bands.len(), 2 * count, "{bands:?}");
+    for panel in bands.chunks(count) {
+        for (index, fill) in panel.iter().enumerate() {
+            assert_eq!(fill, BAND_TONES[index % 2], "band {index} of {panel:?}");
+        }
+    }
+}
+
+/// Points of the chart's polylines of this stroke and width, as pixels.
+fn lines_of(svg: &Path, stroke: &str, width: &str) -> Vec<Vec<(f64, f64)>> {
+    let document = std::fs::read_to_string(svg).expect("chart written");
+    let tree = roxmltree::Document::parse(&document).expect("well-formed XML");
+    tree.descendants()
+        .filter(|node| {
+            node.has_tag_name("polyline")
+                && node.attribute("stroke") == Some(stroke)
+                && node.attribute("stroke-width") == Some(width)
+        })
+        .map(|node| {
+            node.attribute("points")
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|point| point.split_once(','))
+                .map(|(x, y)| (x.parse().expect("x"), y.parse().expect("y")))
+                .collect()
+        })
+        .collect()
+}
+
+/// A `--phases` recording with the cgroup's per-row peaks, by hand:
+/// `start`, `load`, a hostile name, `save` and `load` again. The third
+/// phase lacks a per-row peak (sampled: 90 MiB, its highest RSS and the
+/// high-water mark's rise); the others are exact (16, 40, 60, 45 MiB).
+const PHASED: &str = "\
+timestamp,elapsed_s,trigger,phase,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes,cgroup_bytes,cgroup_peak_bytes,cgroup_interval_peak_bytes
+2026-11-25T10:15:00.000Z,0.000000,start,start,1,10485760,104857600,1.0,10485760,11534336,10485760,10485760
+2026-11-25T10:15:01.000Z,1.000000,interval,start,1,12582912,104857600,1.0,12582912,13631488,15728640,15728640
+2026-11-25T10:15:02.000Z,2.000000,mark,load,1,12582912,104857600,1.0,12582912,13631488,16777216,16777216
+2026-11-25T10:15:03.000Z,3.000000,interval,load,1,31457280,104857600,1.0,31457280,32505856,41943040,41943040
+2026-11-25T10:15:04.000Z,4.000000,mark,\"train <&\"\"'>\",1,20971520,104857600,1.0,31457280,22020096,41943040,36700160
+2026-11-25T10:15:05.000Z,5.000000,interval,\"train <&\"\"'>\",1,94371840,104857600,1.0,94371840,95420416,41943040,
+2026-11-25T10:15:06.000Z,6.000000,mark,save,1,26214400,104857600,1.0,94371840,27262976,99614720,99614720
+2026-11-25T10:15:07.000Z,7.000000,interval,save,1,52428800,104857600,1.0,94371840,53477376,99614720,62914560
+2026-11-25T10:15:08.000Z,8.000000,mark,load,1,20971520,104857600,1.0,94371840,22020096,99614720,57671680
+2026-11-25T10:15:09.000Z,9.000000,interval,load,1,36700160,104857600,1.0,94371840,37748736,99614720,47185920
+2026-11-25T10:15:10.000Z,10.000000,stop,load,1,15728640,104857600,1.0,94371840,16777216,99614720,20971520
+";
+
+/// Phases in the chart: a band each, alternating, behind the series of
+/// both panels; a line at each mark; a label each, escaped, none meeting
+/// another; each run's peak a bar over its span at its height (within a
+/// pixel), solid where exact, dashed where sampled.
+#[test]
+fn chart_of_phases_has_bands_lines_labels_and_peak_bars() {
+    let dir = TempDir::new().expect("temp dir");
+    std::fs::write(dir.path().join("phased.csv"), PHASED).expect("recording written");
+    let run = plot(dir.path(), &["phased.csv", "-o", "phased.svg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let svg = dir.path().join("phased.svg");
+    let labels = phase_labels(&svg);
+    let names: Vec<&str> = labels.iter().map(|label| label.0.as_str()).collect();
+    assert_eq!(names, ["start", "load", "train <&\"'>", "save", "load"]);
+    assert_apart(&labels);
+    assert_bands_alternate(&svg, 5);
+    let texts = texts(&svg);
+    for expected in ["phase peak (exact)", "phase peak (sampled)"] {
+        assert!(texts.iter().any(|text| text == expected), "{texts:?}");
+    }
+    assert!(!texts.iter().any(|text| text.contains("labels shown")));
+    // RSS's line gives the pixels of time and bytes: 0 s at 10 MiB, 5 s at 90.
+    let rss = &lines_of(&svg, "#0000FF", "2")[0];
+    assert_eq!(rss.len(), 11, "{rss:?}");
+    let (x0, y0, x5, y5) = (rss[0].0, rss[0].1, rss[5].0, rss[5].1);
+    let x_at = |seconds: f64| x0 + (x5 - x0) * seconds / 5.0;
+    let y_at = |mib: f64| y0 + (y5 - y0) * (mib - 10.0) / 80.0;
+    // Bars: within the plot (the legend's samples are right of it).
+    let bars: Vec<Vec<(f64, f64)>> = lines_of(&svg, PEAK_BAR, "3")
+        .into_iter()
+        .filter(|points| points.iter().all(|&(x, _)| x <= x_at(10.0) + 1.0))
+        .collect();
+    for (start, end, mib, solid) in [
+        (0.0, 2.0, 16.0, true),
+        (2.0, 4.0, 40.0, true),
+        (4.0, 6.0, 90.0, false),
+        (6.0, 8.0, 60.0, true),
+        (8.0, 10.0, 45.0, true),
+    ] {
+        let within = |&(x, y): &(f64, f64)| {
+            x >= x_at(start) - 1.0 && x <= x_at(end) + 1.0 && (y - y_at(mib)).abs() <= 1.0
+        };
+        let pieces: Vec<&Vec<(f64, f64)>> = bars
+            .iter()
+            .filter(|points| points.iter().all(within))
+            .collect();
+        if solid {
+            assert_eq!(pieces.len(), 1, "{mib} MiB from {start}s: {bars:?}");
+            let (from, to) = (pieces[0][0].0, pieces[0][1].0);
+            assert!((from - x_at(start)).abs() <= 1.0 && (to - x_at(end)).abs() <= 1.0);
+        } else {
+            // Dashes over the span.
+            assert!(pieces.len() >= 5, "{mib} MiB from {start}s: {bars:?}");
+        }
+    }
+}
+
+/// A test suite's worth of phases: 200 marks, their labels thinned so that
+/// none meets another, the highest peak's kept, the legend saying how many
+/// are shown; every phase still has its band.
+#[test]
+fn two_hundred_marks_thin_the_labels() {
+    let dir = TempDir::new().expect("temp dir");
+    let mut csv =
+        crate::common::layout_header(false, false).replacen(",trigger,", ",trigger,phase,", 1);
+    csv.push('\n');
+    let row = |csv: &mut String, seconds: f64, trigger: &str, phase: &str, mib: u64| {
+        let rss = mib << 20;
+        csv.push_str(&format!(
+            "2026-11-25T10:15:00.000Z,{seconds:.6},{trigger},{phase},1,{rss},{rss},1.0,{rss}\n"
+        ));
+    };
+    row(&mut csv, 0.0, "start", "start", 10);
+    for mark in 0..200u64 {
+        let name = if mark % 2 == 0 {
+            format!("test:tests/test_suite.py::test_{mark:03}")
+        } else {
+            "between".to_owned()
+        };
+        // One test stands out; the rest repeat a small ramp.
+        let mib = if mark == 122 { 300 } else { 10 + mark % 17 };
+        let at = 0.5 + mark as f64 * 0.2;
+        row(&mut csv, at, "mark", &name, mib);
+        row(&mut csv, at + 0.1, "interval", &name, mib + 5);
+    }
+    row(&mut csv, 40.5, "stop", "between", 10);
+    std::fs::write(dir.path().join("suite.csv"), csv).expect("recording written");
+    let run = plot(dir.path(), &["suite.csv", "-o", "suite.svg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let svg = dir.path().join("suite.svg");
+    let labels = phase_labels(&svg);
+    assert!(
+        labels.len() > 3 && labels.len() < 50,
+        "{} labels: {labels:?}",
+        labels.len()
+    );
+    assert_apart(&labels);
+    assert!(
+        labels.iter().any(|label| label.0.ends_with("::test_122")),
+        "no label for the highest peak: {labels:?}"
+    );
+    let note = format!("{} of 201 phase labels shown", labels.len());
+    assert!(texts(&svg).contains(&note), "no {note:?}");
+    assert_bands_alternate(&svg, 201);
+}
+
+/// Without the `phase` column, nothing of the phases is drawn, and the
+/// plot keeps its margins (the chart is as it was before phases).
+#[test]
+fn a_recording_without_phases_has_none_in_its_chart() {
+    let dir = TempDir::new().expect("temp dir");
+    fixture(&dir, "cgroup.csv", "plain.csv");
+    let run = plot(dir.path(), &["plain.csv", "-o", "plain.svg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let svg = dir.path().join("plain.svg");
+    assert!(phase_labels(&svg).is_empty());
+    assert!(
+        !rect_fills(&svg)
+            .iter()
+            .any(|fill| BAND_TONES.contains(&fill.as_str()))
+    );
+    assert!(lines_of(&svg, PEAK_BAR, "3").is_empty());
+    assert!(!texts(&svg).iter().any(|text| text.contains("phase")));
+}
