@@ -308,7 +308,8 @@ pub(crate) struct ReportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct PlotArgs {
     /// Recordings written by memsample: CSV or JSON Lines (told by the content), either layout;
-    /// one alone has its --breakdown parts or its processes stacked under RSS, several are
+    /// one alone has its --breakdown parts or its processes stacked under RSS, and its --phases
+    /// as shaded bands with labelled boundaries and each phase's peak as a bar; several are
     /// overlaid on elapsed time, one colour each (totals only)
     #[arg(value_name = "FILE", required = true)]
     pub(crate) files: Vec<PathBuf>,
