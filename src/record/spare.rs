@@ -34,11 +34,20 @@ impl Spare {
         if let Some(stack) = stack {
             builder = builder.stack_size(stack);
         }
+        let (up, started) = mpsc::sync_channel::<()>(1);
         let handle = builder.spawn(move || {
+            let _ = up.send(());
             if let Ok(work) = waiting.recv() {
                 work();
             }
         })?;
+        // spawn returns before the thread has its own signal stack, which
+        // the new thread maps itself: under an address-space limit that
+        // can fail there, and abort memsample. Waiting until the thread
+        // runs keeps that failure before the command starts.
+        started
+            .recv()
+            .map_err(|_| io::Error::other(format!("thread {name} ended as it started")))?;
         Ok(Spare { work, handle })
     }
 
