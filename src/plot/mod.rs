@@ -212,7 +212,8 @@ struct LegendEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stroke {
     Solid,
-    Dashed,
+    /// Dashes and gaps of these lengths, in pixels.
+    Dashed(u32, u32),
     /// A note: text only, from the panel's left edge.
     None,
 }
@@ -526,8 +527,8 @@ fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, legend: &[LegendEntry]) ->
         let style = entry.color.stroke_width(entry.width + 1);
         match entry.stroke {
             Stroke::Solid => area.draw(&PathElement::new(line, style))?,
-            Stroke::Dashed => area.draw(&plotters::element::DashedPathElement::new(
-                line, 6, 4, style,
+            Stroke::Dashed(dash, gap) => area.draw(&plotters::element::DashedPathElement::new(
+                line, dash, gap, style,
             ))?,
             Stroke::None => {}
         }

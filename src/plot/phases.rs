@@ -2,10 +2,11 @@
 //! the chart"): each phase a band, shaded in turn in two light tones behind
 //! the series of both panels; each boundary (a mark's row) a thin vertical
 //! line; each phase's peak a bar over its span, solid where exact, dashed
-//! where sampled; the labels on a row above the plot, thinned where they
-//! would meet (see [`super::labels`]). A name that repeats is a band, a
-//! line and a bar at each of its runs: the chart is a timeline, where the
-//! report's table is by name.
+//! where exact for the main process, dotted where sampled; the labels on a
+//! row above the plot, thinned where they would meet (see
+//! [`super::labels`]). A name that repeats is a band, a line and a bar at
+//! each of its runs: the chart is a timeline, where the report's table is
+//! by name.
 
 use anyhow::Result;
 use plotters::coord::Shift;
@@ -134,18 +135,20 @@ impl Timeline {
             let peak = phase.peak_bytes as f64;
             let bar = axes.scaled(&[(phase.start_s, peak), (phase.end_s, peak)], 0.0);
             let style = PEAK_BAR.stroke_width(3);
-            if phase.exact {
-                chart.draw_series(LineSeries::new(bar, style))?;
-            } else {
-                chart.draw_series(DashedLineSeries::new(bar, 6, 4, style))?;
-            }
+            match how(phase) {
+                Stroke::Dashed(dash, gap) => {
+                    chart.draw_series(DashedLineSeries::new(bar, dash, gap, style))?
+                }
+                _ => chart.draw_series(LineSeries::new(bar, style))?,
+            };
         }
         let mut legend = Vec::new();
-        for (exact, stroke, label) in [
-            (true, Stroke::Solid, "phase peak (exact)"),
-            (false, Stroke::Dashed, "phase peak (sampled)"),
+        for (stroke, label) in [
+            (EXACT, "phase peak (exact)"),
+            (MAIN_EXACT, "phase peak (main exact)"),
+            (SAMPLED, "phase peak (sampled)"),
         ] {
-            if self.phases.iter().any(|phase| phase.exact == exact) {
+            if self.phases.iter().any(|phase| how(phase) == stroke) {
                 legend.push(LegendEntry {
                     label: label.into(),
                     color: PEAK_BAR,
@@ -186,6 +189,23 @@ impl Timeline {
         } else {
             Vec::new()
         })
+    }
+}
+
+/// A peak bar: solid where the peak is the whole tree's, exact; dashed
+/// where it is exact for the main process only; dotted where sampled.
+const EXACT: Stroke = Stroke::Solid;
+const MAIN_EXACT: Stroke = Stroke::Dashed(8, 4);
+const SAMPLED: Stroke = Stroke::Dashed(2, 4);
+
+/// How a phase's peak is known, as its bar's stroke.
+fn how(phase: &Phase) -> Stroke {
+    if phase.exact {
+        EXACT
+    } else if phase.main_exact {
+        MAIN_EXACT
+    } else {
+        SAMPLED
     }
 }
 

@@ -447,9 +447,10 @@ fn lines_of(svg: &Path, stroke: &str, width: &str) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// A `--phases` recording with the cgroup's per-row peaks, by hand:
-/// `start`, `load`, a hostile name, `save` and `load` again. The third
-/// phase lacks a per-row peak (sampled: 90 MiB, its highest RSS and the
-/// high-water mark's rise); the others are exact (16, 40, 60, 45 MiB).
+/// `start`, `load`, a hostile name, `save` and `load` again. The third and
+/// fourth phases lack a per-row peak: the third's high-water mark rose
+/// (exact for the main process: 90 MiB), the fourth's did not (sampled: its
+/// highest RSS, 50 MiB); the others are exact (16, 40, 45 MiB).
 const PHASED: &str = "\
 timestamp,elapsed_s,trigger,phase,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes,cgroup_bytes,cgroup_peak_bytes,cgroup_interval_peak_bytes
 2026-11-25T10:15:00.000Z,0.000000,start,start,1,10485760,104857600,1.0,10485760,11534336,10485760,10485760
@@ -459,7 +460,7 @@ timestamp,elapsed_s,trigger,phase,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss
 2026-11-25T10:15:04.000Z,4.000000,mark,\"train <&\"\"'>\",1,20971520,104857600,1.0,31457280,22020096,41943040,36700160
 2026-11-25T10:15:05.000Z,5.000000,interval,\"train <&\"\"'>\",1,94371840,104857600,1.0,94371840,95420416,41943040,
 2026-11-25T10:15:06.000Z,6.000000,mark,save,1,26214400,104857600,1.0,94371840,27262976,99614720,99614720
-2026-11-25T10:15:07.000Z,7.000000,interval,save,1,52428800,104857600,1.0,94371840,53477376,99614720,62914560
+2026-11-25T10:15:07.000Z,7.000000,interval,save,1,52428800,104857600,1.0,94371840,53477376,99614720,
 2026-11-25T10:15:08.000Z,8.000000,mark,load,1,20971520,104857600,1.0,94371840,22020096,99614720,57671680
 2026-11-25T10:15:09.000Z,9.000000,interval,load,1,36700160,104857600,1.0,94371840,37748736,99614720,47185920
 2026-11-25T10:15:10.000Z,10.000000,stop,load,1,15728640,104857600,1.0,94371840,16777216,99614720,20971520
@@ -468,7 +469,8 @@ timestamp,elapsed_s,trigger,phase,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss
 /// Phases in the chart: a band each, alternating, behind the series of
 /// both panels; a line at each mark; a label each, escaped, none meeting
 /// another; each run's peak a bar over its span at its height (within a
-/// pixel), solid where exact, dashed where sampled.
+/// pixel), solid where exact, dashed where exact for the main process,
+/// dotted where sampled.
 #[test]
 fn chart_of_phases_has_bands_lines_labels_and_peak_bars() {
     let dir = TempDir::new().expect("temp dir");
@@ -482,7 +484,11 @@ fn chart_of_phases_has_bands_lines_labels_and_peak_bars() {
     assert_apart(&labels);
     assert_bands_alternate(&svg, 5);
     let texts = texts(&svg);
-    for expected in ["phase peak (exact)", "phase peak (sampled)"] {
+    for expected in [
+        "phase peak (exact)",
+        "phase peak (main exact)",
+        "phase peak (sampled)",
+    ] {
         assert!(texts.iter().any(|text| text == expected), "{texts:?}");
     }
     assert!(!texts.iter().any(|text| text.contains("labels shown")));
@@ -497,12 +503,13 @@ fn chart_of_phases_has_bands_lines_labels_and_peak_bars() {
         .into_iter()
         .filter(|points| points.iter().all(|&(x, _)| x <= x_at(10.0) + 1.0))
         .collect();
-    for (start, end, mib, solid) in [
-        (0.0, 2.0, 16.0, true),
-        (2.0, 4.0, 40.0, true),
-        (4.0, 6.0, 90.0, false),
-        (6.0, 8.0, 60.0, true),
-        (8.0, 10.0, 45.0, true),
+    // Solid: one piece; dashed: pieces up to 8 px; dotted: up to 2 px.
+    for (start, end, mib, longest) in [
+        (0.0, 2.0, 16.0, None),
+        (2.0, 4.0, 40.0, None),
+        (4.0, 6.0, 90.0, Some(8.0)),
+        (6.0, 8.0, 50.0, Some(2.0)),
+        (8.0, 10.0, 45.0, None),
     ] {
         let within = |&(x, y): &(f64, f64)| {
             x >= x_at(start) - 1.0 && x <= x_at(end) + 1.0 && (y - y_at(mib)).abs() <= 1.0
@@ -511,13 +518,21 @@ fn chart_of_phases_has_bands_lines_labels_and_peak_bars() {
             .iter()
             .filter(|points| points.iter().all(within))
             .collect();
-        if solid {
-            assert_eq!(pieces.len(), 1, "{mib} MiB from {start}s: {bars:?}");
-            let (from, to) = (pieces[0][0].0, pieces[0][1].0);
-            assert!((from - x_at(start)).abs() <= 1.0 && (to - x_at(end)).abs() <= 1.0);
-        } else {
-            // Dashes over the span.
-            assert!(pieces.len() >= 5, "{mib} MiB from {start}s: {bars:?}");
+        let span = |piece: &Vec<(f64, f64)>| piece[piece.len() - 1].0 - piece[0].0;
+        match longest {
+            None => {
+                assert_eq!(pieces.len(), 1, "{mib} MiB from {start}s: {bars:?}");
+                let (from, to) = (pieces[0][0].0, pieces[0][1].0);
+                assert!((from - x_at(start)).abs() <= 1.0 && (to - x_at(end)).abs() <= 1.0);
+            }
+            Some(longest) => {
+                assert!(pieces.len() >= 10, "{mib} MiB from {start}s: {bars:?}");
+                let widest = pieces.iter().map(|piece| span(piece)).fold(0.0, f64::max);
+                assert!(
+                    widest <= longest + 1.0 && widest >= longest - 1.0,
+                    "{mib} MiB from {start}s: pieces up to {widest} px"
+                );
+            }
         }
     }
 }
