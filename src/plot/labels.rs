@@ -280,7 +280,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(ProptestConfig::with_cases(64))]
 
         #[test]
         fn kept_labels_never_overlap(candidates in boundaries(), size in 8.0..16.0f64) {
