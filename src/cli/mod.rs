@@ -33,6 +33,7 @@ Examples:
   memsample plot a.csv b.csv -o cmp.svg               overlaid, with a CPU panel
   memsample --push http://gateway:9091 -- make        also publish to a Prometheus Pushgateway
   memsample --phases -o t.csv -- ./pipeline.sh        its steps call `memsample mark load`: a peak each
+  memsample --phases -o t.csv -- python -m pytest    pip's package marks each test: a peak each
 
 Signals: the command runs in a process group of its own and is given the terminal, so
 Ctrl-C, Ctrl-\\ and Ctrl-Z reach it once; INT, TERM, HUP, QUIT and TSTP sent to memsample
@@ -166,7 +167,8 @@ pub(crate) struct RecordArgs {
     pub(crate) samples: Option<u64>,
 
     /// Named phases of the job (docs/phases.md): a phase column, and MEMSAMPLE_CONTROL given to the
-    /// command, where `memsample mark NAME` (or one datagram of the name) starts a phase at once
+    /// command, where `memsample mark NAME` (or one datagram of the name; from Python,
+    /// memsample.mark(NAME); under pytest, each test) starts a phase at once
     #[arg(long)]
     pub(crate) phases: bool,
 
