@@ -146,6 +146,7 @@ allocated = {
 }
 assert set(allocated) <= set(phases), sorted(phases)
 assert phases["between"]["count"] == 3, phases["between"]
+assert list(phases)[-1] == "end", list(phases)
 for name, mib in allocated.items():
     peak = phases[name]["peak_bytes"]
     print(f"{name}: peak {peak / 2**20:.1f} MiB, allocated {mib} MiB")

@@ -2,7 +2,7 @@
 
 Under ``memsample --phases -- python -m pytest``, each test marks
 ``test:<nodeid>`` at the start of its setup and ``between`` after its
-teardown, so that ``memsample report`` gives every test its peak, its
+teardown, and pytest's end marks ``end``, so that ``memsample report`` gives every test its peak, its
 children included (docs/phases.md, "From Python"). Without ``MEMSAMPLE_CONTROL``
 it does nothing at all; ``-p no:memsample`` turns it off.
 """
@@ -19,6 +19,8 @@ from memsample import ENV, LONGEST, mark
 PREFIX = "test:"
 #: The phase after each test's teardown: what runs between two tests.
 BETWEEN = "between"
+#: The phase from pytest's end (after its summary) to the process's exit.
+END = "end"
 # A node id cut to fit ends with this and a hash of the whole id, so that
 # two long ids that share their start stay two phases.
 _CUT = "\u2026"
@@ -91,3 +93,11 @@ class _Marks:
     def pytest_runtest_teardown(self, item, nextitem):
         yield
         mark(BETWEEN)
+
+    # The last `between` is closed by a mark row, not by the exit row: with
+    # --reset-peaks, the exit row's peak holds the children's peaks of any
+    # test (wait4), which belong to no phase of their own
+    # (docs/phases.md, "--reset-peaks").
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config):
+        mark(END)

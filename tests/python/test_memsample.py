@@ -224,7 +224,7 @@ def run_pytest(tmp_path, *args):
     return done
 
 
-def test_the_plugin_marks_each_test_and_the_gaps(receiver, tmp_path):
+def test_the_plugin_marks_each_test_the_gaps_and_the_end(receiver, tmp_path):
     run_pytest(tmp_path)
     long = phase_name("test_suite.py::test_long[" + "x" * 250 + "]")
     assert received(receiver) == [
@@ -234,6 +234,7 @@ def test_the_plugin_marks_each_test_and_the_gaps(receiver, tmp_path):
         "between",
         long,
         "between",
+        "end",
     ]
 
 
