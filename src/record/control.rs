@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::record::spare::Spare;
+
 /// The variable that gives the job the socket's path.
 pub(crate) const ENV: &str = "MEMSAMPLE_CONTROL";
 /// The longest name, in bytes.
@@ -190,14 +192,12 @@ impl Control {
     }
 }
 
-/// Starts the receiving thread: each mark is queued in `marks`, then
-/// `wake` asks the interval thread to record it. The thread is not joined:
-/// it waits on the socket until memsample exits around it.
-pub(crate) fn listen(marks: Arc<Marks>, wake: impl Fn() + Send + 'static) -> io::Result<()> {
-    std::thread::Builder::new()
-        .name("marks".into())
-        .spawn(move || marks.receive(&wake))
-        .map(drop)
+/// Makes `spare` (started before the command, src/record/spare.rs) the
+/// receiving thread: each mark is queued in `marks`, then `wake` asks the
+/// interval thread to record it. The thread is not joined: it waits on the
+/// socket until memsample exits around it.
+pub(crate) fn listen(spare: Spare, marks: Arc<Marks>, wake: impl Fn() + Send + 'static) {
+    drop(spare.run(move || marks.receive(&wake)));
 }
 
 impl Drop for Control {

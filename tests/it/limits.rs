@@ -54,6 +54,7 @@ fn check_run(mut command: Command, dir: &Path, what: &str) -> Outcome {
         (false, _) => return Outcome::Refused,
         (true, Some(0)) if rows < 3 => "the command ran but was not sampled",
         (true, Some(0)) if stderr.contains("sampling stopped") => "sampling stopped",
+        (true, Some(0)) if stderr.contains("marks") => "marks not received",
         (true, Some(0)) => return Outcome::Recorded,
         (true, _) => "the command ran, then memsample failed",
     };
@@ -80,14 +81,15 @@ fn check_sweep(outcomes: &[Outcome]) {
     );
 }
 
-#[test]
-fn under_an_address_space_limit_memsample_records_or_refuses_before_the_command() {
+/// Runs memsample (with `flags`) under each address-space limit of the
+/// sweep: from too small for the dynamic loader to plenty, for a debug or a
+/// release build, in steps smaller than one thread's default stack.
+fn sweep_address_space(flags: &[&str]) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
-    // From too small for the dynamic loader to plenty, for a debug or a
-    // release build, in steps smaller than one thread's stack.
     for kib in (8_000u64..=48_000).step_by(1_000) {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut command = memsample();
+        command.args(flags);
         // SAFETY: setrlimit(2) is async-signal-safe.
         unsafe {
             command.pre_exec(move || {
@@ -101,7 +103,19 @@ fn under_an_address_space_limit_memsample_records_or_refuses_before_the_command(
         }
         outcomes.push(check_run(command, dir.path(), &format!("ulimit -v {kib}")));
     }
-    check_sweep(&outcomes);
+    outcomes
+}
+
+#[test]
+fn under_an_address_space_limit_memsample_records_or_refuses_before_the_command() {
+    check_sweep(&sweep_address_space(&[]));
+}
+
+/// `--phases` adds the thread that receives marks: it too is started before
+/// the command, so a limit too small for it refuses the run (docs/phases.md).
+#[test]
+fn under_an_address_space_limit_a_phases_recording_records_or_refuses_before_the_command() {
+    check_sweep(&sweep_address_space(&["--phases"]));
 }
 
 /// A uid no other process runs as, so that `RLIMIT_NPROC` counts exactly
@@ -117,6 +131,15 @@ fn under_a_process_limit_memsample_records_or_refuses_before_the_command() {
         0,
         "needs root, to switch to an unused uid"
     );
+    // Without and with `--phases` (one more thread: the marks' receiver).
+    for flags in [&[][..], &["--phases"][..]] {
+        check_sweep(&sweep_processes(flags));
+    }
+}
+
+/// Runs memsample (with `flags`) as [`LONELY_UID`] under each process limit
+/// of the sweep.
+fn sweep_processes(flags: &[&str]) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     for nproc in 1u64..=10 {
         // The guard of the run before, re-parented, counts until its new
@@ -130,6 +153,7 @@ fn under_a_process_limit_memsample_records_or_refuses_before_the_command() {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
             .expect("chmod");
         let mut command = memsample();
+        command.args(flags);
         // SAFETY: setrlimit, setgroups, setgid and setuid are
         // async-signal-safe.
         unsafe {
@@ -148,7 +172,7 @@ fn under_a_process_limit_memsample_records_or_refuses_before_the_command() {
         }
         outcomes.push(check_run(command, dir.path(), &format!("nproc {nproc}")));
     }
-    check_sweep(&outcomes);
+    outcomes
 }
 
 /// The real uid of `pid`.

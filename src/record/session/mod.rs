@@ -29,6 +29,7 @@ use crate::record::config::RecordConfig;
 use crate::record::control::Control;
 use crate::record::error::RecordError;
 use crate::record::interval::Interval;
+use crate::record::spare::Spare;
 use crate::record::target::Job;
 
 pub(crate) use exit::Exit;
@@ -102,7 +103,7 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     let deadline = config.limits.duration.and_then(|d| origin.checked_add(d));
     let mut interval =
         setup::start_interval(threads.interval, &session, origin, &config, deadline)?;
-    listen_for_marks(interval.as_ref(), &session);
+    listen_for_marks(threads.marks, interval.as_ref(), &session);
     drop(events);
     react(&session, &received, job.as_ref(), &mut interval, deadline);
     if let Some(interval) = &mut interval {
@@ -122,21 +123,17 @@ pub(crate) fn run(mut config: RecordConfig) -> Result<Exit, RecordError> {
     ))
 }
 
-/// `--phases`: the receiving thread queues each mark and triggers the
-/// interval, which records it (docs/phases.md). A thread that cannot start
-/// leaves the recording without marks, said once.
-fn listen_for_marks(interval: Option<&Interval>, session: &Turns<Session>) {
+/// `--phases`: the receiving thread (`spare`, started before the command)
+/// queues each mark and triggers the interval, which records it
+/// (docs/phases.md). Without an interval thread there is nothing to record
+/// marks: the spare ends unused.
+fn listen_for_marks(spare: Option<Spare>, interval: Option<&Interval>, session: &Turns<Session>) {
     let marks = session.lock().parts().marks.clone();
-    let (Some(marks), Some(interval)) = (marks, interval) else {
+    let (Some(spare), Some(marks), Some(interval)) = (spare, marks, interval) else {
         return;
     };
     let handle = interval.trigger_handle();
-    if let Err(err) = crate::record::control::listen(marks, move || handle.trigger()) {
-        session.lock().console().error(format_args!(
-            "cannot start the thread that receives marks: {}; phases not recorded",
-            crate::record::error::reason(&err)
-        ));
-    }
+    crate::record::control::listen(spare, marks, move || handle.trigger());
 }
 
 /// The session's parts, from the resolved options and what setup made.

@@ -223,6 +223,8 @@ pub(super) struct Threads {
     /// The waiter (spawn mode).
     pub(super) wait: Option<Spare>,
     pub(super) interval: Spare,
+    /// The receiver of the job's marks (`--phases`).
+    pub(super) marks: Option<Spare>,
 }
 
 /// Starts the recording's threads; a failure is memsample's (125), before
@@ -234,9 +236,17 @@ pub(super) fn threads(config: &RecordConfig) -> Result<Threads, RecordError> {
     } else {
         None
     };
+    let interval = Spare::start("interval", None).map_err(failed)?;
+    // Its receive buffer (4 KiB) is its largest frame: a small stack does.
+    let marks = if config.layout.phases {
+        Some(Spare::start("marks", Some(SMALL_STACK)).map_err(failed)?)
+    } else {
+        None
+    };
     Ok(Threads {
         wait,
-        interval: Spare::start("interval", None).map_err(failed)?,
+        interval,
+        marks,
     })
 }
 
