@@ -60,8 +60,13 @@ impl PhasePeak {
             Some(peak) => self.cgroup = Some(self.cgroup.unwrap_or(0).max(peak)),
             None => self.covered = false,
         }
-        self.sampled = self.sampled.max(rss_bytes.unwrap_or(0));
-        self.column_last = peak_rss_bytes;
+        // The exit row's column also holds `wait4`'s peak: the largest
+        // process of the whole run, whichever phase it peaked in
+        // (docs/format.md, "The exit row"), so it moves no phase's.
+        if let Some(rss) = rss_bytes {
+            self.sampled = self.sampled.max(rss);
+            self.column_last = peak_rss_bytes;
+        }
     }
 
     /// The peak: the cgroup's when its per-row peaks cover the whole phase;
@@ -269,6 +274,12 @@ mod tests {
                 main_exact: false
             }
         );
+        // The exit row's column is `wait4`'s, a child of any phase: it
+        // moves none.
+        let mut last = PhasePeak::start(10, 50);
+        last.row(Some(20), 50, None);
+        last.row(None, 120, None);
+        assert_eq!(last.peak(), still.peak());
         // Fell: restarted at the mark (--reset-peaks), the phase's own.
         let mut fell = PhasePeak::start(10, 50);
         fell.row(Some(12), 30, None);
