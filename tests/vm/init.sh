@@ -339,6 +339,11 @@ as_user 1000 /bin/cgroup_check unavailable non-root "no permission to write /sys
 # Attaching to a cgroup memsample did not make (cgroup v2).
 attach_v2_checks
 
+# Phases: each one's peak, exact on 6.12, sampled on 6.1 (tests/vm/phases.sh).
+. /phases.sh
+phases_checks
+phases_attach_checks
+
 left=$(memsample_cgroups)
 if [ -z "$left" ]; then pass no-cgroup-left; else fail no-cgroup-left "$left"; fi
 

@@ -114,6 +114,7 @@ build_initramfs() {
         "$cache/as_user" "$cache/cgroup_floor" "$root/bin/"
     install -m 755 "${VM_INIT:-tests/vm/init.sh}" "$root/init"
     install -m 644 tests/vm/attach.sh "$root/attach.sh"
+    install -m 644 tests/vm/phases.sh "$root/phases.sh"
     (cd "$root" && find . -print0 | cpio --null -o -H newc --owner 0:0 --quiet) \
         >"$cache/initramfs.cpio"
 }
