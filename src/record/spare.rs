@@ -14,8 +14,8 @@ use std::thread::{self, JoinHandle};
 type Work = Box<dyn FnOnce() + Send>;
 
 /// The stack of a thread that only waits and passes events on (the waiter,
-/// the signal thread, the receiver of marks): an eighth of the default, so that memsample fits a
-/// small address-space limit (`ulimit -v`).
+/// the signal thread, the receiver of marks): an eighth of the default, so
+/// that memsample fits a small address-space limit (`ulimit -v`).
 pub(crate) const SMALL_STACK: usize = 256 * 1024;
 
 /// A started thread waiting for its work; dropped without any, it ends.
