@@ -94,10 +94,9 @@ class _Marks:
         yield
         mark(BETWEEN)
 
-    # The last `between` is closed by a mark row, not by the exit row: with
-    # --reset-peaks, the exit row's peak holds the children's peaks of any
-    # test (wait4), which belong to no phase of their own
-    # (docs/phases.md, "--reset-peaks").
+    # The last `between` is closed by a mark row, a sample taken as pytest
+    # ends, not by the exit row, which samples no RSS (docs/phases.md,
+    # "Each phase's peak").
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config):
         mark(END)
