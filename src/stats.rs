@@ -302,6 +302,41 @@ mod tests {
         assert!(!exact.peak().exact);
     }
 
+    /// A pipeline: a child spiked to 200 in an earlier phase, so the
+    /// `exit` row's `wait4` peak says 200; the last phase, which held 15,
+    /// keeps its own peak. The exit row's cgroup peak still counts.
+    #[test]
+    fn the_exit_rows_wait4_peak_is_not_the_last_phases() {
+        let mut last = PhasePeak::start(12, 30);
+        last.row(Some(15), 30, None);
+        last.row(None, 200, None);
+        let sampled = PeakOf {
+            bytes: 15,
+            exact: false,
+            main_exact: false,
+        };
+        assert_eq!(last.peak(), sampled);
+        // Within the phase the column still moves as before.
+        let mut rose = PhasePeak::start(12, 30);
+        rose.row(Some(15), 40, None);
+        rose.row(None, 200, None);
+        assert_eq!((rose.peak().bytes, rose.peak().main_exact), (40, true));
+        // With a cgroup, the exit row's per-row peak closes the phase.
+        let mut exact = PhasePeak::start(12, 30);
+        exact.row(Some(15), 30, Some(20));
+        exact.row(None, 200, Some(26));
+        let whole = PeakOf {
+            bytes: 26,
+            exact: true,
+            main_exact: true,
+        };
+        assert_eq!(exact.peak(), whole);
+        let mut uncovered = PhasePeak::start(12, 30);
+        uncovered.row(Some(15), 30, Some(20));
+        uncovered.row(None, 200, None);
+        assert!(!uncovered.peak().exact);
+    }
+
     #[test]
     fn values_fitted_together_fit_as_each_alone() {
         let points: Vec<(f64, [u64; 3])> = (0..50u64)

@@ -170,6 +170,26 @@ mod tests {
         assert_eq!((got[2].name.as_str(), got[2].start_s), ("load", 4.0));
     }
 
+    /// The exit row's `peak_rss_bytes` (wait4's, with a child's peak of
+    /// an earlier phase in it) is not the last phase's; it ends the phase.
+    #[test]
+    fn the_exit_row_ends_the_last_phase_without_its_peak() {
+        let mut phases = Phases::default();
+        let mut exit = sample(3.0, "save", false, 0, 200);
+        exit.exit = true;
+        for s in [
+            sample(0.0, "start", false, 10, 10),
+            sample(1.0, "save", true, 12, 12),
+            sample(2.0, "save", false, 15, 15),
+            exit,
+        ] {
+            phases.push(&s);
+        }
+        let save = &phases.finish()[1];
+        assert_eq!((save.peak_bytes, save.main_exact), (15, true));
+        assert_eq!((save.end_s, save.mean_bytes), (3.0, 13));
+    }
+
     #[test]
     fn per_row_cgroup_peaks_make_a_phase_exact() {
         let mut phases = Phases::default();

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::{MIB, Step, fixture, memsample, num, record, record_as};
+use crate::common::{MIB, Step, fixture, memsample, num, record, record_as, script};
 
 /// The report's phase table, as `--json` gives it.
 fn phase_table(recording: &std::path::Path) -> Vec<serde_json::Value> {
@@ -95,6 +95,81 @@ fn three_phases_have_the_peaks_the_kernel_saw() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(summary).expect("the summary")).expect("JSON");
     assert_eq!(summary["phases"], serde_json::Value::Array(phases.clone()));
+}
+
+/// A pipeline whose last step is small: a child spikes to 150 MiB in
+/// `load` and is waited for, then `save` idles until the job exits. The
+/// `exit` row's `peak_rss_bytes` is `wait4`'s, which holds that child's
+/// peak: it stays the recording's peak, but is not `save`'s. Each phase
+/// has what was sampled in it, in the report and in the table the
+/// recording published as it went (the textfile).
+#[test]
+fn the_last_phase_does_not_take_an_earlier_childs_peak() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("mem.csv");
+    let prom = dir.path().join("phases.prom");
+    let out_text = out.to_string_lossy().into_owned();
+    let steps = [
+        Step::WaitLines(&out_text, 2),
+        Step::Mark("load"),
+        Step::WaitLines(&out_text, 3),
+        Step::Children(1, 150, 10),
+        Step::Wait,
+        Step::Mark("save"),
+        Step::WaitLines(&out_text, 4),
+    ];
+    let output = memsample()
+        .args(["-q", "--phases", "-i", "1h", "-o"])
+        .arg(&out)
+        .arg("--textfile")
+        .arg(&prom)
+        .arg("--")
+        .arg(fixture())
+        .args(script(&steps))
+        .output()
+        .expect("memsample runs");
+    assert!(output.status.success(), "{output:?}");
+    let (_, rows) = crate::common::read_csv(&out);
+    let shape: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|row| (row["trigger"].as_str(), row["phase"].as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("start", "start"),
+            ("mark", "load"),
+            ("mark", "save"),
+            ("exit", "save")
+        ]
+    );
+    // wait4's figure: the child's whole high-water mark.
+    assert!(num(&rows[3], "peak_rss_bytes") >= 150 * MIB, "{rows:?}");
+    let table = phase_table(&out);
+    let (load, save) = (&table[1], &table[2]);
+    assert_eq!((&load["name"], &save["name"]), (&"load".into(), &"save".into()));
+    // The spike fell between samples: load has what was sampled, its mark
+    // row's and its closing row's RSS (the main process alone).
+    let sampled = num(&rows[1], "rss_bytes").max(num(&rows[2], "rss_bytes"));
+    assert_eq!(field(load, "peak_bytes"), sampled, "{table:?}");
+    assert!(sampled < 40 * MIB, "{rows:?}");
+    assert_eq!(field(save, "peak_bytes"), num(&rows[2], "rss_bytes"));
+    assert_eq!(save["peak_main_exact"], false, "{save}");
+    // The recording's peak still includes the exit row's.
+    let output = memsample()
+        .args(["report", "--json"])
+        .arg(&out)
+        .output()
+        .expect("report runs");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(field(&report, "kernel_peak_rss_bytes") >= 150 * MIB, "{report}");
+    // The recording's own fold, published at its end, agrees.
+    let text = std::fs::read_to_string(&prom).expect("the textfile");
+    let published = format!(
+        "memsample_phase_peak_bytes{{job=\"fixture\",phase=\"save\"}} {}\n",
+        field(save, "peak_bytes")
+    );
+    assert!(text.contains(&published), "{published}{text}");
 }
 
 /// 1,000 marks as fast as the job can send them: every one a row of its

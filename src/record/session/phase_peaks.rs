@@ -36,7 +36,8 @@ impl Session {
     /// Folds a written row into the current phase's peak; a mark closes the
     /// phase before it, whose peak goes to the publishers (a mark may
     /// allocate; other rows do not). `rss_bytes` is `None` for the `exit`
-    /// row, which samples no RSS.
+    /// row, which samples no RSS and whose `peak_rss_bytes` moves no
+    /// phase's peak ([`PhasePeak::row`]).
     pub(super) fn follow_phase(
         &mut self,
         trigger: Trigger,
