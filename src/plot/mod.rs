@@ -173,7 +173,9 @@ fn time_unit(duration_s: f64) -> Unit {
 }
 
 /// The peak-so-far line as steps: it holds its value until the next point
-/// shows a higher one (it never decreases in a memsample file).
+/// shows another. It rises where a row knew of a higher peak; it falls only
+/// where `--reset-peaks` restarted it at a mark, a point the reading put
+/// just after the mark row ([`crate::read::PeakLine`]).
 fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut steps: Vec<(f64, f64)> = Vec::with_capacity(points.len() * 2);
     for &(x, y) in points {

@@ -33,7 +33,7 @@ use crate::sink::Format;
 use crate::stats::Running;
 
 pub(crate) use parts::Parts;
-pub(crate) use series::Series;
+pub(crate) use series::{PeakLine, Series};
 pub(crate) use timeline::Timeline;
 
 /// One sample of the whole tree (per-process rows already summed).
@@ -185,7 +185,7 @@ pub struct Recording {
     pub(crate) timeline: Timeline,
     /// RSS, the peak so far and CPU over time, decimated.
     pub(crate) rss: Series,
-    pub(crate) peak_so_far: Series,
+    pub(crate) peak_so_far: PeakLine,
     pub(crate) cpu: Series,
     /// `cgroup_bytes` and `cgroup_interval_peak_bytes` over time, decimated.
     pub(crate) cgroup: Series,
@@ -255,7 +255,7 @@ impl Recording {
             oom_marks: Vec::new(),
             timeline: Timeline::default(),
             rss: Series::default(),
-            peak_so_far: Series::default(),
+            peak_so_far: PeakLine::default(),
             cpu: Series::default(),
             cgroup: Series::default(),
             cgroup_interval_peak: Series::default(),
@@ -328,8 +328,13 @@ impl Visitor for Recording {
         self.cgroup_sample(index, sample);
         self.phases.push(sample);
         let x = sample.elapsed_s;
-        self.peak_so_far
-            .push(index, x, sample.peak_rss_bytes as f64);
+        self.peak_so_far.push(
+            index,
+            x,
+            sample.peak_rss_bytes,
+            sample.rss_bytes,
+            sample.mark,
+        );
         if sample.exit {
             // Its peaks count; its RSS (what is left) is no sample of the run.
             return;

@@ -35,6 +35,43 @@ impl Series {
     }
 }
 
+/// A restart is put this long after its mark row: after it in the line's
+/// time order, and before any later row, whose `elapsed_s` has microseconds
+/// at most (docs/format.md).
+const RESTART_AFTER_S: f64 = 1e-7;
+
+/// `peak_rss_bytes` over time, the chart's peak so far. The column never
+/// falls, except where `--reset-peaks` restarted it at a mark
+/// (docs/format.md, "The peak rule"): the mark row still holds the closing
+/// phase's peak, and the row after it starts again from the mark row's
+/// RSS. The restart is put on the line where it happened, just after the
+/// mark row, at that RSS: the steps fall at the mark, not a row later.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct PeakLine {
+    series: Series,
+    /// The row before, when it was a mark row: index, time, peak, RSS.
+    mark: Option<(u64, f64, u64, u64)>,
+}
+
+impl PeakLine {
+    /// Adds the row of sample number `index` (indices never decrease).
+    pub(crate) fn push(&mut self, index: u64, x: f64, peak: u64, rss: u64, mark: bool) {
+        if let Some((at, mark_x, mark_peak, mark_rss)) = self.mark.take()
+            && peak < mark_peak
+        {
+            let restart = mark_rss.min(peak) as f64;
+            self.series.push(at, mark_x + RESTART_AFTER_S, restart);
+        }
+        self.series.push(index, x, peak as f64);
+        self.mark = mark.then_some((index, x, peak, rss));
+    }
+
+    /// All the kept points, in order.
+    pub(crate) fn points(&self) -> Vec<(f64, f64)> {
+        self.series.points()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +98,43 @@ mod tests {
                 vec![(3.0, 13.0), (4.0, 14.0)]
             ]
         );
+    }
+
+    /// A restart at a mark falls just after the mark row, to its RSS; a
+    /// mark without a restart adds nothing.
+    #[test]
+    fn the_peak_line_restarts_at_a_mark() {
+        let mut line = PeakLine::default();
+        for (index, (x, peak, rss, mark)) in [
+            (0.0, 10, 10, false),
+            (1.0, 80, 20, false),
+            (2.0, 80, 20, true),
+            (3.0, 30, 30, false),
+            (4.0, 40, 25, true),
+            (5.0, 40, 25, false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            line.push(index as u64, x, peak, rss, mark);
+        }
+        let points: Vec<(f64, f64)> = line
+            .points()
+            .into_iter()
+            .map(|(x, y)| ((x * 10.0).round() / 10.0, y))
+            .collect();
+        assert_eq!(
+            points,
+            [
+                (0.0, 10.0),
+                (1.0, 80.0),
+                (2.0, 80.0),
+                (2.0, 20.0),
+                (3.0, 30.0),
+                (4.0, 40.0),
+                (5.0, 40.0)
+            ]
+        );
+        assert!(line.points()[3].0 > 2.0 && line.points()[3].0 < 2.001);
     }
 }

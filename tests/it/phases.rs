@@ -147,7 +147,10 @@ fn the_last_phase_does_not_take_an_earlier_childs_peak() {
     assert!(num(&rows[3], "peak_rss_bytes") >= 150 * MIB, "{rows:?}");
     let table = phase_table(&out);
     let (load, save) = (&table[1], &table[2]);
-    assert_eq!((&load["name"], &save["name"]), (&"load".into(), &"save".into()));
+    assert_eq!(
+        (&load["name"], &save["name"]),
+        (&"load".into(), &"save".into())
+    );
     // The spike fell between samples: load has what was sampled, its mark
     // row's and its closing row's RSS (the main process alone).
     let sampled = num(&rows[1], "rss_bytes").max(num(&rows[2], "rss_bytes"));
@@ -162,7 +165,10 @@ fn the_last_phase_does_not_take_an_earlier_childs_peak() {
         .output()
         .expect("report runs");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    assert!(field(&report, "kernel_peak_rss_bytes") >= 150 * MIB, "{report}");
+    assert!(
+        field(&report, "kernel_peak_rss_bytes") >= 150 * MIB,
+        "{report}"
+    );
     // The recording's own fold, published at its end, agrees.
     let text = std::fs::read_to_string(&prom).expect("the textfile");
     let published = format!(

@@ -604,3 +604,74 @@ fn a_recording_without_phases_has_none_in_its_chart() {
     assert!(lines_of(&svg, PEAK_BAR, "3").is_empty());
     assert!(!texts(&svg).iter().any(|text| text.contains("phase")));
 }
+
+/// A `--reset-peaks` recording, by hand: the column holds the closing
+/// phase's peak at each mark row (80 MiB at 2 s, 40 MiB at 4 s) and starts
+/// again from the mark row's RSS (20 MiB, 25 MiB) after it.
+const RESTARTED: &str = "\
+timestamp,elapsed_s,trigger,phase,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes
+2026-11-25T10:15:00.000Z,0.000000,start,start,1,10485760,104857600,1.0,10485760
+2026-11-25T10:15:01.000Z,1.000000,interval,start,1,20971520,104857600,1.0,83886080
+2026-11-25T10:15:02.000Z,2.000000,mark,a,1,20971520,104857600,1.0,83886080
+2026-11-25T10:15:03.000Z,3.000000,interval,a,1,31457280,104857600,1.0,31457280
+2026-11-25T10:15:04.000Z,4.000000,mark,b,1,26214400,104857600,1.0,41943040
+2026-11-25T10:15:05.000Z,5.000000,interval,b,1,26214400,104857600,1.0,26214400
+2026-11-25T10:15:06.000Z,6.000000,stop,b,1,26214400,104857600,1.0,26214400
+";
+
+/// The peak so far falls where `--reset-peaks` restarted it: at each mark
+/// row, down to that row's RSS, and rises from there.
+#[test]
+fn the_peak_so_far_falls_at_a_mark_that_restarted_it() {
+    let dir = TempDir::new().expect("temp dir");
+    std::fs::write(dir.path().join("restarted.csv"), RESTARTED).expect("recording written");
+    let run = plot(dir.path(), &["restarted.csv", "-o", "restarted.svg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let svg = dir.path().join("restarted.svg");
+    assert!(
+        texts(&svg)
+            .iter()
+            .any(|text| text == "peak so far: 80.0 MiB"),
+        "{:?}",
+        texts(&svg)
+    );
+    // RSS's line gives the pixels: 0 s at 10 MiB, 3 s at 30 MiB.
+    let rss = &lines_of(&svg, "#0000FF", "2")[0];
+    assert_eq!(rss.len(), 7, "{rss:?}");
+    let (x0, y0, x3, y3) = (rss[0].0, rss[0].1, rss[3].0, rss[3].1);
+    let pixel = |(seconds, mib): (f64, f64)| {
+        (
+            x0 + (x3 - x0) * seconds / 3.0,
+            y0 + (y3 - y0) * (mib - 10.0) / 20.0,
+        )
+    };
+    let expected: Vec<(f64, f64)> = [
+        (0.0, 10.0),
+        (1.0, 10.0),
+        (1.0, 80.0),
+        (2.0, 80.0),
+        (2.0, 20.0),
+        (3.0, 20.0),
+        (3.0, 30.0),
+        (4.0, 30.0),
+        (4.0, 40.0),
+        (4.0, 40.0),
+        (4.0, 25.0),
+        (6.0, 25.0),
+    ]
+    .into_iter()
+    .map(pixel)
+    .collect();
+    let peak = lines_of(&svg, "#FF0000", "1")
+        .into_iter()
+        .max_by_key(Vec::len)
+        .expect("the peak so far");
+    assert_eq!(peak.len(), expected.len(), "{peak:?}");
+    // Pixels are whole: 2 px, the RSS line's rounding carried up to 80 MiB.
+    for (got, want) in peak.iter().zip(&expected) {
+        assert!(
+            (got.0 - want.0).abs() <= 2.0 && (got.1 - want.1).abs() <= 2.0,
+            "{got:?} for {want:?}: {peak:?}"
+        );
+    }
+}
