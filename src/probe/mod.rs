@@ -204,6 +204,12 @@ pub trait Probe: Send {
         ResetPeaks::default()
     }
 
+    /// Whether it reads processes at all: not `--no-procs`, whose rows
+    /// carry an attached cgroup's figures alone.
+    fn reads_processes(&self) -> bool {
+        true
+    }
+
     /// The main process's start time (clock ticks since boot) as the probe
     /// found it at attach, when the backend knows it: with the pid, the
     /// process's identity.

@@ -102,6 +102,33 @@ impl Summary {
         self.rss.mean()
     }
 
+    /// `peak RSS 60.0 MiB at 1s, mean 50.0 MiB, last 40.0 MiB, 1 process`.
+    fn rss_line(&self) -> String {
+        let peak = if self.main_hwm_bytes > self.rss.peak {
+            format!(
+                "peak RSS {} (kernel high-water mark; highest sample {} at {})",
+                format_bytes(self.main_hwm_bytes),
+                format_bytes(self.rss.peak),
+                format_seconds(self.peak_sampled_at_s)
+            )
+        } else {
+            format!(
+                "peak RSS {} at {}",
+                format_bytes(self.rss.peak),
+                format_seconds(self.peak_sampled_at_s)
+            )
+        };
+        let procs = match self.max_procs {
+            1 => "1 process".to_string(),
+            n => format!("up to {n} processes"),
+        };
+        format!(
+            "{peak}, mean {}, last {}, {procs}",
+            format_bytes(self.mean_rss_bytes()),
+            format_bytes(self.rss.last)
+        )
+    }
+
     /// ` (3 ticks skipped: memsample was late; 40 not taken while the job
     /// was stopped)`, or nothing.
     fn skipped_note(&self) -> String {
@@ -142,29 +169,13 @@ impl Summary {
                 self.samples,
                 format_seconds(self.last_elapsed_s)
             ));
-            let peak = if self.main_hwm_bytes > self.rss.peak {
-                format!(
-                    "peak RSS {} (kernel high-water mark; highest sample {} at {})",
-                    format_bytes(self.main_hwm_bytes),
-                    format_bytes(self.rss.peak),
-                    format_seconds(self.peak_sampled_at_s)
-                )
+            // `--no-procs` reads no process (docs/usage.md): its rows' 0 B
+            // is no figure; the cgroup's lines follow.
+            if ending.processes_read {
+                lines.push(self.rss_line());
             } else {
-                format!(
-                    "peak RSS {} at {}",
-                    format_bytes(self.rss.peak),
-                    format_seconds(self.peak_sampled_at_s)
-                )
-            };
-            let procs = match self.max_procs {
-                1 => "1 process".to_string(),
-                n => format!("up to {n} processes"),
-            };
-            lines.push(format!(
-                "{peak}, mean {}, last {}, {procs}",
-                format_bytes(self.mean_rss_bytes()),
-                format_bytes(self.rss.last)
-            ));
+                lines.push("processes not read (--no-procs): no RSS figures".into());
+            }
             if let Some((pss, at)) = self.peak_pss {
                 lines.push(format!(
                     "peak PSS {} at {} (shared pages counted once)",
@@ -201,6 +212,8 @@ pub(crate) struct Ending {
     /// `getrusage(RUSAGE_CHILDREN)` ru_maxrss, in spawn mode.
     pub(crate) kernel_peak_bytes: Option<u64>,
     pub(crate) left_running: usize,
+    /// Processes were read: not so with `--no-procs`.
+    pub(crate) processes_read: bool,
     pub(crate) file: String,
     pub(crate) format: Format,
 }
@@ -243,6 +256,7 @@ mod tests {
             outcome: "./x exited with code 0".into(),
             kernel_peak_bytes: Some(250 << 20),
             left_running: 0,
+            processes_read: true,
             file: "mem.csv".into(),
             format: Format::Csv,
         });
@@ -254,6 +268,30 @@ mod tests {
         assert_eq!(
             lines[2],
             "./x exited with code 0 (kernel peak of a single process: 250.0 MiB); CSV in mem.csv"
+        );
+    }
+
+    /// `--no-procs`: no RSS figure where no process was read.
+    #[test]
+    fn no_rss_figures_without_processes() {
+        let mut summary = Summary::default();
+        summary.record(0.0, &Sample::default());
+        summary.record(1.0, &Sample::default());
+        let lines = summary.lines(&Ending {
+            outcome: "cgroup /sys/fs/cgroup/web.service was removed".into(),
+            kernel_peak_bytes: None,
+            left_running: 0,
+            processes_read: false,
+            file: "mem.csv".into(),
+            format: Format::Csv,
+        });
+        assert_eq!(
+            lines,
+            [
+                "2 samples over 1s",
+                "processes not read (--no-procs): no RSS figures",
+                "cgroup /sys/fs/cgroup/web.service was removed; CSV in mem.csv"
+            ]
         );
     }
 }

@@ -242,6 +242,53 @@ fn its_own_cgroup_is_read() {
     }
 }
 
+/// `--no-procs` on this test's own cgroup (read only): the summary gives
+/// no RSS figure, having read no process, and gives the cgroup's peak.
+#[test]
+fn no_procs_gives_no_rss_figure() {
+    let out = tempfile::tempdir().expect("dir");
+    let csv = out.path().join("own.csv");
+    let pid = std::process::id().to_string();
+    let run = run(
+        None,
+        &[
+            "--cgroup-of",
+            &pid,
+            "--no-procs",
+            "-i",
+            "100ms",
+            "--samples",
+            "2",
+            "-o",
+            csv.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (_, rows) = read_csv(&csv);
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|row| num(row, "procs") == 0 && num(row, "cgroup_bytes") > 0)
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines[1].starts_with("memsample: 2 samples over "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        lines[2], "memsample: processes not read (--no-procs): no RSS figures",
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines[3].starts_with("memsample: cgroup peak "),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("RSS 0 B"), "{}", run.stderr);
+}
+
 /// A recording of an attached cgroup (tests/data/attached.csv: a 200 MiB
 /// limit, a 122 MiB peak, one OOM kill at 2 s, an exit row once removed):
 /// `report` gives the headroom and the OOM kills, `plot` the limit's line

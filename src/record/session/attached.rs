@@ -98,6 +98,10 @@ impl Probe for NoProcs {
     fn sample(&mut self) -> Sample {
         Sample::default()
     }
+
+    fn reads_processes(&self) -> bool {
+        false
+    }
 }
 
 /// An attached cgroup during the recording, and what its rows showed.

@@ -620,6 +620,7 @@ impl Session {
             outcome,
             kernel_peak_bytes: self.command_peak(max_rss),
             left_running,
+            processes_read: self.parts.probe.reads_processes(),
             file: self.parts.sink.name().to_string(),
             format: self.parts.sink.format(),
         }
