@@ -32,9 +32,10 @@ pub(crate) struct Context {
     pub(crate) job: String,
     /// The host's name (the Pushgateway's `instance`, OTLP's `host.name`).
     pub(crate) host: String,
-    /// The main process.
-    pub(crate) pid: u32,
-    /// The command line, argument by argument.
+    /// The main process; none when attached to a cgroup.
+    pub(crate) pid: Option<u32>,
+    /// The command line, argument by argument; empty when attached to a
+    /// cgroup.
     pub(crate) command: Vec<String>,
     /// OTLP's `service.name`.
     pub(crate) service: String,

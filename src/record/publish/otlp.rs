@@ -133,19 +133,19 @@ fn int64(value: u64) -> String {
 
 /// The resource: what OTEL_RESOURCE_ATTRIBUTES gives, over what memsample
 /// knows (`host.name`, `process.pid`, `process.command_args`), and
-/// `service.name`.
+/// `service.name`. A cgroup attached to has no main process: no pid and no
+/// command line, rather than a pid 0 and an empty one (docs/publishing.md).
 fn resource(context: &Context, target: &Target) -> Value {
-    let mut attributes: Vec<(String, Value)> = vec![
-        ("host.name".into(), string(&context.host)),
-        (
-            "process.pid".into(),
-            json!({ "intValue": context.pid.to_string() }),
-        ),
-        (
+    let mut attributes: Vec<(String, Value)> = vec![("host.name".into(), string(&context.host))];
+    if let Some(pid) = context.pid {
+        attributes.push(("process.pid".into(), json!({ "intValue": pid.to_string() })));
+    }
+    if !context.command.is_empty() {
+        attributes.push((
             "process.command_args".into(),
             json!({ "arrayValue": { "values": context.command.iter().map(|arg| string(arg)).collect::<Vec<_>>() } }),
-        ),
-    ];
+        ));
+    }
     for (key, value) in &target.resource {
         attributes.retain(|(known, _)| known != key);
         attributes.push((key.clone(), string(value)));
@@ -383,7 +383,7 @@ mod tests {
         Context {
             job: "make".into(),
             host: "node-1".into(),
-            pid: 4242,
+            pid: Some(4242),
             command: vec!["make".into(), "-j8".into(), "say \"hi\"\nbye".into()],
             service: "make".into(),
             started_unix_nanos: 1_000,
@@ -629,6 +629,26 @@ mod tests {
             .find(|a| a["key"] == "process.command_args")
             .map(|a| a["value"]["arrayValue"]["values"][2]["stringValue"].clone());
         assert_eq!(args, Some(json!("say \"hi\"\nbye")));
+    }
+
+    /// Attached to a cgroup there is no main process: no `process.pid` (not
+    /// a pid 0), no `process.command_args` (not an empty list).
+    #[test]
+    fn a_cgroup_has_no_process_attributes() {
+        let context = Context {
+            pid: None,
+            command: Vec::new(),
+            ..context()
+        };
+        let target = Target::resolve("http://h", &env(&[])).expect("ok");
+        let request = request(&Figures::default(), &[], &context, &target);
+        let keys: Vec<&str> = request["resourceMetrics"][0]["resource"]["attributes"]
+            .as_array()
+            .expect("attributes")
+            .iter()
+            .filter_map(|a| a["key"].as_str())
+            .collect();
+        assert_eq!(keys, ["host.name", "service.name"]);
     }
 
     #[test]

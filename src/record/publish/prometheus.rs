@@ -243,7 +243,7 @@ mod tests {
         Context {
             job: "build".into(),
             host: "host".into(),
-            pid: 42,
+            pid: Some(42),
             command: command.iter().map(|arg| arg.to_string()).collect(),
             service: "build".into(),
             started_unix_nanos: 0,

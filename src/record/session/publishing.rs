@@ -21,13 +21,17 @@ pub(super) fn start(
     let (settings, feed) = config.publish.as_ref().zip(feed)?;
     let session = session.lock();
     let pid = session.parts().target.pid;
-    let command = match &config.mode {
-        Mode::Spawn { command } => command
-            .iter()
-            .map(|arg| arg.to_string_lossy().into_owned())
-            .collect(),
-        Mode::Attach { .. } => crate::record::summary_json::command_line_of(pid),
-        Mode::Cgroup { .. } => Vec::new(),
+    let (pid, command) = match &config.mode {
+        Mode::Spawn { command } => (
+            Some(pid),
+            command
+                .iter()
+                .map(|arg| arg.to_string_lossy().into_owned())
+                .collect(),
+        ),
+        Mode::Attach { .. } => (Some(pid), crate::record::summary_json::command_line_of(pid)),
+        // No main process: its target's pid is a placeholder 0.
+        Mode::Cgroup { .. } => (None, Vec::new()),
     };
     let context = Context {
         job: settings.job.clone(),
