@@ -114,7 +114,8 @@ pub(crate) struct RecordArgs {
     pub(crate) cgroup_of: Option<u32>,
 
     /// With --cgroup-path, --unit or --cgroup-of: the cgroup's figures alone, no process read (the
-    /// same cost however many processes it has; procs and the process columns are 0)
+    /// same cost however many processes it has; procs and the process columns are 0, and the
+    /// summary gives no RSS figure)
     #[arg(long, conflicts_with_all = ["per_process", "pss"])]
     pub(crate) no_procs: bool,
 
