@@ -12,6 +12,7 @@ mod compare;
 mod deaths;
 mod faults;
 mod formats;
+mod hot_text;
 mod identity;
 mod jobs;
 mod json_summary;
