@@ -7,8 +7,8 @@
 #
 # It runs a release memsample under valgrind's callgrind through typical
 # recordings (attached and spawned, quiet and not, a tree, --per-process,
-# --breakdown, --pss, JSON Lines, stopped by --duration, by the command's
-# exit and by SIGTERM) and keeps every function of memsample's binary that
+# --breakdown, --pss, JSON Lines, --phases with two marks, stopped by
+# --duration, by the command's exit and by SIGTERM) and keeps every function of memsample's binary that
 # ran, its name's hashes replaced by wildcards so that the list survives a
 # new compiler or dependency version. Run it again after a change to what a
 # recording runs; it says how many of the functions that ran were outside
@@ -41,6 +41,8 @@ profile attach "$bin" -i 100ms --duration 1s --breakdown -o "$work/b.jsonl" --pi
 profile spawn "$bin" -i 10ms -o "$work/c.csv" -- "$fixture" hold 16 sleep 1500
 profile spawn-tree "$bin" -i 50ms --per-process --json-summary "$work/s.json" -o "$work/d.csv" \
     -- "$fixture" children 3 1 1500 sleep 1500
+profile phases "$bin" -q -i 20ms --phases -o "$work/f.csv" -- \
+    sh -c "sleep 0.3; $bin mark build; sleep 0.5; $bin mark test; sleep 0.5"
 profile spawn-pss "$bin" -q -i 50ms --pss --breakdown --format jsonl -o - -- "$fixture" hold 8 sleep 800
 # Stopped by a signal: memsample runs inside valgrind's own process, so the
 # signal reaches memsample's handler.
