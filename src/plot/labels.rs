@@ -15,6 +15,9 @@
 //! does not know the viewer's font: each character counts as a share of the
 //! font size, generous for the wide sans-serif fonts (DejaVu Sans), so that
 //! labels stay apart in narrower ones too.
+//!
+//! The chart's own peak text is placed here too ([`peak_text`]): beside its
+//! dot, clear of the phases' peak bars, by the same width estimate.
 
 /// The gap between a boundary and the start of its label, in pixels.
 pub(super) const PAD: f64 = 3.0;
@@ -158,6 +161,82 @@ fn fit(text: &str, room: f64, size: f64) -> Option<String> {
     (cut.chars().count() >= MIN_CHARS).then(|| format!("{cut}…"))
 }
 
+/// A box in pixels, y down: the estimate of a text's, or a peak bar's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rect {
+    pub(crate) left: f64,
+    pub(crate) top: f64,
+    pub(crate) right: f64,
+    pub(crate) bottom: f64,
+}
+
+impl Rect {
+    /// Whether the two boxes share more than an edge.
+    pub(crate) fn meets(&self, other: &Rect) -> bool {
+        self.left < other.right
+            && other.left < self.right
+            && self.top < other.bottom
+            && other.top < self.bottom
+    }
+
+    /// Whether this box lies wholly inside `outer`.
+    fn inside(&self, outer: &Rect) -> bool {
+        self.left >= outer.left
+            && self.right <= outer.right
+            && self.top >= outer.top
+            && self.bottom <= outer.bottom
+    }
+}
+
+/// The gap between the peak's dot and its text, in pixels, across and up
+/// or down.
+pub(crate) const PEAK_GAP: f64 = 8.0;
+
+/// Where the text of the chart's peak goes (docs/phases.md, "In the
+/// chart"): the box of `size` (width, height) beside the peak's dot at
+/// `point`, above it on the side with more room (`left` when the dot is
+/// in the right half), else above on the other side, else below on each
+/// side in the same order; the first that meets none of the phases' peak
+/// `bars` and stays inside the `plot`. When none does (a crowded chart),
+/// the first inside the plot, and failing that the first.
+pub(crate) fn peak_text(
+    point: (f64, f64),
+    size: (f64, f64),
+    left: bool,
+    bars: &[Rect],
+    plot: &Rect,
+) -> Rect {
+    let (x, y) = point;
+    let (width, height) = size;
+    let side = |left: bool| {
+        if left {
+            (x - PEAK_GAP - width, x - PEAK_GAP)
+        } else {
+            (x + PEAK_GAP, x + PEAK_GAP + width)
+        }
+    };
+    let above = (y - PEAK_GAP - height, y - PEAK_GAP);
+    let below = (y + PEAK_GAP, y + PEAK_GAP + height);
+    let order = [(above, left), (above, !left), (below, left), (below, !left)];
+    let boxes = order.map(|((top, bottom), left)| {
+        let (left, right) = side(left);
+        Rect {
+            left,
+            top,
+            right,
+            bottom,
+        }
+    });
+    let clear = |candidate: &&Rect| !bars.iter().any(|bar| bar.meets(candidate));
+    boxes
+        .iter()
+        .filter(|candidate| candidate.inside(plot))
+        .find(clear)
+        .or_else(|| boxes.iter().find(|candidate| candidate.inside(plot)))
+        .copied()
+        .unwrap_or(boxes[0])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +250,57 @@ mod tests {
             text: text.into(),
             rank,
         }
+    }
+
+    fn rect(left: f64, top: f64, right: f64, bottom: f64) -> Rect {
+        Rect {
+            left,
+            top,
+            right,
+            bottom,
+        }
+    }
+
+    #[test]
+    fn the_peak_text_avoids_the_bars() {
+        let plot = rect(0.0, 0.0, 1000.0, 500.0);
+        let size = (100.0, 13.0);
+        // Nothing in the way: above, on the side asked for.
+        let free = peak_text((500.0, 100.0), size, false, &[], &plot);
+        assert_eq!(free, rect(508.0, 79.0, 608.0, 92.0));
+        let free = peak_text((500.0, 100.0), size, true, &[], &plot);
+        assert_eq!(free, rect(392.0, 79.0, 492.0, 92.0));
+        // A bar 10 px above the dot, right of it: above-left.
+        let right_bar = rect(495.0, 88.0, 700.0, 92.0);
+        let got = peak_text((500.0, 100.0), size, false, &[right_bar], &plot);
+        assert_eq!(got, rect(392.0, 79.0, 492.0, 92.0));
+        // Bars above on both sides: below, right first.
+        let wide_bar = rect(300.0, 85.0, 700.0, 89.0);
+        let got = peak_text((500.0, 100.0), size, false, &[wide_bar], &plot);
+        assert_eq!(got, rect(508.0, 108.0, 608.0, 121.0));
+        // ... and below-left when a bar lies below right too.
+        let low_bar = rect(505.0, 110.0, 700.0, 114.0);
+        let got = peak_text((500.0, 100.0), size, false, &[wide_bar, low_bar], &plot);
+        assert_eq!(got, rect(392.0, 108.0, 492.0, 121.0));
+        // At the right edge: never outside the plot, even where that side
+        // was asked for and is clear.
+        let got = peak_text((950.0, 100.0), size, false, &[], &plot);
+        assert_eq!(got, rect(842.0, 79.0, 942.0, 92.0));
+        // At the top: below.
+        let got = peak_text((500.0, 15.0), size, false, &[], &plot);
+        assert_eq!(got, rect(508.0, 23.0, 608.0, 36.0));
+        // No clear place: the first inside the plot.
+        let all = rect(0.0, 0.0, 1000.0, 500.0);
+        let got = peak_text((500.0, 100.0), size, true, &[all], &plot);
+        assert_eq!(got, rect(392.0, 79.0, 492.0, 92.0));
+    }
+
+    #[test]
+    fn boxes_meet_only_when_they_overlap() {
+        let a = rect(0.0, 0.0, 10.0, 10.0);
+        assert!(a.meets(&rect(5.0, 5.0, 15.0, 15.0)));
+        assert!(!a.meets(&rect(10.0, 0.0, 20.0, 10.0)));
+        assert!(!a.meets(&rect(0.0, 11.0, 10.0, 20.0)));
     }
 
     #[test]

@@ -395,7 +395,11 @@ fn draw(recording: &Recording, root: &DrawingArea<SVGBackend, Shift>) -> Result<
         legend.extend(timeline.draw_peaks(&mut chart, &axes)?);
         legend.extend(timeline.draw_labels(&panels.memory)?);
     }
-    draw_peak(&mut chart, &recording.peak, &axes)?;
+    let bars = timeline
+        .as_ref()
+        .map(|timeline| timeline.bar_boxes(&chart, &axes))
+        .unwrap_or_default();
+    draw_peak(&mut chart, &recording.peak, &axes, &bars)?;
     let mut cpu = cpu_chart(&panels.cpu, &axes)?;
     if let Some(timeline) = &timeline {
         timeline.draw_behind(&mut cpu, &axes)?;
@@ -496,25 +500,50 @@ fn draw_totals(
     ])
 }
 
-/// The peak, marked and labelled on the side with more room.
-fn draw_peak(chart: &mut Chart<'_, '_>, peak: &Peak, axes: &Axes) -> Result<()> {
-    let peak_x = peak.elapsed_s / axes.time.divisor;
-    let right_half = peak_x > axes.x.start.midpoint(axes.x.end);
-    let (anchor, offset) = if right_half {
-        (HPos::Right, -8)
-    } else {
-        (HPos::Left, 8)
-    };
+/// The peak's text: its size (plotters' size).
+const PEAK_TEXT_SIZE: f64 = 16.0;
+
+/// The peak, marked and labelled on the side with more room, clear of the
+/// phases' peak `bars` (docs/phases.md, "In the chart").
+fn draw_peak(
+    chart: &mut Chart<'_, '_>,
+    peak: &Peak,
+    axes: &Axes,
+    bars: &[labels::Rect],
+) -> Result<()> {
+    let at = (
+        peak.elapsed_s / axes.time.divisor,
+        peak.rss_bytes as f64 / axes.bytes.divisor,
+    );
     let label = format!(
         "peak {} at {}",
         format_bytes(peak.rss_bytes),
         format_seconds(peak.elapsed_s)
     );
-    let style = TextStyle::from(("sans-serif", 16).into_font()).pos(Pos::new(anchor, VPos::Bottom));
+    // Estimated as the phase labels are, at the SVG's font size.
+    let font = PEAK_TEXT_SIZE / phases::SVG_FONT_SCALE;
+    let size = (labels::text_width(&label, font), font);
+    let (x_range, y_range) = chart.plotting_area().get_pixel_range();
+    let plot = labels::Rect {
+        left: f64::from(x_range.start),
+        top: f64::from(y_range.start),
+        right: f64::from(x_range.end),
+        bottom: f64::from(y_range.end),
+    };
+    let (x, y) = chart.backend_coord(&at);
+    let right_half = at.0 > axes.x.start.midpoint(axes.x.end);
+    let place = labels::peak_text((f64::from(x), f64::from(y)), size, right_half, bars, &plot);
+    // Whole pixels from the dot: the box's top-left corner.
+    let offset = (
+        (place.left - f64::from(x)).round() as i32,
+        (place.top - f64::from(y)).round() as i32,
+    );
+    let style = TextStyle::from(("sans-serif", PEAK_TEXT_SIZE).into_font())
+        .pos(Pos::new(HPos::Left, VPos::Top));
     chart.draw_series(std::iter::once(
-        EmptyElement::at((peak_x, peak.rss_bytes as f64 / axes.bytes.divisor))
+        EmptyElement::at(at)
             + Circle::new((0, 0), 5, RED.filled())
-            + Text::new(label, (offset, -8), style),
+            + Text::new(label, offset, style),
     ))?;
     Ok(())
 }

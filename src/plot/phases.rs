@@ -13,7 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::labels::{self, Candidate, Placed};
+use super::labels::{self, Candidate, Placed, Rect};
 use super::{Axes, Chart, LegendEntry, Stroke};
 use crate::read::phases::Phase;
 use crate::read::printable;
@@ -32,13 +32,16 @@ const BOUNDARY: RGBColor = RGBColor(0x60, 0x60, 0x60);
 /// palette.
 const PEAK_BAR: RGBColor = RGBColor(0xa0, 0x1c, 0x6a);
 
+/// The room kept between a peak bar and the chart's peak text, in pixels.
+const BAR_CLEARANCE: f64 = 2.0;
+
 /// The labels' colour and size (plotters' size).
 const LABEL_COLOR: RGBColor = RGBColor(0x30, 0x30, 0x30);
 const LABEL_SIZE: f64 = 13.0;
 
 /// plotters writes a font of size `s` as the SVG's `font-size` `s / 1.24`:
 /// the size the labels' widths are estimated at.
-const SVG_FONT_SCALE: f64 = 1.24;
+pub(super) const SVG_FONT_SCALE: f64 = 1.24;
 
 /// The longest label, in characters, before its ellipsis.
 const LABEL_CHARS: usize = 24;
@@ -158,6 +161,27 @@ impl Timeline {
             }
         }
         Ok(legend)
+    }
+
+    /// The boxes of the peak bars, in the chart's pixels, for the chart's
+    /// own peak text to keep clear of: each bar's 3 px stroke and
+    /// [`BAR_CLEARANCE`] around it.
+    pub(super) fn bar_boxes(&self, chart: &Chart<'_, '_>, axes: &Axes) -> Vec<Rect> {
+        let pad = 1.5 + BAR_CLEARANCE;
+        self.phases
+            .iter()
+            .map(|phase| {
+                let peak = phase.peak_bytes as f64 / axes.bytes.divisor;
+                let (left, y) = chart.backend_coord(&(phase.start_s / axes.time.divisor, peak));
+                let (right, _) = chart.backend_coord(&(phase.end_s / axes.time.divisor, peak));
+                Rect {
+                    left: f64::from(left) - pad,
+                    top: f64::from(y) - pad,
+                    right: f64::from(right) + pad,
+                    bottom: f64::from(y) + pad,
+                }
+            })
+            .collect()
     }
 
     /// The labels on their row above the plot; the legend's note when some

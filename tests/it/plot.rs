@@ -675,3 +675,105 @@ fn the_peak_so_far_falls_at_a_mark_that_restarted_it() {
         );
     }
 }
+
+/// A spike between samples, by hand: the `spike` phase (2–4 s) peaks at
+/// 100 MiB by the cgroup's per-row peak, above every sample; the highest
+/// sample, 95 MiB at 5 s, comes after it, 5 MiB (some 20 px) under the
+/// spike's bar, which ends left of it.
+const SPIKE_BEFORE_PEAK: &str = "\
+timestamp,elapsed_s,trigger,phase,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes,cgroup_bytes,cgroup_peak_bytes,cgroup_interval_peak_bytes
+2026-11-25T10:15:00.000Z,0.000000,start,start,1,10485760,104857600,1.0,10485760,11534336,10485760,10485760
+2026-11-25T10:15:01.000Z,1.000000,interval,start,1,20971520,104857600,1.0,20971520,22020096,20971520,20971520
+2026-11-25T10:15:02.000Z,2.000000,mark,spike,1,20971520,104857600,1.0,20971520,22020096,20971520,20971520
+2026-11-25T10:15:03.000Z,3.000000,interval,spike,1,41943040,104857600,1.0,41943040,42991616,104857600,104857600
+2026-11-25T10:15:04.000Z,4.000000,mark,after,1,41943040,104857600,1.0,41943040,42991616,104857600,104857600
+2026-11-25T10:15:05.000Z,5.000000,interval,after,1,99614720,104857600,1.0,99614720,100663296,104857600,99614720
+2026-11-25T10:15:06.000Z,6.000000,stop,after,1,31457280,104857600,1.0,99614720,32505856,104857600,99614720
+";
+
+/// A box in pixels: left, top, right, bottom.
+type Box = (f64, f64, f64, f64);
+
+fn boxes_meet(a: Box, b: Box) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// The peak's text ("peak X at T") never crosses a phase's peak bar: with
+/// the spike's bar where the text would go (above the dot, on the side
+/// with more room), the text moves to where no bar is, inside the plot.
+#[test]
+fn the_peak_text_keeps_clear_of_the_phase_bars() {
+    let dir = TempDir::new().expect("temp dir");
+    std::fs::write(dir.path().join("spike.csv"), SPIKE_BEFORE_PEAK).expect("recording written");
+    let run = plot(dir.path(), &["spike.csv", "-o", "spike.svg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let svg = dir.path().join("spike.svg");
+    let document = std::fs::read_to_string(&svg).expect("chart written");
+    let tree = roxmltree::Document::parse(&document).expect("well-formed XML");
+    let number = |node: roxmltree::Node, name: &str| -> f64 {
+        node.attribute(name)
+            .and_then(|value| value.parse().ok())
+            .expect("a number")
+    };
+    let dot = tree
+        .descendants()
+        .find(|node| node.has_tag_name("circle") && node.attribute("fill") == Some("#FF0000"))
+        .expect("the peak's dot");
+    let (dot_x, dot_y) = (number(dot, "cx"), number(dot, "cy"));
+    let text = tree
+        .descendants()
+        .find(|node| {
+            node.has_tag_name("text")
+                && node
+                    .text()
+                    .is_some_and(|text| text.trim().starts_with("peak 95.0 MiB at "))
+        })
+        .expect("the peak's text");
+    assert_eq!(text.attribute("text-anchor"), Some("start"));
+    // Its top-left corner (`dy` 0.76em: the box starts at `y`), as wide as
+    // the estimate, a font size high.
+    let size = number(text, "font-size");
+    let (x, y) = (number(text, "x"), number(text, "y"));
+    let width = label_width(text.text().unwrap_or_default().trim(), size);
+    let placed = (x, y, x + width, y + size);
+    // The bars' pixels, with their 3 px stroke.
+    let bars: Vec<Box> = lines_of(&svg, PEAK_BAR, "3")
+        .into_iter()
+        .filter(|points| points.len() == 2 && points[0].0 < points[1].0)
+        .filter(|points| points[1].0 <= dot_x + 200.0)
+        .map(|points| {
+            (
+                points[0].0,
+                points[0].1 - 1.5,
+                points[1].0,
+                points[1].1 + 1.5,
+            )
+        })
+        .collect();
+    // The spike's bar: 0 to 20 px above the dot, ending left of it.
+    let spike = bars
+        .iter()
+        .copied()
+        .find(|bar| bar.3 < dot_y && bar.3 > dot_y - 25.0 && bar.2 < dot_x)
+        .unwrap_or_else(|| panic!("no bar just above the dot at {dot_x},{dot_y}: {bars:?}"));
+    // Where the text went before: above-left of the dot (right half).
+    let before = (
+        dot_x - 8.0 - width,
+        dot_y - 8.0 - size,
+        dot_x - 8.0,
+        dot_y - 8.0,
+    );
+    assert!(boxes_meet(before, spike), "{before:?} clear of {spike:?}");
+    for bar in &bars {
+        assert!(
+            !boxes_meet(placed, *bar),
+            "text {placed:?} crosses bar {bar:?}"
+        );
+    }
+    // Beside the dot, 8 px off, and inside the plot (the x axis ends at 6 s:
+    // the RSS line's last point).
+    let rss = &lines_of(&svg, "#0000FF", "2")[0];
+    let right_edge = rss[rss.len() - 1].0;
+    assert!(placed.2 <= right_edge + 1.0, "{placed:?} past {right_edge}");
+    assert!((placed.1 - (dot_y + 8.0)).abs() <= 1.0 || (placed.3 - (dot_y - 8.0)).abs() <= 1.0);
+}
