@@ -115,7 +115,7 @@ pub(crate) struct RecordArgs {
 
     /// With --cgroup-path, --unit or --cgroup-of: the cgroup's figures alone, no process read (the
     /// same cost however many processes it has; procs and the process columns are 0, and the
-    /// summary gives no RSS figure)
+    /// summary and memsample report give no RSS figure)
     #[arg(long, conflicts_with_all = ["per_process", "pss"])]
     pub(crate) no_procs: bool,
 

@@ -73,15 +73,11 @@ fn table(reports: &[Report]) -> String {
         // Writing to a String cannot fail.
         let _ = write!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} |",
             cell(&report.file),
             report.samples,
             format_seconds(report.duration_s),
-            format_bytes(report.gate_peak_bytes()),
-            format_seconds(report.peak_elapsed_s),
-            format_bytes(report.mean_rss_bytes),
-            format_bytes(report.p95_rss_bytes),
-            growth(report)
+            rss_cells(report)
         );
         if cgroup {
             let peak = report.cgroup_peak_bytes.map_or("n/a".into(), format_bytes);
@@ -90,6 +86,23 @@ fn table(reports: &[Report]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The RSS columns (peak, peak at, mean, p95, growth): `not read` in
+/// each for a `--no-procs` recording, whose 0 B is no figure
+/// (docs/reading-back.md); its cgroup peak has a column of its own.
+fn rss_cells(report: &Report) -> String {
+    if !report.processes_read {
+        return ["not read"; 5].join(" | ");
+    }
+    format!(
+        "{} | {} | {} | {} | {}",
+        format_bytes(report.gate_peak_bytes()),
+        format_seconds(report.peak_elapsed_s),
+        format_bytes(report.mean_rss_bytes),
+        format_bytes(report.p95_rss_bytes),
+        growth(report)
+    )
 }
 
 /// A recording's figures in the comparison table's columns.

@@ -90,6 +90,10 @@ pub struct Report {
     pub(crate) oom_kills: Option<u64>,
     /// Most processes in one sample.
     pub(crate) max_procs: u64,
+    /// Whether processes were read: false for a `--no-procs` recording
+    /// (no process in any row, the cgroup's figures in them), whose RSS
+    /// fields are its rows' 0 and no figure (docs/reading-back.md).
+    pub(crate) processes_read: bool,
     /// Least-squares slope of RSS after the first 20 % of the run, MiB/hour.
     pub(crate) growth_mib_per_hour: Option<f64>,
     /// Its coefficient of determination, 0 to 1; null when RSS is flat.
@@ -184,6 +188,8 @@ impl Report {
             ),
             oom_kills,
             max_procs,
+            // What the rows show: `--no-procs` leaves no mark of its own.
+            processes_read: max_procs > 0 || cgroup_peak.is_none(),
             growth_mib_per_hour: growth.map(|fit| fit.slope * 3600.0 / MIB),
             growth_r2: growth.and_then(|fit| fit.r2),
             growth_steady: growth.is_some_and(|fit| growth::is_steady(fit.slope, fit.r2)),

@@ -71,6 +71,38 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
         )?;
     }
     writeln!(out, " ({} format)", report.format)?;
+    // A `--no-procs` recording read no process (docs/reading-back.md): its
+    // 0 B of RSS is no figure, as the summary at record time says; the
+    // cgroup's lines follow.
+    if report.processes_read {
+        write_rss(report, out)?;
+    } else {
+        writeln!(
+            out,
+            "processes     not read (--no-procs): no RSS figures, the cgroup's below"
+        )?;
+    }
+    write_cgroup(report, out)?;
+    writeln!(out, "most procs    {}", report.max_procs)?;
+    if report.processes_read {
+        writeln!(
+            out,
+            "growth        {}",
+            growth_sentence(
+                super::growth::verdict(report.growth_mib_per_hour, report.growth_r2),
+                report.duration_s
+            )
+        )?;
+    }
+    if let Some(breakdown) = &report.breakdown {
+        super::breakdown::write_text(breakdown, out)?;
+    }
+    Ok(())
+}
+
+/// The RSS lines: peak, kernel peak, mean, median, p95, first and last,
+/// and PSS and USS when recorded.
+fn write_rss(report: &Report, out: &mut String) -> std::fmt::Result {
     writeln!(
         out,
         "peak RSS      {} at {} ({})",
@@ -110,32 +142,22 @@ fn write_figures(report: &Report, out: &mut String) -> std::fmt::Result {
     if let Some(uss) = report.peak_uss_bytes {
         writeln!(out, "peak USS      {}", format_bytes(uss))?;
     }
-    write_cgroup(report, out)?;
-    writeln!(out, "most procs    {}", report.max_procs)?;
-    writeln!(
-        out,
-        "growth        {}",
-        growth_sentence(
-            super::growth::verdict(report.growth_mib_per_hour, report.growth_r2),
-            report.duration_s
-        )
-    )?;
-    if let Some(breakdown) = &report.breakdown {
-        super::breakdown::write_text(breakdown, out)?;
-    }
     Ok(())
 }
 
-/// The sparkline, and the top processes of a per-process recording.
+/// The sparkline (none where no process was read), and the top
+/// processes of a per-process recording.
 fn write_shape(report: &Report, out: &mut String) -> std::fmt::Result {
     let (line, low, high) = &report.sparkline;
     let (low, high) = (*low, *high);
-    writeln!(
-        out,
-        "RSS           {line}  {} to {}",
-        format_bytes(low),
-        format_bytes(high)
-    )?;
+    if report.processes_read {
+        writeln!(
+            out,
+            "RSS           {line}  {} to {}",
+            format_bytes(low),
+            format_bytes(high)
+        )?;
+    }
     if let Some(top) = &report.top_processes {
         writeln!(out, "top processes by peak RSS")?;
         for process in top {

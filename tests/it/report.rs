@@ -761,3 +761,76 @@ fn a_recording_every_2ms_says_so() {
         "{every} vs {interval}"
     );
 }
+
+/// A `--no-procs` recording, by hand: a cgroup attached to without reading
+/// its processes, so `procs` and the RSS columns are 0 in every row and
+/// the cgroup's columns hold the figures (a peak of 120 MiB at 2 s under a
+/// 200 MiB limit).
+const NO_PROCS: &str = "\
+timestamp,elapsed_s,trigger,procs,rss_bytes,vsz_bytes,cpu_percent,peak_rss_bytes,cgroup_bytes,cgroup_peak_bytes,cgroup_interval_peak_bytes,cgroup_limit_bytes,cgroup_oom_kills
+2026-11-25T10:15:00.000Z,0.000000,start,0,0,0,0.0,0,52428800,52428800,52428800,209715200,0
+2026-11-25T10:15:01.000Z,1.000000,interval,0,0,0,0.0,0,73400320,83886080,83886080,209715200,0
+2026-11-25T10:15:02.000Z,2.000000,interval,0,0,0,0.0,0,104857600,125829120,125829120,209715200,0
+2026-11-25T10:15:03.000Z,3.000000,stop,0,0,0,0.0,0,62914560,125829120,104857600,209715200,0
+";
+
+/// A `--no-procs` recording's report gives no RSS figure (its 0 B is none),
+/// says why as the summary at record time does, and gives the cgroup's;
+/// `--json` keeps the numbers and says `processes_read: false`; the
+/// Markdown table writes `not read` in the RSS columns.
+#[test]
+fn a_no_procs_recording_reports_the_cgroup_not_rss() {
+    let dir = TempDir::new().expect("temp dir");
+    let path = write(&dir, "no-procs.csv", NO_PROCS);
+    let run = report(&path, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = &run.stdout;
+    assert!(
+        line(text, "processes").contains("not read (--no-procs): no RSS figures"),
+        "{text}"
+    );
+    for gone in [
+        "peak RSS",
+        "kernel peak",
+        "mean",
+        "median",
+        "p95",
+        "first, last",
+        "growth",
+        "RSS ",
+    ] {
+        assert!(
+            !text.lines().any(|l| l.starts_with(gone)),
+            "{gone:?} in:\n{text}"
+        );
+    }
+    assert!(!text.contains(" 0 B"), "{text}");
+    assert!(
+        line(text, "cgroup peak").contains(&format_bytes(120 * MIB)),
+        "{text}"
+    );
+    assert!(line(text, "cgroup peak").contains("by 2s"), "{text}");
+    assert!(line(text, "cgroup limit").contains("peak 60 %"), "{text}");
+    assert_eq!(line(text, "most procs").trim_end(), "most procs    0");
+
+    let json = report_json(&path);
+    assert_eq!(json["processes_read"], false);
+    assert_eq!(json["peak_rss_bytes"], 0);
+    assert_eq!(json["mean_rss_bytes"], 0);
+    assert_eq!(json["cgroup_peak_bytes"].as_u64(), Some(120 * MIB));
+    assert_eq!(json["cgroup_peak_elapsed_s"].as_f64(), Some(2.0));
+
+    let run = report(&path, &["--markdown"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let row = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("no-procs.csv"))
+        .unwrap_or_else(|| panic!("no row in:\n{}", run.stdout));
+    assert_eq!(row.matches("| not read ").count(), 5, "{row}");
+    assert!(row.contains(&format_bytes(120 * MIB)), "{row}");
+
+    // A recording that read processes says so.
+    let read = write_recording(&dir, "read.csv", [(0.0, 10 * MIB), (1.0, 20 * MIB)]);
+    assert_eq!(report_json(&read)["processes_read"], true);
+}
