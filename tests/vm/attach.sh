@@ -34,6 +34,10 @@ attach_v2_checks() {
     mkdir $svc && echo 200M >$svc/memory.max
     start_in $svc hold 40 wait-file /tmp/att-go
     steady=$started
+    # The OOM kill below must take the hog alone: under emulation a second
+    # OOM can come before the first victim's memory is freed, and would take
+    # one of the steady processes the later checks count.
+    echo -1000 >/proc/$steady/oom_score_adj
     wait_for '[ "$(cat $svc/memory.current)" -ge $((40 * MIB)) ]'
 
     # What memsample could have written: the files that set limits, controls
@@ -53,6 +57,7 @@ attach_v2_checks() {
     # A child started after attach, then a 50 ms burst of 100 MiB.
     start_in $svc hold 30 wait-file /tmp/att-go
     child=$started
+    echo -1000 >/proc/$child/oom_score_adj
     wait_for '[ "$(cat $svc/memory.current)" -ge $((70 * MIB)) ]'
     sh -c "echo \$\$ >$svc/cgroup.procs && exec fixture spike 100 50"
     rows=$(rows_of /tmp/att.csv)
